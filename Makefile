@@ -1,0 +1,42 @@
+# Two commands for a newcomer: `make run` and `make test`.  Both create .venv when it
+# is missing and install what they need from PyPI (nothing else is downloaded).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SEED   ?= 1
+
+.PHONY: run test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@ $(VENV)/.installed-run
+
+## run: simulate the example configuration and write its tables to results/example
+run: $(VENV)/.installed-run
+	$(BIN)/handover validate configs/example.yaml
+	$(BIN)/handover run configs/example.yaml --seed $(SEED) --out results/example --force
+
+## test: every test (unit, property, theory, command line)
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+## bench: performance benchmark (writes results/benchmarks/latest.json)
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m sim.bench
+
+## lint: ruff and mypy
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check sim tests
+	$(BIN)/ruff format --check sim tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,7 @@
+"""``python -m sim`` does what the ``handover`` command does."""
+
+import sys
+
+from sim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,119 @@
+"""The ``handover`` command line: validate, run and inspect configurations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sim import __version__
+from sim.config import load_config
+from sim.errors import ConfigError
+from sim.geography import Geography, structure_tables
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _print_table(title: str, df: pd.DataFrame) -> None:
+    print(f"\n{title}")
+    if df.empty:
+        print("  (none)")
+        return
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_rows", 200):
+        print(df.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    orgs = len(cfg.organisations)
+    print(f"{args.config}: valid ({len(cfg.zones)} zones, {orgs} organisations, {len(cfg.pathways)} pathways)")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import sim
+
+    cfg = load_config(args.config)
+    out = Path(args.out) if args.out else Path("results") / "runs" / f"{cfg.name}-seed{args.seed}"
+    if out.exists() and any(out.iterdir()) and not args.force:
+        print(f"{out}: already holds results; choose another --out or add --force to replace them", file=sys.stderr)
+        return EXIT_INVALID
+    result = sim.simulate(cfg, seed=args.seed, replication=args.replication)
+    written = result.write(out)
+    s = result.summary.iloc[0]
+    print(f"{cfg.name}: seed {args.seed}, {cfg.run.length_days:g} days ({cfg.run.warmup_days:g} warm-up), "
+          f"{result.wall_seconds:.1f} s")
+    print(f"  discharges a week            {s['discharges_per_week']:.1f}")
+    print(f"  handovers per discharge      {s['handovers_per_discharge']:.2f}")
+    print(f"  failed handovers per 100     {s['failed_handovers_per_100']:.1f}")
+    print(f"  gap days per discharge       {s['gap_days_per_discharge']:.2f}")
+    print(f"  delayed days per discharge   {s['delayed_days_per_discharge']:.2f}")
+    print(f"  meetings a week              {s['meetings_per_week']:.1f} ({s['meeting_hours_per_week']:.1f} staff hours)")
+    print(f"  coordination FTE             {s['coordination_fte']:.1f}")
+    print(f"tables ({', '.join(written)}) written to {out}/ as Parquet and CSV")
+    return EXIT_OK
+
+
+def cmd_structure(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    tables = structure_tables(Geography(cfg))
+    if args.json:
+        print(json.dumps({k: v.to_dict(orient="records") for k, v in tables.items()}, indent=2))
+        return EXIT_OK
+    print(f"{cfg.name}: structure of the configuration (no simulation)")
+    _print_table("Organisations by type", tables["organisations"])
+    _print_table("Partners per organisation (serving at least 1% of its residents or patients)", tables["partners"])
+    _print_table("Interfaces: organisation pairs that exchange patients", tables["interfaces"])
+    _print_table("Coterminosity between footprint layers (share of residents)", tables["coterminosity"])
+    _print_table("Recurring meetings the interfaces create", tables["meetings"])
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="handover",
+        description="Simulate complex hospital discharges across organisational boundaries.",
+    )
+    parser.add_argument("--version", action="version", version=f"handover {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a configuration file and report every problem")
+    p.add_argument("config", help="a configuration YAML file")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("run", help="simulate a configuration once and write its tables")
+    p.add_argument("config", help="a configuration YAML file")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--replication", type=int, default=0, help="replication number (default 0)")
+    p.add_argument("--out", help="output folder (default results/runs/NAME-seedN)")
+    p.add_argument("--force", action="store_true", help="replace results already in the output folder")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("structure", help="organisations, partners, interfaces and coterminosity, without simulating")
+    p.add_argument("config", help="a configuration YAML file")
+    p.add_argument("--json", action="store_true", help="print the tables as JSON")
+    p.set_defaults(func=cmd_structure)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        n = len(exc.problems)
+        print(f"{n} problem{'s' if n != 1 else ''} found", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

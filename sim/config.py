@@ -1,0 +1,546 @@
+"""The configuration schema: zones, organisations, footprints, pathways, handovers,
+meetings and governance, loaded from YAML and checked before anything runs.
+
+Every problem is reported as ``FILE:LINE: key.path: message``.  A configuration is
+frozen once loaded; experiments derive new ones from plain dictionaries
+(:func:`config_from_dict`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+
+from sim.distributions import Distribution, as_distribution
+from sim.errors import ConfigError, Problem
+from sim.yamlio import Lines, line_of, load_yaml
+
+Dist = Annotated[Distribution, BeforeValidator(as_distribution)]
+Count = Union[Annotated[int, Field(ge=0)], Literal["unlimited"]]
+SHARE_TOLERANCE = 1e-6
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Run(Strict):
+    length_days: float = Field(gt=0, description="simulated time, warm-up included")
+    warmup_days: float = Field(default=0, ge=0, description="time before measurement starts")
+
+    @model_validator(mode="after")
+    def _warmup_shorter(self) -> Run:
+        if self.warmup_days >= self.length_days:
+            raise ValueError("warmup_days must be shorter than length_days")
+        return self
+
+
+class DemandChange(Strict):
+    from_day: float = Field(ge=0)
+    multiplier: float = Field(ge=0)
+
+
+class Demand(Strict):
+    per_1000_per_year: float = Field(ge=0, description="discharges modelled, per 1,000 residents a year")
+    profile: list[DemandChange] = Field(
+        default_factory=list, description="multipliers of the rate from a given day on"
+    )
+
+    @model_validator(mode="after")
+    def _sorted(self) -> Demand:
+        days = [c.from_day for c in self.profile]
+        if days != sorted(days):
+            raise ValueError("profile must be in order of from_day")
+        return self
+
+    def multiplier_at(self, day: float) -> float:
+        m = 1.0
+        for change in self.profile:
+            if change.from_day <= day:
+                m = change.multiplier
+        return m
+
+    @property
+    def max_multiplier(self) -> float:
+        return max([1.0, *(c.multiplier for c in self.profile)])
+
+
+class Zone(Strict):
+    id: str
+    name: str
+    population: int = Field(ge=0)
+
+
+class OrganisationType(Strict):
+    label: str = ""
+    footprint: Literal["single", "shares"] = Field(
+        default="single",
+        description="single: each zone has one organisation; shares: zones spread over several",
+    )
+    admits: bool = Field(default=False, description="patients are admitted to this type (acute trusts)")
+    liaison_role: str | None = Field(
+        default=None, description="the staff role that sends referrals and does rework"
+    )
+
+
+class Staff(Strict):
+    count: Count
+    hours_per_week: float = Field(default=37.5, gt=0, le=168)
+
+    @property
+    def hours_per_day(self) -> float:
+        return self.hours_per_week / 7.0
+
+
+class Organisation(Strict):
+    type: str
+    name: str = ""
+    staff: dict[str, Staff] = Field(default_factory=dict)
+    capacity: dict[str, Count] = Field(default_factory=dict)
+    governance: str | None = Field(default=None, description="the arrangement deciding funding here")
+    also: list[str] = Field(
+        default_factory=list,
+        description="other types whose role this organisation fills, e.g. a trust running community services",
+    )
+
+
+class Step(Strict):
+    name: str
+    by: str = Field(description="the organisation type responsible for this step")
+    staff: str | None = None
+    effort_hours: Dist | None = None
+    decision: bool = Field(default=False, description="waits for a funding decision under governance")
+    capacity: str | None = None
+    hold_days: Dist | None = Field(default=None, description="how long the service (and its slot) lasts")
+    discharge: bool = Field(default=False, description="the patient leaves hospital when this step starts")
+    first_contact_days: Dist | None = Field(
+        default=None, description="after discharge: time to the service's first visit"
+    )
+
+    @model_validator(mode="after")
+    def _staff_and_effort(self) -> Step:
+        if (self.staff is None) != (self.effort_hours is None):
+            raise ValueError("staff and effort_hours go together: give both or neither")
+        return self
+
+
+class Pathway(Strict):
+    name: str = ""
+    share: float = Field(ge=0, le=1)
+    steps: list[Step] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_discharge(self) -> Pathway:
+        if sum(s.discharge for s in self.steps) > 1:
+            raise ValueError("at most one step may have discharge: true")
+        names = [s.name for s in self.steps]
+        if len(set(names)) != len(names):
+            raise ValueError("step names must be unique within a pathway")
+        return self
+
+    @property
+    def discharge_index(self) -> int:
+        """Index of the step at whose start the patient leaves hospital (len(steps): after all)."""
+        for i, step in enumerate(self.steps):
+            if step.discharge:
+                return i
+        return len(self.steps)
+
+
+class Patients(Strict):
+    length_of_stay_days: Dist
+
+
+class Failure(Strict):
+    base: float = Field(default=0.05, ge=0, le=1, description="chance an inter-organisational referral fails")
+    intra: float = Field(default=0.02, ge=0, le=1, description="chance a team-to-team referral fails")
+    unfamiliar: float = Field(default=0.15, ge=0, le=1, description="extra chance at an interface with no flow")
+    familiar_flow_per_week: float = Field(
+        default=5.0, gt=0, description="weekly flow at which the unfamiliarity extra falls to 1/e"
+    )
+    misaligned: float = Field(
+        default=0.10, ge=0, le=1, description="extra chance between footprints that cut across each other (misalignment 1)"
+    )
+    maximum: float = Field(default=0.9, gt=0, lt=1)
+
+
+class Rework(Strict):
+    effort_hours: Dist
+    delay_days: Dist
+
+
+class Handovers(Strict):
+    delay_days: Dist = Field(description="inter-organisational: referral sent to accepted")
+    intra_delay_days: Dist = Field(description="team to team within one organisation")
+    referral_effort_hours: Dist = Field(description="sender's staff time to make a referral")
+    failure: Failure = Field(default_factory=Failure)
+    rework: Rework
+    gap_event_threshold_days: float = Field(default=1.0, ge=0)
+
+
+class Meeting(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str
+    between: tuple[str, str] | None = Field(
+        default=None, description="one meeting per pair of organisations of these types with regular flow"
+    )
+    each: str | None = Field(default=None, description="one meeting per organisation of this type")
+    with_types: list[str] = Field(
+        default_factory=list, alias="with", description="types whose overlapping organisations attend"
+    )
+    min_flow_per_week: float = Field(default=0.0, ge=0)
+    every_days: float = Field(gt=0)
+    duration_hours: float = Field(gt=0)
+    attendees: dict[str, dict[str, Annotated[int, Field(ge=1)]]]
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Meeting:
+        if (self.between is None) == (self.each is None):
+            raise ValueError("give exactly one of between (a pair of types) or each (one type)")
+        if self.between is not None and self.with_types:
+            raise ValueError("'with' goes with each, not between")
+        return self
+
+
+class PanelDecision(Strict):
+    kind: Literal["panel"]
+    every_days: float = Field(gt=0)
+    lead_time_days: float = Field(default=0, ge=0, description="papers must be in this long before a sitting")
+
+
+class EachPartnerDecision(Strict):
+    kind: Literal["each_partner"]
+    partners: list[str] = Field(min_length=1, description="types whose own panels must each sign off")
+    every_days: float = Field(gt=0)
+    lead_time_days: float = Field(default=0, ge=0)
+
+
+class DelegatedDecision(Strict):
+    kind: Literal["delegated"]
+    within_limit_days: Dist
+    share_above_limit: float = Field(ge=0, le=1)
+    escalation_every_days: float = Field(gt=0)
+    lead_time_days: float = Field(default=0, ge=0)
+
+
+class ImmediateDecision(Strict):
+    kind: Literal["immediate"]
+    days: Dist
+
+
+Arrangement = Annotated[
+    Union[PanelDecision, EachPartnerDecision, DelegatedDecision, ImmediateDecision],
+    Field(discriminator="kind"),
+]
+
+
+class Governance(Strict):
+    decided_by: str = Field(description="the organisation type whose arrangement decides (places)")
+    default: str | None = None
+    arrangements: dict[str, Arrangement]
+
+
+class Config(Strict):
+    name: str
+    description: str = ""
+    run: Run
+    demand: Demand
+    zones: list[Zone] = Field(min_length=1)
+    organisation_types: dict[str, OrganisationType]
+    organisations: dict[str, Organisation]
+    footprints: dict[str, dict[str, Any]]
+    patients: Patients
+    pathways: dict[str, Pathway] = Field(min_length=1)
+    handovers: Handovers
+    meetings: list[Meeting] = Field(default_factory=list)
+    governance: Governance | None = None
+    fte_hours_per_week: float = Field(default=37.5, gt=0)
+
+    _source: str = PrivateAttr(default="<memory>")
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def zone_ids(self) -> list[str]:
+        return [z.id for z in self.zones]
+
+    def orgs_of_type(self, org_type: str) -> list[str]:
+        """Organisations of a type, and those filling that type's role (``also``)."""
+        return [oid for oid, org in self.organisations.items() if org.type == org_type or org_type in org.also]
+
+    @property
+    def admitting_type(self) -> str:
+        return next(t for t, spec in self.organisation_types.items() if spec.admits)
+
+    def arrangement_of(self, org_id: str) -> str | None:
+        org = self.organisations[org_id]
+        if self.governance is None:
+            return None
+        return org.governance or self.governance.default
+
+
+# ---------------------------------------------------------------------------
+# Reference checks: what the schema alone cannot see
+
+
+def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+
+    def bad(path: tuple[str | int, ...], message: str) -> None:
+        problems.append((path, message))
+
+    zone_ids = cfg.zone_ids()
+    seen: set[str] = set()
+    for i, z in enumerate(cfg.zones):
+        if z.id in seen:
+            bad(("zones", i, "id"), f"zone id {z.id!r} is used twice")
+        seen.add(z.id)
+
+    admitting = [t for t, spec in cfg.organisation_types.items() if spec.admits]
+    if len(admitting) != 1:
+        bad(("organisation_types",), f"exactly one type must have admits: true, found {len(admitting)}")
+    for t, spec in cfg.organisation_types.items():
+        if spec.footprint == "shares" and not spec.admits:
+            bad(("organisation_types", t, "footprint"), "only the admitting type may have shares footprints")
+
+    for oid, org in cfg.organisations.items():
+        if org.type not in cfg.organisation_types:
+            bad(("organisations", oid, "type"), _unknown("organisation type", org.type, cfg.organisation_types))
+        for j, t in enumerate(org.also):
+            if t not in cfg.organisation_types:
+                bad(("organisations", oid, "also", j), _unknown("organisation type", t, cfg.organisation_types))
+
+    for t, spec in cfg.organisation_types.items():
+        path = ("footprints", t)
+        if t not in cfg.footprints:
+            bad(("footprints",), f"no footprint for organisation type {t!r}")
+            continue
+        fp = cfg.footprints[t]
+        if not isinstance(fp, dict):
+            bad(path, "expected a mapping of zone -> organisation")
+            continue
+        members = set(cfg.orgs_of_type(t))
+        for zone, value in fp.items():
+            zpath = (*path, zone)
+            if zone not in seen:
+                bad(zpath, _unknown("zone", zone, zone_ids))
+                continue
+            if spec.footprint == "single":
+                if not isinstance(value, str):
+                    bad(zpath, f"expected one organisation of type {t!r} for this zone")
+                elif value not in members:
+                    bad(zpath, _unknown(f"organisation of type {t!r}", value, members))
+            else:
+                if not isinstance(value, dict) or not value:
+                    bad(zpath, "expected shares across organisations, e.g. {trust_a: 0.7, trust_b: 0.3}")
+                    continue
+                for oid, share in value.items():
+                    if oid not in members:
+                        bad((*zpath, oid), _unknown(f"organisation of type {t!r}", oid, members))
+                    if not isinstance(share, (int, float)) or isinstance(share, bool) or share < 0:
+                        bad((*zpath, oid), "a share must be a number of at least 0")
+                total = sum(s for s in value.values() if isinstance(s, (int, float)))
+                if abs(total - 1.0) > SHARE_TOLERANCE:
+                    bad(zpath, f"shares must sum to 1, they sum to {total:.6g}")
+        missing = [z for z in zone_ids if z not in fp]
+        if missing:
+            bad(path, f"zones not covered: {', '.join(missing[:10])}" + (" ..." if len(missing) > 10 else ""))
+    for t in cfg.footprints:
+        if t not in cfg.organisation_types:
+            bad(("footprints", t), _unknown("organisation type", t, cfg.organisation_types))
+
+    total_share = sum(p.share for p in cfg.pathways.values())
+    if abs(total_share - 1.0) > SHARE_TOLERANCE:
+        bad(("pathways",), f"pathway shares must sum to 1, they sum to {total_share:.6g}")
+    decision_used = False
+    for pid, pathway in cfg.pathways.items():
+        for i, step in enumerate(pathway.steps):
+            spath: tuple[str | int, ...] = ("pathways", pid, "steps", i)
+            if step.by not in cfg.organisation_types:
+                bad((*spath, "by"), _unknown("organisation type", step.by, cfg.organisation_types))
+                continue
+            decision_used |= step.decision
+            liaison = cfg.organisation_types[step.by].liaison_role
+            if liaison is None:
+                bad((*spath, "by"), f"type {step.by!r} has no liaison_role, so it cannot take referrals")
+            for oid in cfg.orgs_of_type(step.by):
+                org = cfg.organisations[oid]
+                if liaison and liaison not in org.staff:
+                    bad(("organisations", oid, "staff"), f"needs the liaison role {liaison!r} of its type")
+                if step.staff and step.staff not in org.staff:
+                    bad((*spath, "staff"), f"organisation {oid!r} has no staff role {step.staff!r}")
+                if step.capacity and step.capacity not in org.capacity:
+                    bad((*spath, "capacity"), f"organisation {oid!r} has no capacity {step.capacity!r}")
+            if step.first_contact_days is not None and i < pathway.discharge_index:
+                bad((*spath, "first_contact_days"), "only steps from the discharge step on have a first contact")
+    admit = admitting[0] if len(admitting) == 1 else None
+    if admit:
+        liaison = cfg.organisation_types[admit].liaison_role
+        for oid in cfg.orgs_of_type(admit):
+            if liaison is None:
+                bad(("organisation_types", admit, "liaison_role"), "the admitting type needs a liaison_role")
+                break
+            if liaison not in cfg.organisations[oid].staff:
+                bad(("organisations", oid, "staff"), f"needs the liaison role {liaison!r} of its type")
+
+    for i, meeting in enumerate(cfg.meetings):
+        mpath: tuple[str | int, ...] = ("meetings", i)
+        named = list(meeting.between or ()) + ([meeting.each] if meeting.each else []) + meeting.with_types
+        for t in named:
+            if t not in cfg.organisation_types:
+                bad(mpath, _unknown("organisation type", t, cfg.organisation_types))
+        for t, roles in meeting.attendees.items():
+            if t not in named:
+                bad((*mpath, "attendees", t), f"type {t!r} is not one of the meeting's types {named}")
+                continue
+            for oid in cfg.orgs_of_type(t):
+                staff = cfg.organisations[oid].staff
+                for role, n in roles.items():
+                    if role not in staff:
+                        bad((*mpath, "attendees", t, role), f"organisation {oid!r} has no staff role {role!r}")
+                    elif staff[role].count != "unlimited" and n > staff[role].count:  # type: ignore[operator]
+                        bad((*mpath, "attendees", t, role), f"needs {n} but {oid!r} has {staff[role].count}")
+
+    gov = cfg.governance
+    if decision_used and gov is None:
+        bad(("governance",), "a pathway step has decision: true, so a governance section is needed")
+    if gov is not None:
+        if gov.decided_by not in cfg.organisation_types:
+            bad(("governance", "decided_by"), _unknown("organisation type", gov.decided_by, cfg.organisation_types))
+        if gov.default is not None and gov.default not in gov.arrangements:
+            bad(("governance", "default"), _unknown("arrangement", gov.default, gov.arrangements))
+        for name, arr in gov.arrangements.items():
+            if isinstance(arr, EachPartnerDecision):
+                for t in arr.partners:
+                    if t not in cfg.organisation_types:
+                        bad(("governance", "arrangements", name, "partners"), _unknown("organisation type", t, cfg.organisation_types))
+        for oid in cfg.orgs_of_type(gov.decided_by):
+            chosen = cfg.organisations[oid].governance or gov.default
+            if chosen is None:
+                bad(("organisations", oid), "needs a governance arrangement (or set governance.default)")
+            elif chosen not in gov.arrangements:
+                bad(("organisations", oid, "governance"), _unknown("arrangement", chosen, gov.arrangements))
+    for oid, org in cfg.organisations.items():
+        if org.governance is not None and (gov is None or org.type != gov.decided_by):
+            bad(("organisations", oid, "governance"), "only organisations of the governance.decided_by type have one")
+    return problems
+
+
+def _unknown(what: str, name: object, known: typing.Iterable[str]) -> str:
+    known = sorted(known)
+    close = difflib.get_close_matches(str(name), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else (f"; known: {', '.join(known[:12])}" if known else "")
+    return f"unknown {what} {name!r}{hint}"
+
+
+# ---------------------------------------------------------------------------
+# Turning pydantic's errors into FILE:LINE: key.path: message
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The model classes and containers an annotation may hold."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        out: list[Any] = []
+        for arg in typing.get_args(annotation):
+            out.extend(_unwrap(arg))
+        return out
+    return [annotation]
+
+
+def _allowed_keys(path: tuple[str | int, ...]) -> list[str]:
+    """The keys a model at ``path`` accepts (best effort, for 'did you mean')."""
+    current: list[Any] = [Config]
+    for part in path:
+        nxt: list[Any] = []
+        for ann in current:
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                for fname, field in ann.model_fields.items():
+                    if part in (fname, field.alias):
+                        nxt.extend(_unwrap(field.annotation))
+            else:
+                origin = typing.get_origin(ann)
+                args = typing.get_args(ann)
+                if origin is dict and args:
+                    nxt.extend(_unwrap(args[1]))
+                elif origin in (list, tuple) and args and isinstance(part, int):
+                    nxt.extend(_unwrap(args[0]))
+        current = nxt
+    keys: list[str] = []
+    for ann in current:
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys.extend(field.alias or fname for fname, field in ann.model_fields.items())
+    return sorted(set(keys))
+
+
+def _problems_from_validation(exc: ValidationError, source: str, lines: Lines) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[tuple[tuple[str | int, ...], str]] = set()
+    for err in exc.errors():
+        loc = err["loc"]
+        path: tuple[str | int, ...] = ()
+        for j, part in enumerate(loc):
+            candidate = (*path, part)
+            if candidate in lines or j == len(loc) - 1 and err["type"] == "missing":
+                path = candidate
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            key = str(path[-1]) if path else ""
+            allowed = _allowed_keys(path[:-1])
+            close = difflib.get_close_matches(key, allowed, n=1)
+            message = f"unknown key {key!r}" + (f"; did you mean {close[0]!r}?" if close else "") + (
+                f" (allowed: {', '.join(allowed)})" if allowed else ""
+            )
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        elif err["type"] == "union_tag_invalid":
+            message = f"{message}"
+        elif message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        if (path, message) in seen:
+            continue
+        seen.add((path, message))
+        problems.append(Problem(source, line_of(lines, path), path, message))
+    return problems
+
+
+def config_from_dict(data: dict[str, Any], source: str = "<memory>", lines: Lines | None = None) -> Config:
+    """Validate plain data (as read from YAML) into a frozen Config, or raise ConfigError."""
+    lines = lines or {}
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_problems_from_validation(exc, source, lines)) from None
+    refs = _check_references(cfg)
+    if refs:
+        raise ConfigError([Problem(source, line_of(lines, p), p, m) for p, m in refs])
+    cfg._source = source
+    return cfg
+
+
+def load_config(path: str | Path) -> Config:
+    """Load and check a configuration file; raise ConfigError listing every problem."""
+    data, lines = load_yaml(path)
+    return config_from_dict(data, str(path), lines)
+
+
+def is_unlimited(count: object) -> bool:
+    return count == "unlimited" or (isinstance(count, float) and math.isinf(count))

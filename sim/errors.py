@@ -1,0 +1,35 @@
+"""Errors a user can act on: each names the file, the line, the key and what is wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def format_path(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    path: tuple[str | int, ...]
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {format_path(self.path)}: {self.message}"
+
+
+class ConfigError(Exception):
+    """One or more problems in a configuration or experiment file."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))

@@ -1,0 +1,327 @@
+"""Zones, organisations and footprints, and what follows from them without simulating:
+expected flows between organisations, interfaces, partners per organisation,
+footprint overlap and coterminosity, and the recurring meetings interfaces create.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pandas as pd
+
+from sim.config import Config, EachPartnerDecision
+from sim.rng import stable_fraction
+
+DAYS_PER_YEAR = 365.0
+PARTNER_MIN_SHARE = 0.01
+"""An organisation counts as a partner of another when at least this share of the
+other's residents (or, for a trust, its patients) falls in both footprints."""
+
+
+@dataclass(frozen=True)
+class MeetingSeries:
+    """One recurring meeting: who sits in it, how often and for how long."""
+
+    policy: str
+    organisations: tuple[str, ...]
+    attendees: tuple[tuple[str, str, int], ...]  # (organisation, role, number)
+    every_days: float
+    duration_hours: float
+
+    @property
+    def key(self) -> str:
+        return f"{self.policy}:{'+'.join(self.organisations)}"
+
+    @property
+    def first_day(self) -> float:
+        return stable_fraction(self.key) * self.every_days
+
+    @property
+    def attendee_count(self) -> int:
+        return sum(n for _, _, n in self.attendees)
+
+    @property
+    def hours_per_week(self) -> float:
+        return self.attendee_count * self.duration_hours * 7.0 / self.every_days
+
+
+@dataclass
+class Geography:
+    """A configuration's footprints resolved for fast look-up."""
+
+    config: Config
+    population: dict[str, int] = field(init=False)
+    single: dict[str, dict[str, str]] = field(init=False)
+    admitting_shares: dict[str, list[tuple[str, float]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        self.population = {z.id: z.population for z in cfg.zones}
+        self.single = {}
+        self.admitting_shares = {}
+        for t, spec in cfg.organisation_types.items():
+            fp = cfg.footprints[t]
+            if spec.footprint == "single":
+                self.single[t] = {z: str(o) for z, o in fp.items()}
+            else:
+                self.admitting_shares = {
+                    z: [(str(o), float(s)) for o, s in shares.items() if s > 0] for z, shares in fp.items()
+                }
+
+    # -- who serves a resident ------------------------------------------------
+
+    def resolve(self, org_type: str, zone: str, trust: str) -> str:
+        if org_type == self.config.admitting_type:
+            return trust
+        return self.single[org_type][zone]
+
+    def daily_rate(self, zone: str) -> float:
+        """Expected discharges a day from a zone at the base demand rate."""
+        return self.config.demand.per_1000_per_year * self.population[zone] / 1000.0 / DAYS_PER_YEAR
+
+    # -- footprints as population weights -------------------------------------
+
+    @cached_property
+    def weights(self) -> dict[str, dict[str, float]]:
+        """For each organisation, the residents (trusts: patients) it serves in each zone."""
+        # An organisation filling several roles in a zone serves its residents once.
+        w: dict[str, dict[str, float]] = defaultdict(dict)
+        for fp in self.single.values():
+            for zone, org in fp.items():
+                w[org][zone] = max(w[org].get(zone, 0.0), float(self.population[zone]))
+        for zone, shares in self.admitting_shares.items():
+            for org, s in shares:
+                w[org][zone] = max(w[org].get(zone, 0.0), self.population[zone] * s)
+        for org in self.config.organisations:
+            w.setdefault(org, {})
+        return dict(w)
+
+    def overlap(self, a: str, b: str) -> float:
+        """Population-weighted Jaccard overlap of two footprints: 1 coterminous, 0 disjoint."""
+        wa, wb = self.weights[a], self.weights[b]
+        zones = set(wa) | set(wb)
+        num = sum(min(wa.get(z, 0.0), wb.get(z, 0.0)) for z in zones)
+        den = sum(max(wa.get(z, 0.0), wb.get(z, 0.0)) for z in zones)
+        return num / den if den > 0 else 0.0
+
+    def containment(self, a: str, b: str) -> float:
+        """Share of ``a``'s residents (trusts: patients) who are also ``b``'s."""
+        wa, wb = self.weights[a], self.weights[b]
+        total = sum(wa.values())
+        return sum(min(v, wb.get(z, 0.0)) for z, v in wa.items()) / total if total > 0 else 0.0
+
+    def misalignment(self, a: str, b: str) -> float:
+        """0 when one footprint lies within the other (or they coincide), up to 1 when
+        they cut across each other: a council wholly inside its ICB is aligned with it;
+        a trust whose catchment takes in parts of two councils is not."""
+        return 1.0 - max(self.containment(a, b), self.containment(b, a))
+
+    def partners(self, org: str, other_type: str, min_share: float = PARTNER_MIN_SHARE) -> list[str]:
+        """Organisations of ``other_type`` serving at least ``min_share`` of ``org``'s residents."""
+        w = self.weights[org]
+        total = sum(w.values())
+        if total <= 0:
+            return []
+        served: dict[str, float] = defaultdict(float)
+        if other_type in self.single:
+            for zone, value in w.items():
+                served[self.single[other_type][zone]] += value
+        else:
+            for zone, value in w.items():
+                for o, s in self.admitting_shares.get(zone, []):
+                    served[o] += value * s
+        return sorted(o for o, v in served.items() if o != org and v / total >= min_share)
+
+    # -- expected flows ---------------------------------------------------------
+
+    @cached_property
+    def expected_flows(self) -> dict[tuple[str, str], float]:
+        """Expected inter-organisational handovers a week, by (sender, receiver)."""
+        cfg = self.config
+        flows: dict[tuple[str, str], float] = defaultdict(float)
+        for zone, shares in self.admitting_shares.items():
+            weekly = self.daily_rate(zone) * 7.0
+            if weekly <= 0:
+                continue
+            for trust, s in shares:
+                for pathway in cfg.pathways.values():
+                    volume = weekly * s * pathway.share
+                    if volume <= 0:
+                        continue
+                    current = trust
+                    for step in pathway.steps:
+                        org = self.resolve(step.by, zone, trust)
+                        if org != current:
+                            flows[(current, org)] += volume
+                            current = org
+        return dict(flows)
+
+    def pair_flow(self, a: str, b: str) -> float:
+        """Expected handovers a week between two organisations, both directions."""
+        f = self.expected_flows
+        return f.get((a, b), 0.0) + f.get((b, a), 0.0)
+
+    def failure_probability(self, sender: str, receiver: str) -> float:
+        """Chance that a referral across this interface fails and must be reworked."""
+        p = self.config.handovers.failure
+        if sender == receiver:
+            return p.intra
+        unfamiliar = p.unfamiliar * math.exp(-self.pair_flow(sender, receiver) / p.familiar_flow_per_week)
+        misaligned = p.misaligned * self.misalignment(sender, receiver)
+        return min(p.maximum, p.base + unfamiliar + misaligned)
+
+    # -- meetings ---------------------------------------------------------------
+
+    @cached_property
+    def meeting_series(self) -> list[MeetingSeries]:
+        cfg = self.config
+        out: list[MeetingSeries] = []
+        for policy in cfg.meetings:
+            if policy.between is not None:
+                ta, tb = policy.between
+                for a in cfg.orgs_of_type(ta):
+                    for b in cfg.orgs_of_type(tb):
+                        flow = self.pair_flow(a, b)
+                        if a == b or flow <= 0 or flow < policy.min_flow_per_week:
+                            continue
+                        attendees = [
+                            (org, role, n)
+                            for org, t in ((a, ta), (b, tb))
+                            for role, n in policy.attendees.get(t, {}).items()
+                        ]
+                        out.append(
+                            MeetingSeries(policy.name, (a, b), tuple(attendees), policy.every_days, policy.duration_hours)
+                        )
+            else:
+                assert policy.each is not None
+                for host in cfg.orgs_of_type(policy.each):
+                    members = [(host, policy.each)]
+                    for t in policy.with_types:
+                        members += [(o, t) for o in self.partners(host, t)]
+                    attendees = [
+                        (org, role, n) for org, t in members for role, n in policy.attendees.get(t, {}).items()
+                    ]
+                    out.append(
+                        MeetingSeries(
+                            policy.name,
+                            tuple(o for o, _ in members),
+                            tuple(attendees),
+                            policy.every_days,
+                            policy.duration_hours,
+                        )
+                    )
+        return out
+
+    # -- governance ---------------------------------------------------------------
+
+    def governing_org(self, zone: str) -> str | None:
+        gov = self.config.governance
+        if gov is None:
+            return None
+        return self.single[gov.decided_by][zone]
+
+    def decision_partners(self, arrangement: EachPartnerDecision, zone: str, trust: str) -> list[str]:
+        return [self.resolve(t, zone, trust) for t in arrangement.partners]
+
+
+# ---------------------------------------------------------------------------
+# Structure: what a configuration implies, computed without simulating
+
+
+def structure_tables(geo: Geography) -> dict[str, pd.DataFrame]:
+    """Organisations by type, partners per organisation, interfaces and coterminosity."""
+    cfg = geo.config
+    types = list(cfg.organisation_types)
+    organisations = pd.DataFrame(
+        [{"type": t, "organisations": len(cfg.orgs_of_type(t)), "label": cfg.organisation_types[t].label} for t in types]
+    )
+    partner_rows = []
+    for a in types:
+        for b in types:
+            if a == b:
+                continue
+            counts = [len(geo.partners(o, b)) for o in cfg.orgs_of_type(a)]
+            if not counts:
+                continue
+            partner_rows.append(
+                {
+                    "per": a,
+                    "partner_type": b,
+                    "mean": sum(counts) / len(counts),
+                    "min": min(counts),
+                    "max": max(counts),
+                    "organisations": len(counts),
+                }
+            )
+    partners = pd.DataFrame(partner_rows)
+    interface_rows = []
+    pairs = sorted({tuple(sorted(k)) for k, v in geo.expected_flows.items() if v > 0})
+    for a, b in pairs:
+        interface_rows.append(
+            {
+                "org_a": a,
+                "org_b": b,
+                "type_a": cfg.organisations[a].type,
+                "type_b": cfg.organisations[b].type,
+                "expected_flow_per_week": geo.pair_flow(a, b),
+                "footprint_overlap": geo.overlap(a, b),
+                "misalignment": geo.misalignment(a, b),
+                "failure_probability": geo.failure_probability(a, b),
+            }
+        )
+    interfaces = pd.DataFrame(
+        interface_rows,
+        columns=["org_a", "org_b", "type_a", "type_b", "expected_flow_per_week", "footprint_overlap",
+                 "misalignment", "failure_probability"],
+    )
+    total_pop = sum(geo.population.values())
+    zone_sets = {t: defaultdict(set) for t in geo.single}
+    for t, fp in geo.single.items():
+        for zone, org in fp.items():
+            zone_sets[t][org].add(zone)
+    cot_rows = []
+    single_types = list(geo.single)
+    for i, a in enumerate(single_types):
+        for b in single_types[i + 1 :]:
+            same = 0.0
+            overlap = 0.0
+            for zone, pop in geo.population.items():
+                x, y = geo.single[a][zone], geo.single[b][zone]
+                if zone_sets[a][x] == zone_sets[b][y]:
+                    same += pop
+                ax = sum(geo.population[z] for z in zone_sets[a][x])
+                by = sum(geo.population[z] for z in zone_sets[b][y])
+                both = sum(geo.population[z] for z in zone_sets[a][x] & zone_sets[b][y])
+                overlap += pop * both / (ax + by - both) if ax + by - both > 0 else 0.0
+            cot_rows.append(
+                {
+                    "layer_a": a,
+                    "layer_b": b,
+                    "coterminous_share": same / total_pop if total_pop else math.nan,
+                    "mean_overlap": overlap / total_pop if total_pop else math.nan,
+                }
+            )
+    coterminosity = pd.DataFrame(cot_rows, columns=["layer_a", "layer_b", "coterminous_share", "mean_overlap"])
+    meetings = pd.DataFrame(
+        [
+            {
+                "meeting": s.key,
+                "policy": s.policy,
+                "attendees": s.attendee_count,
+                "every_days": s.every_days,
+                "attendee_hours_per_week": s.hours_per_week,
+            }
+            for s in geo.meeting_series
+        ],
+        columns=["meeting", "policy", "attendees", "every_days", "attendee_hours_per_week"],
+    )
+    return {
+        "organisations": organisations,
+        "partners": partners,
+        "interfaces": interfaces,
+        "coterminosity": coterminosity,
+        "meetings": meetings,
+    }

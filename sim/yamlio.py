@@ -1,0 +1,84 @@
+"""Safe YAML loading that remembers the line of every key.
+
+Only ruamel.yaml's round-trip loader is used: it builds plain mappings, sequences and
+scalars and never constructs arbitrary Python objects.  Duplicate keys are errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from sim.errors import ConfigError, Problem
+
+Lines = dict[tuple[str | int, ...], int]
+
+
+def _plain(node: Any, path: tuple[str | int, ...], lines: Lines) -> Any:
+    if isinstance(node, CommentedMap):
+        out: dict[str, Any] = {}
+        for key in node:
+            line = node.lc.key(key)[0] + 1
+            sub = (*path, str(key))
+            lines[sub] = line
+            out[str(key)] = _plain(node[key], sub, lines)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for i, item in enumerate(node):
+            sub = (*path, i)
+            lines[sub] = node.lc.item(i)[0] + 1
+            items.append(_plain(item, sub, lines))
+        return items
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def load_yaml(path: str | Path) -> tuple[dict[str, Any], Lines]:
+    """Load a YAML mapping; return it as plain Python data with a line for every key path."""
+    name = str(path)
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError([Problem(name, None, (), "no such file")])
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(name, None, (), f"cannot read the file: {exc}")]) from None
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        doc = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = " ".join(s for s in (exc.context, exc.problem) if s)
+        raise ConfigError([Problem(name, line, (), f"invalid YAML: {what}")]) from None
+    except YAMLError as exc:
+        raise ConfigError([Problem(name, None, (), f"invalid YAML: {exc}")]) from None
+    if doc is None:
+        raise ConfigError([Problem(name, 1, (), "the file is empty: expected a mapping of keys")])
+    if not isinstance(doc, CommentedMap):
+        kind = "a list" if isinstance(doc, CommentedSeq) else f"a {type(doc).__name__}"
+        raise ConfigError([Problem(name, 1, (), f"expected a mapping of keys at the top level, found {kind}")])
+    lines: Lines = {}
+    data = _plain(doc, (), lines)
+    return data, lines
+
+
+def line_of(lines: Lines, path: tuple[str | int, ...]) -> int | None:
+    """The line of the deepest part of ``path`` that the file has."""
+    for end in range(len(path), 0, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return 1 if lines else None
