@@ -277,6 +277,12 @@ class Config(Strict):
     def source(self) -> str:
         return self._source
 
+    def __repr__(self) -> str:
+        return (
+            f"Config(name={self.name!r}, source={self._source!r}, zones={len(self.zones)}, "
+            f"organisations={len(self.organisations)}, pathways={list(self.pathways)})"
+        )
+
     def zone_ids(self) -> list[str]:
         return [z.id for z in self.zones]
 

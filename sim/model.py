@@ -121,7 +121,6 @@ class Recorder:
     awaiting_series: list[tuple[float, int]] = field(default_factory=list)  # (day, patients awaiting discharge)
     awaiting_integral_days: float = 0.0  # patient-days awaiting discharge inside the window
     became_ready_in_window: int = 0
-    events: int = 0
 
     @property
     def warmup(self) -> float:
@@ -197,15 +196,19 @@ class Model:
                     res.users.append(None)  # type: ignore[arg-type]
                 self.rec.slots[(oid, name)] = Slots(oid, name, count, res)
 
-    def work(self, org: str, role: str, hours: float, category: str, priority: int = PRIORITY_CASEWORK) -> EventLoop:
+    def work(
+        self, org: str, role: str, hours: float, category: str | None, priority: int = PRIORITY_CASEWORK
+    ) -> EventLoop:
         """Queue for one member of staff, then hold them for ``hours`` of effort.
 
-        Returns the day the work started."""
+        The hours count towards ``category`` when the work starts inside the window
+        (meetings pass None: their hours are counted when the meeting sits).  Busy
+        time is measured separately, clipped to the window.  Returns the start day."""
         pool = self.rec.staff[(org, role)]
         days = hours / pool.hours_per_day
         if pool.resource is None:
+            self._account(pool, category, hours, self.env.now, days)
             start = self.env.now
-            self._account(pool, category, hours, start, days)
             yield self.env.timeout(days)
             return start
         with pool.resource.request(priority=priority) as req:
@@ -215,8 +218,8 @@ class Model:
             yield self.env.timeout(days)
         return start
 
-    def _account(self, pool: StaffPool, category: str, hours: float, start: float, days: float) -> None:
-        if self.rec.warmup <= start < self.rec.end:
+    def _account(self, pool: StaffPool, category: str | None, hours: float, start: float, days: float) -> None:
+        if category is not None and self.rec.warmup <= start < self.rec.end:
             pool.hours[category] += hours
             pool.tasks += 1
         pool.busy_days_in_window += _window_overlap(start, start + days, self.rec.warmup, self.rec.end)
@@ -479,13 +482,16 @@ class Model:
         env = self.env
         yield env.timeout(series.first_day)
         while True:
-            if self.rec.warmup <= env.now < self.rec.end:
+            sits_in_window = self.rec.warmup <= env.now < self.rec.end
+            if sits_in_window:
                 self.rec.meetings.append(
                     (series.key, env.now, series.attendee_count, series.attendee_count * series.duration_hours)
                 )
             for org, role, n in series.attendees:
+                if sits_in_window:
+                    self.rec.staff[(org, role)].hours[MEETING] += n * series.duration_hours
                 for _ in range(n):
-                    env.process(self.work(org, role, series.duration_hours, MEETING, PRIORITY_MEETING))
+                    env.process(self.work(org, role, series.duration_hours, None, PRIORITY_MEETING))
             yield env.timeout(series.every_days)
 
     # -- running --------------------------------------------------------------------------

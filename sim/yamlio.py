@@ -22,7 +22,8 @@ def _plain(node: Any, path: tuple[str | int, ...], lines: Lines) -> Any:
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
         for key in node:
-            line = node.lc.key(key)[0] + 1
+            pos = node.lc.key(key)
+            line = pos[0] + 1 if pos else lines.get(path, 1)
             sub = (*path, str(key))
             lines[sub] = line
             out[str(key)] = _plain(node[key], sub, lines)
@@ -31,7 +32,8 @@ def _plain(node: Any, path: tuple[str | int, ...], lines: Lines) -> Any:
         items = []
         for i, item in enumerate(node):
             sub = (*path, i)
-            lines[sub] = node.lc.item(i)[0] + 1
+            pos = node.lc.item(i)
+            lines[sub] = pos[0] + 1 if pos else lines.get(path, 1)
             items.append(_plain(item, sub, lines))
         return items
     if isinstance(node, bool) or node is None:

@@ -1,0 +1,172 @@
+"""Configuration loading: every kind of bad input gets FILE:LINE: key.path: message."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from sim.cli import main
+from sim.config import load_config
+from sim.errors import ConfigError
+
+from .conftest import EXAMPLE, ROOT
+
+TEXT = EXAMPLE.read_text()
+
+
+def write(tmp_path, text, name="cfg.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def problems(path):
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return [str(p) for p in info.value.problems]
+
+
+def line_of(text, needle):
+    for i, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return i
+    raise AssertionError(needle)
+
+
+def test_example_is_valid():
+    cfg = load_config(EXAMPLE)
+    assert cfg.name == "example"
+    assert len(cfg.zones) == 4
+    assert cfg.admitting_type == "acute_trust"
+    assert cfg.source == str(EXAMPLE)
+
+
+def test_unknown_key_names_file_line_and_suggests(tmp_path):
+    text = TEXT.replace("  warmup_days: 60", "  warmup_dayz: 60")
+    path = write(tmp_path, text)
+    [msg] = problems(path)
+    assert msg.startswith(f"{path}:{line_of(text, 'warmup_dayz')}: run.warmup_dayz: unknown key")
+    assert "did you mean 'warmup_days'" in msg
+
+
+def test_unknown_key_deep_inside_a_list(tmp_path):
+    text = TEXT.replace("      first_contact_days: {dist: exponential, mean: 0.5}",
+                        "      first_contact_day: {dist: exponential, mean: 0.5}")
+    path = write(tmp_path, text)
+    [msg] = problems(path)
+    assert f":{line_of(text, 'first_contact_day:')}: pathways.P1.steps[1].first_contact_day: unknown key" in msg
+
+
+def test_wrong_type_value(tmp_path):
+    text = TEXT.replace("social_worker: {count: 5,", "social_worker: {count: five,")
+    path = write(tmp_path, text)
+    msgs = problems(path)
+    assert any(f":{line_of(text, 'count: five')}: organisations.north_council.staff.social_worker.count" in m
+               for m in msgs)
+
+
+def test_missing_required_key(tmp_path):
+    text = TEXT.replace("  length_days: 365\n", "")
+    msgs = problems(write(tmp_path, text))
+    assert any("run.length_days: required key is missing" in m for m in msgs)
+
+
+def test_reference_to_missing_organisation(tmp_path):
+    text = TEXT.replace("    southvale: south_council\n", "    southvale: south_councel\n")
+    path = write(tmp_path, text)
+    [msg] = problems(path)
+    assert f":{line_of(text, 'south_councel')}: footprints.local_authority.southvale:" in msg
+    assert "did you mean 'south_council'" in msg
+
+
+def test_shares_must_sum_to_one(tmp_path):
+    text = TEXT.replace("southvale: {general_hospital: 1.0}", "southvale: {general_hospital: 0.8}")
+    [msg] = problems(write(tmp_path, text))
+    assert "footprints.acute_trust.southvale: shares must sum to 1, they sum to 0.8" in msg
+
+
+def test_every_zone_must_be_covered(tmp_path):
+    text = TEXT.replace("    eastfield: south_council\n", "")
+    [msg] = problems(write(tmp_path, text))
+    assert "footprints.local_authority: zones not covered: eastfield" in msg
+
+
+def test_pathway_shares_and_missing_staff(tmp_path):
+    text = TEXT.replace("    share: 0.5\n", "    share: 0.6\n").replace(
+        "staff: therapist, effort_hours", "staff: physio, effort_hours")
+    msgs = problems(write(tmp_path, text))
+    assert any("pathways: pathway shares must sum to 1" in m for m in msgs)
+    assert any("pathways.P2.steps[0].staff: organisation 'community_trust' has no staff role 'physio'" in m
+               for m in msgs)
+
+
+def test_meeting_needs_more_staff_than_exist(tmp_path):
+    text = TEXT.replace("attendees: {acute_trust: {discharge_coordinator: 1}",
+                        "attendees: {acute_trust: {discharge_coordinator: 9}")
+    [msg] = problems(write(tmp_path, text))
+    assert "meetings[0].attendees.acute_trust.discharge_coordinator: needs 9 but 'general_hospital' has 4" in msg
+
+
+def test_unknown_governance_arrangement(tmp_path):
+    text = TEXT.replace("    governance: joint_committee\n    staff:\n      place_lead: {count: 1, hours_per_week: 37.5}\n  inland",
+                        "    governance: joint_comittee\n    staff:\n      place_lead: {count: 1, hours_per_week: 37.5}\n  inland")
+    [msg] = problems(write(tmp_path, text))
+    assert "organisations.coast_place.governance: unknown arrangement 'joint_comittee'" in msg
+    assert "did you mean 'joint_committee'" in msg
+
+
+def test_warmup_must_be_shorter_than_run(tmp_path):
+    text = TEXT.replace("warmup_days: 60", "warmup_days: 400")
+    [msg] = problems(write(tmp_path, text))
+    assert "run: warmup_days must be shorter than length_days" in msg
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("name: x\nrun: [unclosed\n", r":\d+: \(top level\): invalid YAML"),
+        ("name: a\nname: b\n", r":2: \(top level\): invalid YAML: .*duplicate key"),
+        ("", r":1: \(top level\): the file is empty"),
+        ("# only a comment\n", r":1: \(top level\): the file is empty"),
+        ("- a\n- b\n", r":1: \(top level\): expected a mapping of keys at the top level, found a list"),
+        ("just a string\n", r":1: \(top level\): expected a mapping"),
+        ("name: x\nzones: {a: 1}\n", r":2: zones: Input should be a valid list"),
+    ],
+)
+def test_bad_yaml_is_reported_plainly(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    msgs = problems(path)
+    assert any(re.search(re.escape(str(path)) + expected, m) for m in msgs), msgs
+
+
+def test_missing_file(tmp_path):
+    [msg] = problems(tmp_path / "nope.yaml")
+    assert msg == f"{tmp_path / 'nope.yaml'}: (top level): no such file"
+
+
+def test_unsafe_yaml_tags_are_not_executed(tmp_path):
+    path = write(tmp_path, "name: !!python/object/apply:os.system ['echo hacked']\n")
+    msgs = problems(path)
+    assert msgs  # refused or rejected, never run
+
+
+def test_validate_command_exit_codes(tmp_path, capsys):
+    assert main(["validate", str(EXAMPLE)]) == 0
+    assert "valid" in capsys.readouterr().out
+    bad = write(tmp_path, TEXT.replace("warmup_days: 60", "warmup_days: sixty"))
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:{line_of(TEXT, 'warmup_days')}: run.warmup_days:" in err
+    assert "Traceback" not in err
+
+
+def test_validate_as_a_process_has_no_traceback(tmp_path):
+    bad = write(tmp_path, "- not\n- a mapping\n")
+    proc = subprocess.run([sys.executable, "-m", "sim", "validate", str(bad)], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert str(bad) in proc.stderr

@@ -1,0 +1,90 @@
+"""Invariants of the model over generated configurations and seeds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given
+
+import sim
+from sim.geography import Geography
+
+from .strategies import configs, seeds
+
+EPS = 1e-9
+
+
+def expected_changes(cfg, geo, row) -> list[int]:
+    """For each step of the patient's pathway: 1 where responsibility changes organisation."""
+    current = row.trust
+    changes = []
+    for step in cfg.pathways[row.pathway].steps:
+        org = geo.resolve(step.by, row.zone, row.trust)
+        changes.append(int(org != current))
+        current = org
+    return changes
+
+
+def step_time(row, step: str, what: str) -> float:
+    """A step's time, NaN where no patient of the run reached that step."""
+    return float(getattr(row, f"{step}_{what}", math.nan))
+
+
+@given(cfg=configs(), seed=seeds)
+def test_invariants(cfg, seed):
+    result = sim.simulate(cfg, seed=seed)
+    p, h, w, m, s = (result.patients, result.handovers, result.workload, result.meetings, result.summary)
+    geo = Geography(cfg)
+    end = cfg.run.length_days
+
+    # conservation: admitted = discharged + still in hospital; complete + open journeys = admitted
+    discharged = p["discharged"].notna()
+    assert len(p) == int(discharged.sum()) + int((p["status"] == "in_hospital").sum())
+    assert set(p["status"]) <= {"complete", "after_discharge", "in_hospital"}
+    assert (p.loc[p["status"] == "complete", "journey_end"].notna()).all()
+
+    # every change of responsible organisation is one inter-organisational handover
+    for row in p.itertuples():
+        changes = expected_changes(cfg, geo, row)
+        done = sum(1 for st in cfg.pathways[row.pathway].steps if not math.isnan(step_time(row, st.name, "ended")))
+        if row.status == "complete":
+            assert row.inter_handovers == sum(changes)
+        else:  # the step under way may or may not have had its handover yet
+            assert sum(changes[:done]) <= row.inter_handovers <= sum(changes[: done + 1])
+    per_patient = h.groupby("patient_id").size()
+    totals = (p.set_index("patient_id")["inter_handovers"] + p.set_index("patient_id")["intra_handovers"])
+    assert (totals[totals > 0] == per_patient.reindex(totals[totals > 0].index).fillna(0)).all()
+    assert (h["accepted"] >= h["sent"] - EPS).all()
+    assert (h["failed"] >= 0).all()
+
+    # each patient's timestamps are in order
+    for row in p.itertuples():
+        times = [row.admitted, row.ready]
+        for st in cfg.pathways[row.pathway].steps:
+            times += [step_time(row, st.name, what) for what in ("sent", "accepted", "started", "ended")]
+        times.append(row.journey_end)
+        known = [t for t in times if not math.isnan(t)]
+        assert all(b >= a - EPS for a, b in zip(known, known[1:])), (row, times)
+        if not math.isnan(row.discharged):
+            assert row.ready - EPS <= row.discharged
+            assert math.isnan(row.journey_end) or row.discharged <= row.journey_end + EPS
+        assert all(t <= end + EPS for t in known)
+
+    # gaps and delays are non-negative and no longer than the time in the system
+    in_system = np.where(p["journey_end"].notna(), p["journey_end"], end) - p["admitted"]
+    assert (p["gap_days"] >= 0).all() and (p["gap_days"] <= in_system + EPS).all()
+    delayed = p["delayed_days"].fillna(0)
+    assert (delayed >= -EPS).all() and (delayed <= in_system + EPS).all()
+    assert (p["gap_events"] <= p["gaps"]).all()
+
+    # staff are never busier than they are available
+    finite = w[np.isfinite(w["available_hours"])]
+    assert (finite["busy_hours"] <= finite["available_hours"] + 1e-6).all()
+
+    # meeting hours = meetings x duration x attendees, and that is what staff spent in them
+    assert np.allclose(m["attendee_hours"], m["sittings"] * m["duration_hours"] * m["attendees"])
+    assert math.isclose(w["meeting_hours"].sum(), m["attendee_hours"].sum(), rel_tol=1e-9, abs_tol=1e-9)
+    weeks = (end - cfg.run.warmup_days) / 7
+    assert math.isclose(s["meeting_hours_per_week"].iloc[0], m["attendee_hours"].sum() / weeks, rel_tol=1e-9,
+                        abs_tol=1e-9)
