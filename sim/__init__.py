@@ -16,7 +16,7 @@ from sim.metrics import RunResult, build_tables
 from sim.model import Model
 
 __version__ = "0.1.0"
-__all__ = ["Config", "ConfigError", "RunResult", "config_from_dict", "load_config", "simulate", "__version__"]
+__all__ = ["Config", "ConfigError", "RunResult", "__version__", "config_from_dict", "load_config", "simulate"]
 
 
 def simulate(config: Config, seed: int = 0, replication: int = 0) -> RunResult:

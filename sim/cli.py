@@ -44,14 +44,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = sim.simulate(cfg, seed=args.seed, replication=args.replication)
     written = result.write(out)
     s = result.summary.iloc[0]
-    print(f"{cfg.name}: seed {args.seed}, {cfg.run.length_days:g} days ({cfg.run.warmup_days:g} warm-up), "
-          f"{result.wall_seconds:.1f} s")
+    print(
+        f"{cfg.name}: seed {args.seed}, {cfg.run.length_days:g} days ({cfg.run.warmup_days:g} warm-up), "
+        f"{result.wall_seconds:.1f} s"
+    )
     print(f"  discharges a week            {s['discharges_per_week']:.1f}")
     print(f"  handovers per discharge      {s['handovers_per_discharge']:.2f}")
     print(f"  failed handovers per 100     {s['failed_handovers_per_100']:.1f}")
     print(f"  gap days per discharge       {s['gap_days_per_discharge']:.2f}")
     print(f"  delayed days per discharge   {s['delayed_days_per_discharge']:.2f}")
-    print(f"  meetings a week              {s['meetings_per_week']:.1f} ({s['meeting_hours_per_week']:.1f} staff hours)")
+    print(
+        f"  meetings a week              {s['meetings_per_week']:.1f} ({s['meeting_hours_per_week']:.1f} staff hours)"
+    )
     print(f"  coordination FTE             {s['coordination_fte']:.1f}")
     print(f"tables ({', '.join(written)}) written to {out}/ as Parquet and CSV")
     return EXIT_OK

@@ -30,7 +30,7 @@ from sim.errors import ConfigError, Problem
 from sim.yamlio import Lines, line_of, load_yaml
 
 Dist = Annotated[Distribution, BeforeValidator(as_distribution)]
-Count = Union[Annotated[int, Field(ge=0)], Literal["unlimited"]]
+Count = Annotated[int, Field(ge=0)] | Literal["unlimited"]
 SHARE_TOLERANCE = 1e-6
 
 
@@ -56,9 +56,7 @@ class DemandChange(Strict):
 
 class Demand(Strict):
     per_1000_per_year: float = Field(ge=0, description="discharges modelled, per 1,000 residents a year")
-    profile: list[DemandChange] = Field(
-        default_factory=list, description="multipliers of the rate from a given day on"
-    )
+    profile: list[DemandChange] = Field(default_factory=list, description="multipliers of the rate from a given day on")
 
     @model_validator(mode="after")
     def _sorted(self) -> Demand:
@@ -92,9 +90,7 @@ class OrganisationType(Strict):
         description="single: each zone has one organisation; shares: zones spread over several",
     )
     admits: bool = Field(default=False, description="patients are admitted to this type (acute trusts)")
-    liaison_role: str | None = Field(
-        default=None, description="the staff role that sends referrals and does rework"
-    )
+    liaison_role: str | None = Field(default=None, description="the staff role that sends referrals and does rework")
 
 
 class Staff(Strict):
@@ -173,7 +169,10 @@ class Failure(Strict):
         default=5.0, gt=0, description="weekly flow at which the unfamiliarity extra falls to 1/e"
     )
     misaligned: float = Field(
-        default=0.10, ge=0, le=1, description="extra chance between footprints that cut across each other (misalignment 1)"
+        default=0.10,
+        ge=0,
+        le=1,
+        description="extra chance between footprints that cut across each other (misalignment 1)",
     )
     maximum: float = Field(default=0.9, gt=0, lt=1)
 
@@ -244,7 +243,7 @@ class ImmediateDecision(Strict):
 
 
 Arrangement = Annotated[
-    Union[PanelDecision, EachPartnerDecision, DelegatedDecision, ImmediateDecision],
+    PanelDecision | EachPartnerDecision | DelegatedDecision | ImmediateDecision,
     Field(discriminator="kind"),
 ]
 
@@ -435,7 +434,10 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
             if isinstance(arr, EachPartnerDecision):
                 for t in arr.partners:
                     if t not in cfg.organisation_types:
-                        bad(("governance", "arrangements", name, "partners"), _unknown("organisation type", t, cfg.organisation_types))
+                        bad(
+                            ("governance", "arrangements", name, "partners"),
+                            _unknown("organisation type", t, cfg.organisation_types),
+                        )
         for oid in cfg.orgs_of_type(gov.decided_by):
             chosen = cfg.organisations[oid].governance or gov.default
             if chosen is None:
@@ -505,15 +507,17 @@ def _problems_from_validation(exc: ValidationError, source: str, lines: Lines) -
         path: tuple[str | int, ...] = ()
         for j, part in enumerate(loc):
             candidate = (*path, part)
-            if candidate in lines or j == len(loc) - 1 and err["type"] == "missing":
+            if candidate in lines or (j == len(loc) - 1 and err["type"] == "missing"):
                 path = candidate
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             key = str(path[-1]) if path else ""
             allowed = _allowed_keys(path[:-1])
             close = difflib.get_close_matches(key, allowed, n=1)
-            message = f"unknown key {key!r}" + (f"; did you mean {close[0]!r}?" if close else "") + (
-                f" (allowed: {', '.join(allowed)})" if allowed else ""
+            message = (
+                f"unknown key {key!r}"
+                + (f"; did you mean {close[0]!r}?" if close else "")
+                + (f" (allowed: {', '.join(allowed)})" if allowed else "")
             )
         elif err["type"] == "missing":
             message = "required key is missing"

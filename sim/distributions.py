@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import special
@@ -139,7 +139,7 @@ class Triangular(_Dist):
 
 
 Distribution = Annotated[
-    Union[Fixed, Exponential, Lognormal, Gamma, Uniform, Triangular],
+    Fixed | Exponential | Lognormal | Gamma | Uniform | Triangular,
     Field(discriminator="dist"),
 ]
 """A distribution written as a mapping with a ``dist`` key."""

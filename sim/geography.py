@@ -193,7 +193,9 @@ class Geography:
                             for role, n in policy.attendees.get(t, {}).items()
                         ]
                         out.append(
-                            MeetingSeries(policy.name, (a, b), tuple(attendees), policy.every_days, policy.duration_hours)
+                            MeetingSeries(
+                                policy.name, (a, b), tuple(attendees), policy.every_days, policy.duration_hours
+                            )
                         )
             else:
                 assert policy.each is not None
@@ -236,7 +238,10 @@ def structure_tables(geo: Geography) -> dict[str, pd.DataFrame]:
     cfg = geo.config
     types = list(cfg.organisation_types)
     organisations = pd.DataFrame(
-        [{"type": t, "organisations": len(cfg.orgs_of_type(t)), "label": cfg.organisation_types[t].label} for t in types]
+        [
+            {"type": t, "organisations": len(cfg.orgs_of_type(t)), "label": cfg.organisation_types[t].label}
+            for t in types
+        ]
     )
     partner_rows = []
     for a in types:
@@ -274,11 +279,19 @@ def structure_tables(geo: Geography) -> dict[str, pd.DataFrame]:
         )
     interfaces = pd.DataFrame(
         interface_rows,
-        columns=["org_a", "org_b", "type_a", "type_b", "expected_flow_per_week", "footprint_overlap",
-                 "misalignment", "failure_probability"],
+        columns=[
+            "org_a",
+            "org_b",
+            "type_a",
+            "type_b",
+            "expected_flow_per_week",
+            "footprint_overlap",
+            "misalignment",
+            "failure_probability",
+        ],
     )
     total_pop = sum(geo.population.values())
-    zone_sets = {t: defaultdict(set) for t in geo.single}
+    zone_sets: dict[str, dict[str, set[str]]] = {t: defaultdict(set) for t in geo.single}
     for t, fp in geo.single.items():
         for zone, org in fp.items():
             zone_sets[t][org].add(zone)

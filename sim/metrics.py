@@ -194,8 +194,16 @@ def meetings_table(rec: Recorder) -> pd.DataFrame:
     return pd.DataFrame(
         rows,
         columns=[
-            "meeting", "policy", "organisations", "every_days", "duration_hours", "attendees",
-            "sittings", "attendee_hours", "sittings_per_week", "attendee_hours_per_week",
+            "meeting",
+            "policy",
+            "organisations",
+            "every_days",
+            "duration_hours",
+            "attendees",
+            "sittings",
+            "attendee_hours",
+            "sittings_per_week",
+            "attendee_hours_per_week",
         ],
     )
 
@@ -207,7 +215,7 @@ def interfaces_table(rec: Recorder, handovers: pd.DataFrame, meetings: pd.DataFr
     pairs: set[tuple[str, str]] = {tuple(sorted(k)) for k in geo.expected_flows}  # type: ignore[misc]
     inter = handovers[(handovers["kind"] == "inter") & (handovers["sent"] >= rec.warmup)]
     sim_counts: dict[tuple[str, str], list[float]] = {}
-    for a, b, failed in zip(inter["from_org"], inter["to_org"], inter["failed"]):
+    for a, b, failed in zip(inter["from_org"], inter["to_org"], inter["failed"], strict=False):
         key = (a, b) if a <= b else (b, a)
         pairs.add(key)
         c = sim_counts.setdefault(key, [0.0, 0.0])

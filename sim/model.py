@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import simpy
@@ -56,6 +56,7 @@ PRIORITY_CASEWORK = 1
 
 CASEWORK, REWORK, MEETING = "casework", "rework", "meetings"
 EventLoop = Generator[simpy.Event, Any, Any]
+R = TypeVar("R", simpy.Resource, simpy.PriorityResource)
 
 
 @dataclass
@@ -169,7 +170,7 @@ class Model:
         }
         self.liaison = {t: spec.liaison_role for t, spec in config.organisation_types.items()}
         self._failure_p: dict[tuple[str, str], float] = {}
-        self._uniforms: dict[str, tuple[np.random.Generator, np.ndarray, int]] = {}
+        self._uniforms: dict[str, _UniformBlocks] = {}
         self._rework_overflow = stream(seed, replication, "rework-overflow")
         self._awaiting = 0
         self._awaiting_since = 0.0
@@ -180,21 +181,22 @@ class Model:
     def _build_resources(self) -> None:
         for oid, org in self.cfg.organisations.items():
             for role, staff in org.staff.items():
-                unlimited = is_unlimited(staff.count)
-                count = math.inf if unlimited else float(staff.count)  # type: ignore[arg-type]
-                res = None if unlimited else simpy.PriorityResource(self.env, capacity=max(1, int(count)))
-                if not unlimited and count == 0:
-                    res = simpy.PriorityResource(self.env, capacity=1)
-                    res.users.append(None)  # type: ignore[arg-type]  # zero staff: nothing is ever served
-                self.rec.staff[(oid, role)] = StaffPool(oid, role, count, staff.hours_per_day, res)
+                n_staff, team = self._finite(staff.count, simpy.PriorityResource)
+                self.rec.staff[(oid, role)] = StaffPool(oid, role, n_staff, staff.hours_per_day, team)
             for name, cap in org.capacity.items():
-                unlimited = is_unlimited(cap)
-                count = math.inf if unlimited else float(cap)  # type: ignore[arg-type]
-                res = None if unlimited else simpy.Resource(self.env, capacity=max(1, int(count)))
-                if not unlimited and count == 0:
-                    res = simpy.Resource(self.env, capacity=1)
-                    res.users.append(None)  # type: ignore[arg-type]
-                self.rec.slots[(oid, name)] = Slots(oid, name, count, res)
+                n_slots, slots = self._finite(cap, simpy.Resource)
+                self.rec.slots[(oid, name)] = Slots(oid, name, n_slots, slots)
+
+    def _finite(self, count: int | str, kind: type[R]) -> tuple[float, R | None]:
+        """A resource of ``count`` units, or None when unlimited (nobody ever waits).
+        Zero units is a resource whose one unit is taken for good: everybody waits."""
+        if is_unlimited(count):
+            return math.inf, None
+        n = int(count)
+        resource = kind(self.env, capacity=max(1, n))
+        if n == 0:
+            resource.request()  # granted at once and never released
+        return float(n), resource
 
     def work(
         self, org: str, role: str, hours: float, category: str | None, priority: int = PRIORITY_CASEWORK
@@ -228,14 +230,12 @@ class Model:
 
     def uniforms(self, zone: str, index: int) -> np.ndarray:
         """The row of uniform numbers of the ``index``-th patient from ``zone``."""
-        gen, block, first = self._uniforms.get(zone, (None, None, -UNIFORM_BLOCK))  # type: ignore[assignment]
-        if gen is None:
-            gen = stream(self.seed, self.replication, f"patients:{zone}")
-        while index >= first + UNIFORM_BLOCK:
-            block = gen.random((UNIFORM_BLOCK, self.row_width))
-            first += UNIFORM_BLOCK
-        self._uniforms[zone] = (gen, block, first)
-        return block[index - first]
+        blocks = self._uniforms.get(zone)
+        if blocks is None:
+            blocks = self._uniforms[zone] = _UniformBlocks(
+                stream(self.seed, self.replication, f"patients:{zone}"), self.row_width
+            )
+        return blocks.row(index)
 
     def arrivals(self) -> tuple[np.ndarray, np.ndarray]:
         """Arrival days and zone indices of every patient in the run, in time order."""
@@ -276,7 +276,7 @@ class Model:
     def source(self, times: np.ndarray, zone_idx: np.ndarray) -> EventLoop:
         zone_ids = self.cfg.zone_ids()
         per_zone = [0] * len(zone_ids)
-        for pid, (t, zi) in enumerate(zip(times.tolist(), zone_idx.tolist())):
+        for pid, (t, zi) in enumerate(zip(times.tolist(), zone_idx.tolist(), strict=False)):
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)
             zone = zone_ids[zi]
@@ -302,8 +302,10 @@ class Model:
         env, cfg = self.env, self.cfg
         orgs, cdf = self.trust_cdf[zone]
         trust = orgs[min(int(np.searchsorted(cdf, u[U_TRUST] * cdf[-1], side="right")), len(orgs) - 1)]
-        p_index = min(int(np.searchsorted(self.pathway_cdf, u[U_PATHWAY] * self.pathway_cdf[-1], side="right")),
-                      len(self.pathway_ids) - 1)
+        p_index = min(
+            int(np.searchsorted(self.pathway_cdf, u[U_PATHWAY] * self.pathway_cdf[-1], side="right")),
+            len(self.pathway_ids) - 1,
+        )
         pathway_id = self.pathway_ids[p_index]
         pathway = cfg.pathways[pathway_id]
         rec = PatientRecord(pid, zone, trust, pathway_id, env.now)
@@ -421,7 +423,9 @@ class Model:
         env, h = self.env, self.cfg.handovers
         sent = env.now
         if inter and sender_role is not None:
-            yield from self.work(sender, sender_role, h.referral_effort_hours.ppf(float(u[base + S_REFERRAL])), CASEWORK)
+            yield from self.work(
+                sender, sender_role, h.referral_effort_hours.ppf(float(u[base + S_REFERRAL])), CASEWORK
+            )
         delay = h.delay_days if inter else h.intra_delay_days
         p_fail = self.failure_probability(sender, receiver)
         failures = 0
@@ -446,8 +450,18 @@ class Model:
             rec.intra_handovers += 1
         rec.failed_handovers += failures
         self.rec.handovers.append(
-            (rec.id, step.name, "inter" if inter else "intra", sender, receiver, sent, env.now,
-             failures, rework_hours, in_hospital)
+            (
+                rec.id,
+                step.name,
+                "inter" if inter else "intra",
+                sender,
+                receiver,
+                sent,
+                env.now,
+                failures,
+                rework_hours,
+                in_hospital,
+            )
         )
 
     def decide(self, rec: PatientRecord, u: np.ndarray, base: int) -> EventLoop:
@@ -505,6 +519,24 @@ class Model:
         self.env.run(until=self.cfg.run.length_days)
         self._set_awaiting(0)  # close the time integral at the end of the run
         return self.rec
+
+
+class _UniformBlocks:
+    """A zone's patients' rows of uniform numbers, drawn a block at a time in order."""
+
+    def __init__(self, gen: np.random.Generator, width: int):
+        self.gen = gen
+        self.width = width
+        self.first = -UNIFORM_BLOCK
+        self.block = np.empty((0, width))
+
+    def row(self, index: int) -> np.ndarray:
+        while index >= self.first + UNIFORM_BLOCK:
+            self.block = self.gen.random((UNIFORM_BLOCK, self.width))
+            self.first += UNIFORM_BLOCK
+        if index < self.first:
+            raise ValueError("patients' rows are drawn in order")
+        return self.block[index - self.first]
 
 
 def _next_sitting(t: float, every: float, name: str) -> float:

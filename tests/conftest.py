@@ -19,9 +19,7 @@ EXAMPLE = ROOT / "configs" / "example.yaml"
 settings.register_profile(
     "default", deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
-settings.register_profile(
-    "ci", parent=settings.get_profile("default"), derandomize=True, max_examples=25
-)
+settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True, max_examples=25)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
@@ -58,8 +56,9 @@ def short(data: dict[str, Any], days: float = 150, warmup: float = 30) -> dict[s
     return data
 
 
-def mmc_data(servers: int = 3, arrival_rate: float = 2.4, mean_service_days: float = 1.0,
-             days: float = 2000, warmup: float = 200) -> dict[str, Any]:
+def mmc_data(
+    servers: int = 3, arrival_rate: float = 2.4, mean_service_days: float = 1.0, days: float = 2000, warmup: float = 200
+) -> dict[str, Any]:
     """A configuration that reduces to an M/M/c queue: patients are ready on arrival
     and wait for one of ``servers`` staff, whose work takes an exponential time."""
     population = 100_000
@@ -80,8 +79,12 @@ def mmc_data(servers: int = 3, arrival_rate: float = 2.4, mean_service_days: flo
             "P": {
                 "share": 1.0,
                 "steps": [
-                    {"name": "service", "by": "acute_trust", "staff": "server",
-                     "effort_hours": {"dist": "exponential", "mean": 24 * mean_service_days}},
+                    {
+                        "name": "service",
+                        "by": "acute_trust",
+                        "staff": "server",
+                        "effort_hours": {"dist": "exponential", "mean": 24 * mean_service_days},
+                    },
                 ],
             }
         },

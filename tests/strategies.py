@@ -18,9 +18,7 @@ def configs(draw: st.DrawFn, max_days: int = 150) -> Config:
     data: dict[str, Any] = example_data()
     n_zones = draw(st.integers(1, 4))
     zones = [f"z{i}" for i in range(n_zones)]
-    data["zones"] = [
-        {"id": z, "name": z.upper(), "population": draw(st.integers(10_000, 120_000))} for z in zones
-    ]
+    data["zones"] = [{"id": z, "name": z.upper(), "population": draw(st.integers(10_000, 120_000))} for z in zones]
     n_la = draw(st.integers(1, 3))
     n_trust = draw(st.integers(1, 2))
     n_place = draw(st.integers(1, 2))

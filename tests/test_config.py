@@ -53,8 +53,10 @@ def test_unknown_key_names_file_line_and_suggests(tmp_path):
 
 
 def test_unknown_key_deep_inside_a_list(tmp_path):
-    text = TEXT.replace("      first_contact_days: {dist: exponential, mean: 0.5}",
-                        "      first_contact_day: {dist: exponential, mean: 0.5}")
+    text = TEXT.replace(
+        "      first_contact_days: {dist: exponential, mean: 0.5}",
+        "      first_contact_day: {dist: exponential, mean: 0.5}",
+    )
     path = write(tmp_path, text)
     [msg] = problems(path)
     assert f":{line_of(text, 'first_contact_day:')}: pathways.P1.steps[1].first_contact_day: unknown key" in msg
@@ -64,8 +66,9 @@ def test_wrong_type_value(tmp_path):
     text = TEXT.replace("social_worker: {count: 5,", "social_worker: {count: five,")
     path = write(tmp_path, text)
     msgs = problems(path)
-    assert any(f":{line_of(text, 'count: five')}: organisations.north_council.staff.social_worker.count" in m
-               for m in msgs)
+    assert any(
+        f":{line_of(text, 'count: five')}: organisations.north_council.staff.social_worker.count" in m for m in msgs
+    )
 
 
 def test_missing_required_key(tmp_path):
@@ -96,23 +99,28 @@ def test_every_zone_must_be_covered(tmp_path):
 
 def test_pathway_shares_and_missing_staff(tmp_path):
     text = TEXT.replace("    share: 0.5\n", "    share: 0.6\n").replace(
-        "staff: therapist, effort_hours", "staff: physio, effort_hours")
+        "staff: therapist, effort_hours", "staff: physio, effort_hours"
+    )
     msgs = problems(write(tmp_path, text))
     assert any("pathways: pathway shares must sum to 1" in m for m in msgs)
-    assert any("pathways.P2.steps[0].staff: organisation 'community_trust' has no staff role 'physio'" in m
-               for m in msgs)
+    assert any(
+        "pathways.P2.steps[0].staff: organisation 'community_trust' has no staff role 'physio'" in m for m in msgs
+    )
 
 
 def test_meeting_needs_more_staff_than_exist(tmp_path):
-    text = TEXT.replace("attendees: {acute_trust: {discharge_coordinator: 1}",
-                        "attendees: {acute_trust: {discharge_coordinator: 9}")
+    text = TEXT.replace(
+        "attendees: {acute_trust: {discharge_coordinator: 1}", "attendees: {acute_trust: {discharge_coordinator: 9}"
+    )
     [msg] = problems(write(tmp_path, text))
     assert "meetings[0].attendees.acute_trust.discharge_coordinator: needs 9 but 'general_hospital' has 4" in msg
 
 
 def test_unknown_governance_arrangement(tmp_path):
-    text = TEXT.replace("    governance: joint_committee\n    staff:\n      place_lead: {count: 1, hours_per_week: 37.5}\n  inland",
-                        "    governance: joint_comittee\n    staff:\n      place_lead: {count: 1, hours_per_week: 37.5}\n  inland")
+    text = TEXT.replace(
+        "    governance: joint_committee\n    staff:\n      place_lead: {count: 1, hours_per_week: 37.5}\n  inland",
+        "    governance: joint_comittee\n    staff:\n      place_lead: {count: 1, hours_per_week: 37.5}\n  inland",
+    )
     [msg] = problems(write(tmp_path, text))
     assert "organisations.coast_place.governance: unknown arrangement 'joint_comittee'" in msg
     assert "did you mean 'joint_committee'" in msg
@@ -165,8 +173,7 @@ def test_validate_command_exit_codes(tmp_path, capsys):
 
 def test_validate_as_a_process_has_no_traceback(tmp_path):
     bad = write(tmp_path, "- not\n- a mapping\n")
-    proc = subprocess.run([sys.executable, "-m", "sim", "validate", str(bad)], capture_output=True, text=True,
-                          cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-m", "sim", "validate", str(bad)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert str(bad) in proc.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -53,7 +54,7 @@ def test_invariants(cfg, seed):
         else:  # the step under way may or may not have had its handover yet
             assert sum(changes[:done]) <= row.inter_handovers <= sum(changes[: done + 1])
     per_patient = h.groupby("patient_id").size()
-    totals = (p.set_index("patient_id")["inter_handovers"] + p.set_index("patient_id")["intra_handovers"])
+    totals = p.set_index("patient_id")["inter_handovers"] + p.set_index("patient_id")["intra_handovers"]
     assert (totals[totals > 0] == per_patient.reindex(totals[totals > 0].index).fillna(0)).all()
     assert (h["accepted"] >= h["sent"] - EPS).all()
     assert (h["failed"] >= 0).all()
@@ -65,7 +66,7 @@ def test_invariants(cfg, seed):
             times += [step_time(row, st.name, what) for what in ("sent", "accepted", "started", "ended")]
         times.append(row.journey_end)
         known = [t for t in times if not math.isnan(t)]
-        assert all(b >= a - EPS for a, b in zip(known, known[1:])), (row, times)
+        assert all(b >= a - EPS for a, b in itertools.pairwise(known)), (row, times)
         if not math.isnan(row.discharged):
             assert row.ready - EPS <= row.discharged
             assert math.isnan(row.journey_end) or row.discharged <= row.journey_end + EPS
@@ -86,5 +87,6 @@ def test_invariants(cfg, seed):
     assert np.allclose(m["attendee_hours"], m["sittings"] * m["duration_hours"] * m["attendees"])
     assert math.isclose(w["meeting_hours"].sum(), m["attendee_hours"].sum(), rel_tol=1e-9, abs_tol=1e-9)
     weeks = (end - cfg.run.warmup_days) / 7
-    assert math.isclose(s["meeting_hours_per_week"].iloc[0], m["attendee_hours"].sum() / weeks, rel_tol=1e-9,
-                        abs_tol=1e-9)
+    assert math.isclose(
+        s["meeting_hours_per_week"].iloc[0], m["attendee_hours"].sum() / weeks, rel_tol=1e-9, abs_tol=1e-9
+    )

@@ -1,0 +1,83 @@
+"""The command line as a user meets it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from sim.cli import main
+from sim.metrics import TABLES
+
+from .conftest import EXAMPLE, ROOT
+
+
+def small_config(tmp_path):
+    text = (
+        EXAMPLE.read_text()
+        .replace("length_days: 365", "length_days: 120")
+        .replace("warmup_days: 60", "warmup_days: 20")
+    )
+    path = tmp_path / "small.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_run_writes_every_table_as_parquet_and_csv(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(small_config(tmp_path)), "--seed", "3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "handovers per discharge" in printed and str(out) in printed
+    for name in TABLES:
+        pq = pd.read_parquet(out / f"{name}.parquet")
+        csv = pd.read_csv(out / f"{name}.csv")
+        assert len(pq) == len(csv), name
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert summary["seed"].iloc[0] == 3
+
+
+def test_run_never_overwrites_results_silently(tmp_path, capsys):
+    out = tmp_path / "out"
+    cfg = str(small_config(tmp_path))
+    assert main(["run", cfg, "--out", str(out)]) == 0
+    before = (out / "summary.csv").read_bytes()
+    assert main(["run", cfg, "--seed", "9", "--out", str(out)]) == 2
+    assert "already holds results" in capsys.readouterr().err
+    assert (out / "summary.csv").read_bytes() == before
+    assert main(["run", cfg, "--seed", "9", "--out", str(out), "--force"]) == 0
+    assert (out / "summary.csv").read_bytes() != before
+
+
+def test_structure_prints_partners_and_coterminosity(capsys):
+    assert main(["structure", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "Partners per organisation" in out and "Coterminosity" in out
+
+
+def test_structure_json_is_machine_readable(capsys):
+    assert main(["structure", str(EXAMPLE), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    partners = pd.DataFrame(data["partners"])
+    row = partners[(partners["per"] == "icb") & (partners["partner_type"] == "local_authority")].iloc[0]
+    assert row["mean"] == 2  # the ICB works with both councils
+    cot = pd.DataFrame(data["coterminosity"])
+    row = cot[(cot["layer_a"] == "local_authority") & (cot["layer_b"] == "place")].iloc[0]
+    assert row["coterminous_share"] == 0  # the example's places cut across the councils
+
+
+def test_console_script_and_module_agree():
+    proc = subprocess.run([sys.executable, "-m", "sim", "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout.startswith("handover ")
+
+
+def test_csv_escapes_cells_a_spreadsheet_would_run(tmp_path):
+    from sim.metrics import RunResult
+
+    r = RunResult("x", 1, 0, {"summary": pd.DataFrame({"config": ["=cmd|' /C calc'!A0", "plain"], "n": [-1, 2]})})
+    r.write(tmp_path)
+    text = (tmp_path / "summary.csv").read_text()
+    assert "'=cmd" in text  # the formula is shown as text
+    assert ",-1" in text  # numbers are numbers, not escaped
+    assert pd.read_parquet(tmp_path / "summary.parquet")["config"].iloc[0] == "=cmd|' /C calc'!A0"

@@ -1,0 +1,107 @@
+"""Degenerate configurations whose results are known exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import sim
+
+from .conftest import build, example_data, short
+
+
+def test_no_demand_gives_no_patients_but_still_meetings():
+    data = short(example_data())
+    data["demand"]["per_1000_per_year"] = 0
+    r = sim.simulate(build(data), seed=3)
+    assert len(r.patients) == 0
+    assert len(r.handovers) == 0
+    s = r.summary.iloc[0]
+    assert s["discharged"] == 0 and s["bed_days_lost"] == 0
+    # there is no flow, so no flow-based meeting, but place boards still sit
+    assert set(r.meetings["policy"]) == {"place_board"}
+    assert (r.workload["casework_hours"] == 0).all()
+
+
+def unlimited(data):
+    for org in data["organisations"].values():
+        for role in org.get("staff", {}).values():
+            role["count"] = "unlimited"
+        for name in org.get("capacity", {}):
+            org["capacity"][name] = "unlimited"
+    data["meetings"] = []
+    return data
+
+
+def test_unlimited_staff_and_capacity_give_no_waits():
+    data = unlimited(short(example_data()))
+    data["handovers"]["failure"] = {"base": 0, "intra": 0, "unfamiliar": 0, "misaligned": 0}
+    cfg = build(data)
+    r = sim.simulate(cfg, seed=5)
+    p = r.patients
+    for pid, pathway in cfg.pathways.items():
+        for step in pathway.steps:
+            rows = p[(p["pathway"] == pid) & p[f"{step.name}_started"].notna()]
+            wait = rows[f"{step.name}_started"] - rows[f"{step.name}_accepted"]
+            if step.decision or (step.first_contact_days is not None):
+                continue  # decisions wait for their panel; first contact is a visit, not a queue
+            assert np.allclose(wait, 0), step.name
+    assert r.summary["failed_handovers"].iloc[0] == 0
+    assert (r.handovers["failed"] == 0).all()
+
+
+def test_one_organisation_doing_everything_has_no_inter_organisational_handovers():
+    """An integrated organisation filling every role: every handover is team to team."""
+    data = unlimited(short(example_data()))
+    data["organisations"] = {
+        "integrated": {
+            "type": "acute_trust",
+            "also": ["local_authority", "icb", "place", "community_health"],
+            "governance": None,
+            "staff": {
+                "discharge_coordinator": {"count": 4},
+                "social_worker": {"count": 8},
+                "chc_nurse": {"count": 3},
+                "community_nurse": {"count": 5},
+                "therapist": {"count": 3},
+                "place_lead": {"count": 1},
+            },
+            "capacity": {"reablement_slots": 300, "care_home_beds": 120, "intermediate_care_beds": 90},
+        }
+    }
+    del data["organisations"]["integrated"]["governance"]
+    data["governance"]["default"] = "joint_committee"
+    data["footprints"] = {
+        "acute_trust": {z["id"]: {"integrated": 1.0} for z in data["zones"]},
+        **{
+            t: {z["id"]: "integrated" for z in data["zones"]}
+            for t in ["local_authority", "icb", "place", "community_health"]
+        },
+    }
+    r = sim.simulate(build(data), seed=2)
+    assert len(r.patients) > 500
+    assert (r.patients["inter_handovers"] == 0).all()
+    assert (r.handovers["kind"] == "intra").all()
+    assert r.patients["intra_handovers"].sum() > 0
+    assert r.summary["handovers_per_discharge"].iloc[0] == 0
+    assert r.summary["interfaces"].iloc[0] == 0
+
+
+def test_single_organisation_of_each_type_has_no_cross_boundary_pairs():
+    """With one council, one trust, one ICB: each interface is between different types only."""
+    data = short(example_data())
+    for z in data["footprints"]["local_authority"]:
+        data["footprints"]["local_authority"][z] = "north_council"
+        data["footprints"]["place"][z] = "coast_place"
+    data["organisations"]["north_council"]["staff"]["social_worker"]["count"] = 12
+    for name in ("south_council", "inland_place"):
+        del data["organisations"][name]
+    r = sim.simulate(build(data), seed=4)
+    i = r.interfaces
+    assert (i["type_a"] != i["type_b"]).all()
+    pairs = {frozenset((a, b)) for a, b in zip(i["type_a"], i["type_b"], strict=True)}
+    assert pairs == {
+        frozenset(("acute_trust", "local_authority")),  # pathways 1 and 3
+        frozenset(("acute_trust", "community_health")),  # pathway 2
+        frozenset(("local_authority", "community_health")),  # reablement to follow-up, rehab to onward care
+        frozenset(("local_authority", "icb")),  # continuing healthcare check
+    }
