@@ -32,7 +32,10 @@ def configs(draw: st.DrawFn, max_days: int = 150) -> Config:
     for i in range(n_la):
         orgs[f"la{i}"] = {
             "type": "local_authority",
-            "staff": {"social_worker": {"count": draw(staff), "hours_per_week": draw(st.sampled_from([20, 37.5]))}},
+            "staff": {
+                "social_worker": {"count": draw(staff), "hours_per_week": draw(st.sampled_from([20, 37.5]))},
+                "reablement_worker": {"count": draw(staff)},
+            },
             "capacity": {"reablement_slots": draw(cap), "care_home_beds": draw(cap)},
         }
     for i in range(n_icb):

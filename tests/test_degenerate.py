@@ -60,6 +60,7 @@ def test_one_organisation_doing_everything_has_no_inter_organisational_handovers
             "staff": {
                 "discharge_coordinator": {"count": 4},
                 "social_worker": {"count": 8},
+                "reablement_worker": {"count": 6},
                 "chc_nurse": {"count": 3},
                 "community_nurse": {"count": 5},
                 "therapist": {"count": 3},
@@ -93,6 +94,7 @@ def test_single_organisation_of_each_type_has_no_cross_boundary_pairs():
         data["footprints"]["local_authority"][z] = "north_council"
         data["footprints"]["place"][z] = "coast_place"
     data["organisations"]["north_council"]["staff"]["social_worker"]["count"] = 12
+    data["organisations"]["north_council"]["staff"]["reablement_worker"]["count"] = 7
     for name in ("south_council", "inland_place"):
         del data["organisations"][name]
     r = sim.simulate(build(data), seed=4)

@@ -46,7 +46,7 @@ def split_south(data):
     """South Council split in two: Eastfield becomes East Council."""
     data["organisations"]["east_council"] = {
         "type": "local_authority",
-        "staff": {"social_worker": {"count": 4}},
+        "staff": {"social_worker": {"count": 4}, "reablement_worker": {"count": 2}},
         "capacity": {"reablement_slots": 80, "care_home_beds": 30},
     }
     data["footprints"]["local_authority"]["eastfield"] = "east_council"
