@@ -21,6 +21,8 @@ How random numbers are kept in step (common random numbers)
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -163,11 +165,12 @@ class Model:
         self.max_steps = max((len(p.steps) for p in config.pathways.values()), default=0)
         self.row_width = PATIENT_SLOTS + STEP_SLOTS * self.max_steps
         self.pathway_ids = list(config.pathways)
-        self.pathway_cdf = np.cumsum([config.pathways[p].share for p in self.pathway_ids])
+        self.pathway_cdf = list(itertools.accumulate(config.pathways[p].share for p in self.pathway_ids))
         self.trust_cdf = {
-            z: (tuple(o for o, _ in shares), np.cumsum([s for _, s in shares]))
+            z: (tuple(o for o, _ in shares), list(itertools.accumulate(s for _, s in shares)))
             for z, shares in self.geo.admitting_shares.items()
         }
+        self.admitting_liaison = config.organisation_types[config.admitting_type].liaison_role
         self.liaison = {t: spec.liaison_role for t, spec in config.organisation_types.items()}
         self._failure_p: dict[tuple[str, str], float] = {}
         self._uniforms: dict[str, _UniformBlocks] = {}
@@ -301,12 +304,8 @@ class Model:
     def patient(self, pid: int, zone: str, u: np.ndarray) -> EventLoop:
         env, cfg = self.env, self.cfg
         orgs, cdf = self.trust_cdf[zone]
-        trust = orgs[min(int(np.searchsorted(cdf, u[U_TRUST] * cdf[-1], side="right")), len(orgs) - 1)]
-        p_index = min(
-            int(np.searchsorted(self.pathway_cdf, u[U_PATHWAY] * self.pathway_cdf[-1], side="right")),
-            len(self.pathway_ids) - 1,
-        )
-        pathway_id = self.pathway_ids[p_index]
+        trust = orgs[_pick(cdf, float(u[U_TRUST]))]
+        pathway_id = self.pathway_ids[_pick(self.pathway_cdf, float(u[U_PATHWAY]))]
         pathway = cfg.pathways[pathway_id]
         rec = PatientRecord(pid, zone, trust, pathway_id, env.now)
         self.rec.patients.append(rec)
@@ -325,7 +324,7 @@ class Model:
     def journey(self, rec: PatientRecord, pathway: Pathway, u: np.ndarray) -> EventLoop:
         env = self.env
         responsible = rec.trust
-        liaison = self.liaison[self.cfg.admitting_type]  # the role that refers on the sender's side
+        liaison = self.admitting_liaison  # the role that refers on the sender's side
         role = liaison
         in_hospital = True
         care_ended = math.nan  # after discharge: when the last service's care ended
@@ -537,6 +536,11 @@ class _UniformBlocks:
         if index < self.first:
             raise ValueError("patients' rows are drawn in order")
         return self.block[index - self.first]
+
+
+def _pick(cdf: list[float], u: float) -> int:
+    """Inverse of a discrete distribution given by its cumulative weights."""
+    return min(bisect.bisect_right(cdf, u * cdf[-1]), len(cdf) - 1)
 
 
 def _next_sitting(t: float, every: float, name: str) -> float:

@@ -8,16 +8,9 @@ import numpy as np
 from scipy import stats
 
 import sim
+from sim.queues import erlang_c_wait, mmc_data
 
-from .conftest import build, example_data, mmc_data
-
-
-def erlang_c_wait(servers: int, arrival_rate: float, service_rate: float) -> float:
-    """Mean wait in queue of an M/M/c queue (Erlang C)."""
-    a = arrival_rate / service_rate
-    top = a**servers / math.factorial(servers) * servers / (servers - a)
-    p_wait = top / (sum(a**k / math.factorial(k) for k in range(servers)) + top)
-    return p_wait / (servers * service_rate - arrival_rate)
+from .conftest import build, example_data
 
 
 def test_erlang_c_reference_value():

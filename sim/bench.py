@@ -1,0 +1,136 @@
+"""``make bench``: how fast the model runs, as ratios measured in one process.
+
+These machines are shared and noisy, so every comparison alternates its contenders
+round by round and reports medians.  Results go to results/benchmarks/latest.json.
+
+Parts so far:
+1. engine overhead: the model configured as an M/M/3 queue (arrival rate 2.4, service
+   rate 1) against a bare SimPy M/M/3 written here, in customers per second, both
+   checked against the Erlang C mean wait;
+2. a year of the example configuration: wall time and events per patient.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+import sim
+from sim.config import config_from_dict, load_config
+from sim.queues import erlang_c_wait, mmc_data
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bare_simpy_mmc(seed: int, days: float, warmup: float, servers: int = 3, rate: float = 2.4) -> tuple[int, float]:
+    """A plain SimPy M/M/c: customers served and their mean wait after warm-up."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    desk = simpy.Resource(env, capacity=servers)
+    waits: list[float] = []
+
+    def customer(arrived: float):  # type: ignore[no-untyped-def]
+        with desk.request() as req:
+            yield req
+            if arrived >= warmup:
+                waits.append(env.now - arrived)
+            yield env.timeout(rng.exponential(1.0))
+
+    def source():  # type: ignore[no-untyped-def]
+        while True:
+            yield env.timeout(rng.exponential(1.0 / rate))
+            env.process(customer(env.now))
+
+    env.process(source())
+    env.run(until=days)
+    return len(waits), float(np.mean(waits))
+
+
+def engine_overhead(rounds: int, days: float) -> dict[str, Any]:
+    warmup = days / 10
+    cfg = config_from_dict(mmc_data(days=days, warmup=warmup))
+    model_rate, bare_rate, model_wait, bare_wait = [], [], [], []
+    for r in range(rounds):
+        t0 = time.perf_counter()
+        result = sim.simulate(cfg, seed=100 + r)
+        t1 = time.perf_counter()
+        p = result.patients
+        served = p[p["ready"] >= warmup]
+        model_rate.append(len(p) / (t1 - t0))
+        model_wait.append(float((served["service_started"].fillna(days) - served["service_accepted"]).mean()))
+        t0 = time.perf_counter()
+        n, w = bare_simpy_mmc(100 + r, days, warmup)
+        t1 = time.perf_counter()
+        bare_rate.append(n / (1 - warmup / days) / (t1 - t0))
+        bare_wait.append(w)
+    ratios = [m / b for m, b in zip(model_rate, bare_rate, strict=True)]
+    return {
+        "rounds": rounds,
+        "simulated_days": days,
+        "model_customers_per_second_median": statistics.median(model_rate),
+        "bare_simpy_customers_per_second_median": statistics.median(bare_rate),
+        "ratio_median": statistics.median(ratios),
+        "target_ratio": 0.5,
+        "erlang_c_mean_wait": erlang_c_wait(3, 2.4, 1.0),
+        "model_mean_wait": float(np.mean(model_wait)),
+        "bare_mean_wait": float(np.mean(bare_wait)),
+    }
+
+
+def example_year(rounds: int) -> dict[str, Any]:
+    cfg = load_config(ROOT / "configs" / "example.yaml")
+    times, patients = [], 0
+    for r in range(rounds):
+        t0 = time.perf_counter()
+        result = sim.simulate(cfg, seed=200 + r)
+        times.append(time.perf_counter() - t0)
+        patients = len(result.patients)
+    return {"rounds": rounds, "wall_seconds_median": statistics.median(times), "patients": patients}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--days", type=float, default=3000.0, help="simulated days per M/M/3 round")
+    parser.add_argument("--out", default=str(ROOT / "results" / "benchmarks" / "latest.json"))
+    args = parser.parse_args(argv)
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "python": sys.version.split()[0],
+        "machine": platform.platform(),
+        "package_version": sim.__version__,
+        "engine_overhead": engine_overhead(args.rounds, args.days),
+        "example_year": example_year(args.rounds),
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=2))
+    tmp.replace(out)
+    e, x = report["engine_overhead"], report["example_year"]
+    print(f"{'benchmark':<44}{'value':>14}")
+    print(f"{'M/M/3: model customers/s (median)':<44}{e['model_customers_per_second_median']:>14,.0f}")
+    print(f"{'M/M/3: bare SimPy customers/s (median)':<44}{e['bare_simpy_customers_per_second_median']:>14,.0f}")
+    print(f"{'M/M/3: model / bare SimPy (median ratio)':<44}{e['ratio_median']:>14.2f}   target >= 0.50")
+    print(
+        f"{'M/M/3: mean wait model / bare / Erlang C':<44}"
+        f"{e['model_mean_wait']:>6.3f} / {e['bare_mean_wait']:.3f} / {e['erlang_c_mean_wait']:.4f}"
+    )
+    print(
+        f"{'example year: wall seconds (median)':<44}{x['wall_seconds_median']:>14.2f}   ({x['patients']:,} patients)"
+    )
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
