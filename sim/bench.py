@@ -18,6 +18,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,14 @@ def bare_simpy_mmc(seed: int, days: float, warmup: float, servers: int = 3, rate
     desk = simpy.Resource(env, capacity=servers)
     waits: list[float] = []
 
-    def customer(arrived: float):  # type: ignore[no-untyped-def]
+    def customer(arrived: float) -> Iterator[simpy.Event]:
         with desk.request() as req:
             yield req
             if arrived >= warmup:
                 waits.append(env.now - arrived)
             yield env.timeout(rng.exponential(1.0))
 
-    def source():  # type: ignore[no-untyped-def]
+    def source() -> Iterator[simpy.Event]:
         while True:
             yield env.timeout(rng.exponential(1.0 / rate))
             env.process(customer(env.now))
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=float, default=3000.0, help="simulated days per M/M/3 round")
     parser.add_argument("--out", default=str(ROOT / "results" / "benchmarks" / "latest.json"))
     args = parser.parse_args(argv)
-    report = {
+    report: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "python": sys.version.split()[0],
         "machine": platform.platform(),
