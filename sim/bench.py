@@ -18,7 +18,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +39,14 @@ def bare_simpy_mmc(seed: int, days: float, warmup: float, servers: int = 3, rate
     desk = simpy.Resource(env, capacity=servers)
     waits: list[float] = []
 
-    def customer(arrived: float) -> Iterator[simpy.Event]:
+    def customer(arrived: float) -> Generator[simpy.Event, Any, None]:
         with desk.request() as req:
             yield req
             if arrived >= warmup:
                 waits.append(env.now - arrived)
             yield env.timeout(rng.exponential(1.0))
 
-    def source() -> Iterator[simpy.Event]:
+    def source() -> Generator[simpy.Event, Any, None]:
         while True:
             yield env.timeout(rng.exponential(1.0 / rate))
             env.process(customer(env.now))
