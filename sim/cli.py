@@ -76,6 +76,42 @@ def cmd_structure(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.sweep import dry_run, run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
+    if args.dry_run:
+        for line in dry_run(args.experiment, args.results, args.workers):
+            print(line)
+        return EXIT_OK
+    report = run_sweep(
+        args.experiment,
+        results_root=args.results,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        retry_failed=args.retry_failed,
+        progress=not args.no_progress,
+    )
+    for line in report.lines():
+        print(line)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.sweep import compare_lines
+
+    try:
+        lines = compare_lines(args.results_dir)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    for line in lines:
+        print(line)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="handover",
@@ -100,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="a configuration YAML file")
     p.add_argument("--json", action="store_true", help="print the tables as JSON")
     p.set_defaults(func=cmd_structure)
+
+    p = sub.add_parser("sweep", help="run an experiment: scenarios, sweeps and replications (resumable)")
+    p.add_argument("experiment", help="an experiment YAML file")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and an estimate of time; run nothing")
+    p.add_argument("--workers", type=int, help="local processes (default: all cores; 1 runs in this process)")
+    p.add_argument("--scheduler", help="address of a Dask scheduler to run on instead of local processes")
+    p.add_argument("--retry-failed", action="store_true", help="re-run only the runs that failed before")
+    p.add_argument("--results", default="results", help="results folder (default results/)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("compare", help="print an experiment's scenario comparison")
+    p.add_argument("results_dir", help="an experiment's results folder, e.g. results/example-boundaries")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 

@@ -474,9 +474,9 @@ def _unwrap(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _allowed_keys(path: tuple[str | int, ...]) -> list[str]:
+def _allowed_keys(root: type[BaseModel], path: tuple[str | int, ...]) -> list[str]:
     """The keys a model at ``path`` accepts (best effort, for 'did you mean')."""
-    current: list[Any] = [Config]
+    current: list[Any] = [root]
     for part in path:
         nxt: list[Any] = []
         for ann in current:
@@ -499,7 +499,10 @@ def _allowed_keys(path: tuple[str | int, ...]) -> list[str]:
     return sorted(set(keys))
 
 
-def _problems_from_validation(exc: ValidationError, source: str, lines: Lines) -> list[Problem]:
+def problems_from_validation(
+    exc: ValidationError, source: str, lines: Lines, root: type[BaseModel], prefix: tuple[str | int, ...] = ()
+) -> list[Problem]:
+    """pydantic's errors as FILE:LINE: key.path: message; ``prefix`` places the data in its file."""
     problems: list[Problem] = []
     seen: set[tuple[tuple[str | int, ...], str]] = set()
     for err in exc.errors():
@@ -512,7 +515,7 @@ def _problems_from_validation(exc: ValidationError, source: str, lines: Lines) -
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             key = str(path[-1]) if path else ""
-            allowed = _allowed_keys(path[:-1])
+            allowed = _allowed_keys(root, path[:-1])
             close = difflib.get_close_matches(key, allowed, n=1)
             message = (
                 f"unknown key {key!r}"
@@ -528,20 +531,28 @@ def _problems_from_validation(exc: ValidationError, source: str, lines: Lines) -
         if (path, message) in seen:
             continue
         seen.add((path, message))
-        problems.append(Problem(source, line_of(lines, path), path, message))
+        full = (*prefix, *path)
+        problems.append(Problem(source, line_of(lines, full), full, message))
     return problems
 
 
-def config_from_dict(data: dict[str, Any], source: str = "<memory>", lines: Lines | None = None) -> Config:
-    """Validate plain data (as read from YAML) into a frozen Config, or raise ConfigError."""
+def config_from_dict(
+    data: dict[str, Any],
+    source: str = "<memory>",
+    lines: Lines | None = None,
+    prefix: tuple[str | int, ...] = (),
+) -> Config:
+    """Validate plain data (as read from YAML) into a frozen Config, or raise ConfigError.
+
+    ``prefix`` says where the data sits in its file, when it is part of a larger one."""
     lines = lines or {}
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_problems_from_validation(exc, source, lines)) from None
+        raise ConfigError(problems_from_validation(exc, source, lines, Config, prefix)) from None
     refs = _check_references(cfg)
     if refs:
-        raise ConfigError([Problem(source, line_of(lines, p), p, m) for p, m in refs])
+        raise ConfigError([Problem(source, line_of(lines, (*prefix, *p)), (*prefix, *p), m) for p, m in refs])
     cfg._source = source
     return cfg
 

@@ -13,7 +13,6 @@ from functools import cached_property
 import pandas as pd
 
 from sim.config import Config, EachPartnerDecision
-from sim.rng import stable_fraction
 
 DAYS_PER_YEAR = 365.0
 PARTNER_MIN_SHARE = 0.01
@@ -34,10 +33,6 @@ class MeetingSeries:
     @property
     def key(self) -> str:
         return f"{self.policy}:{'+'.join(self.organisations)}"
-
-    @property
-    def first_day(self) -> float:
-        return stable_fraction(self.key) * self.every_days
 
     @property
     def attendee_count(self) -> int:

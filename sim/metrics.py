@@ -23,6 +23,20 @@ import pandas as pd
 
 from sim.model import CASEWORK, HANDOVER_COLUMNS, MEETING, REWORK, Recorder
 
+HEADLINE: dict[str, str] = {
+    "handovers_per_discharge": "Handovers between organisations per discharge",
+    "failed_handovers_per_100": "Failed handovers per 100 handovers",
+    "gap_events_per_discharge": "Gaps in care over the threshold per discharge",
+    "gap_days_per_discharge": "Gap days per discharge",
+    "delayed_days_per_discharge": "Delayed days per discharge",
+    "bed_days_lost": "Bed days lost in the measured period",
+    "decision_wait_days_per_discharge": "Days waiting for funding decisions per discharge",
+    "meetings_per_week": "Meetings a week",
+    "meeting_hours_per_week": "Staff hours in meetings a week",
+    "coordination_fte": "Coordination staff (FTE)",
+}
+"""The headline figures: summary columns compared across scenarios, with plain labels."""
+
 TABLES = ("patients", "handovers", "workload", "interfaces", "meetings", "awaiting", "summary")
 STEP_TIMES = ("sent", "accepted", "started", "ended")
 
@@ -56,20 +70,25 @@ class RunResult:
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write every table as Parquet and CSV; return the Parquet paths."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written = {}
-        for name, df in self.tables.items():
-            pq = out / f"{name}.parquet"
-            tmp = pq.with_suffix(".parquet.tmp")
-            df.to_parquet(tmp, index=False)
-            tmp.replace(pq)
-            csv = out / f"{name}.csv"
-            tmp = csv.with_suffix(".csv.tmp")
-            _spreadsheet_safe(df).to_csv(tmp, index=False)
-            tmp.replace(csv)
-            written[name] = pq
-        return written
+        return write_tables(out_dir, self.tables)
+
+
+def write_tables(out_dir: str | Path, tables: dict[str, pd.DataFrame]) -> dict[str, Path]:
+    """Write tables as NAME.parquet and NAME.csv, each atomically (temporary file, rename)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, df in tables.items():
+        pq = out / f"{name}.parquet"
+        tmp = pq.with_suffix(".parquet.tmp")
+        df.to_parquet(tmp, index=False)
+        tmp.replace(pq)
+        csv = out / f"{name}.csv"
+        tmp = csv.with_suffix(".csv.tmp")
+        _spreadsheet_safe(df).to_csv(tmp, index=False)
+        tmp.replace(csv)
+        written[name] = pq
+    return written
 
 
 def build_tables(rec: Recorder) -> dict[str, pd.DataFrame]:

@@ -42,7 +42,7 @@ from sim.config import (
     is_unlimited,
 )
 from sim.geography import Geography, MeetingSeries
-from sim.rng import stable_fraction, stream
+from sim.rng import stream
 
 # Slots in each patient's row of uniform numbers.
 U_TRUST, U_PATHWAY, U_LOS = 0, 1, 2
@@ -173,6 +173,7 @@ class Model:
         self.admitting_liaison = config.organisation_types[config.admitting_type].liaison_role
         self.liaison = {t: spec.liaison_role for t, spec in config.organisation_types.items()}
         self._failure_p: dict[tuple[str, str], float] = {}
+        self._phases: dict[str, float] = {}
         self._uniforms: dict[str, _UniformBlocks] = {}
         self._rework_overflow = stream(seed, replication, "rework-overflow")
         self._awaiting = 0
@@ -473,15 +474,15 @@ class Model:
         arr = self.cfg.governance.arrangements[name]
         now = env.now
         if isinstance(arr, PanelDecision):
-            until = _next_sitting(now + arr.lead_time_days, arr.every_days, f"panel:{place}")
+            until = self.next_sitting(now + arr.lead_time_days, arr.every_days, f"panel:{place}")
         elif isinstance(arr, EachPartnerDecision):
             until = max(
-                _next_sitting(now + arr.lead_time_days, arr.every_days, f"sign-off:{org}")
+                self.next_sitting(now + arr.lead_time_days, arr.every_days, f"sign-off:{org}")
                 for org in self.geo.decision_partners(arr, rec.zone, rec.trust)
             )
         elif isinstance(arr, DelegatedDecision):
             if float(u[base + S_DECISION_A]) < arr.share_above_limit:
-                until = _next_sitting(now + arr.lead_time_days, arr.escalation_every_days, f"escalation:{place}")
+                until = self.next_sitting(now + arr.lead_time_days, arr.escalation_every_days, f"escalation:{place}")
             else:
                 until = now + arr.within_limit_days.ppf(float(u[base + S_DECISION_B]))
         else:
@@ -491,9 +492,24 @@ class Model:
             yield env.timeout(until - now)
         return until - now
 
+    def phase(self, body: str) -> float:
+        """Where in its cycle a recurring body first sits, as a fraction of the cycle.
+
+        Which weekday a panel or meeting sits is not known, and it matters (two weekly
+        panels feeding one pool of beds spread their batches by how far apart they
+        sit), so it is drawn per replication from the body's own stream: a body that a
+        boundary change leaves alone keeps its phase, and a new body's is averaged over
+        replications rather than fixed by how its name is spelled."""
+        if body not in self._phases:
+            self._phases[body] = float(stream(self.seed, self.replication, f"phase:{body}").random())
+        return self._phases[body]
+
+    def next_sitting(self, t: float, every: float, body: str) -> float:
+        return next_sitting(t, every, self.phase(body) * every)
+
     def meeting(self, series: MeetingSeries) -> EventLoop:
         env = self.env
-        yield env.timeout(series.first_day)
+        yield env.timeout(self.phase(series.key) * series.every_days)
         while True:
             sits_in_window = self.rec.warmup <= env.now < self.rec.end
             if sits_in_window:
@@ -543,8 +559,7 @@ def _pick(cdf: list[float], u: float) -> int:
     return min(bisect.bisect_right(cdf, u * cdf[-1]), len(cdf) - 1)
 
 
-def _next_sitting(t: float, every: float, name: str) -> float:
-    """The first sitting at or after ``t`` of a body sitting every ``every`` days."""
-    phase = stable_fraction(name) * every
+def next_sitting(t: float, every: float, phase: float) -> float:
+    """The first sitting at or after ``t`` of a body sitting every ``every`` days from ``phase``."""
     k = math.ceil((t - phase) / every - 1e-12)
     return phase + max(k, 0) * every if t > phase else phase

@@ -24,8 +24,3 @@ def stream(seed: int, replication: int, name: str) -> np.random.Generator:
         raise ValueError("seed and replication must be non-negative")
     entropy = [seed & 0xFFFFFFFF, seed >> 32, replication, *_name_words(name)]
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
-
-
-def stable_fraction(name: str) -> float:
-    """A number in [0, 1) fixed by a name: used to stagger recurring meetings."""
-    return _name_words(name)[0] / 2**32

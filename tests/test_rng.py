@@ -1,4 +1,4 @@
-from sim.rng import stable_fraction, stream
+from sim.rng import stream
 
 
 def test_a_stream_is_fixed_by_seed_replication_and_name():
@@ -18,8 +18,3 @@ def test_creating_other_streams_does_not_shift_a_stream():
     alone = stream(3, 2, "patients:z").random(3)
     stream(3, 2, "something-new").random(100)
     assert (alone == stream(3, 2, "patients:z").random(3)).all()
-
-
-def test_stable_fraction_is_in_unit_interval_and_fixed():
-    assert 0 <= stable_fraction("panel:x") < 1
-    assert stable_fraction("panel:x") == stable_fraction("panel:x")

@@ -1,0 +1,300 @@
+"""Consolidated results of an experiment, read only from the run files it wrote.
+
+* ``runs``: one row per run with its scenario, sweep point, factor values,
+  replication and headline metrics;
+* ``scenario_summary``: per scenario and sweep point, each headline metric's mean,
+  SD, 95% confidence interval (Student's t) and n;
+* ``differences``: each scenario against the baseline at the same sweep point,
+  paired by replication (the runs share their random numbers, so the pairs' CIs
+  are tight), with the relative change;
+* ``sensitivity``: for Latin hypercube sweeps, each factor's partial rank
+  correlation with each headline metric, ranked;
+* ``failures``: runs that raised, with their tracebacks.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.experiment import Experiment, RunSpec
+from sim.metrics import HEADLINE, write_tables
+from sim.runner import Store
+
+CONSOLIDATED = ("runs", "scenario_summary", "differences", "sensitivity", "failures")
+PACKAGES = (
+    "simpy",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "ruamel.yaml",
+    "matplotlib",
+    "dask",
+    "distributed",
+    "handover-sim",
+)
+
+
+def mean_ci(x: pd.Series) -> dict[str, float]:
+    x = x.astype(float).dropna()
+    n = len(x)
+    mean = float(x.mean()) if n else math.nan
+    sd = float(x.std(ddof=1)) if n > 1 else math.nan
+    half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
+    return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "half_width": half}
+
+
+def runs_table(experiment: Experiment, plan: list[RunSpec], store: Store) -> pd.DataFrame:
+    factor_keys = list(experiment.points[0])
+    rows = []
+    for spec in plan:
+        if not store.finished(spec.run_id):
+            continue
+        summary = store.read_table(spec.run_id, "summary").iloc[0].to_dict()
+        meta = store.read_meta(spec.run_id)
+        row: dict[str, Any] = {
+            "run_id": spec.run_id,
+            "scenario": spec.scenario,
+            "baseline": spec.scenario == experiment.spec.baseline,
+            "point": spec.point,
+            **{k: spec.factors.get(k) for k in factor_keys},
+            "replication": spec.replication,
+            "seed": spec.seed,
+            "config_hash": spec.config_hash,
+            "wall_seconds": meta["wall_seconds"],
+        }
+        row.update({k: v for k, v in summary.items() if k not in ("seed", "replication", "config")})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def scenario_summary(runs: pd.DataFrame, factor_keys: list[str]) -> pd.DataFrame:
+    rows = []
+    if runs.empty:
+        return pd.DataFrame(
+            columns=[
+                "scenario",
+                "point",
+                *factor_keys,
+                "metric",
+                "label",
+                "n",
+                "mean",
+                "sd",
+                "ci_low",
+                "ci_high",
+                "half_width",
+            ]
+        )
+    for (scenario, point), g in runs.groupby(["scenario", "point"], sort=False):
+        for metric, label in HEADLINE.items():
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "point": point,
+                    **{k: g[k].iloc[0] for k in factor_keys},
+                    "metric": metric,
+                    "label": label,
+                    **mean_ci(g[metric]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def differences(runs: pd.DataFrame, baseline: str, factor_keys: list[str]) -> pd.DataFrame:
+    cols = [
+        "scenario",
+        "baseline",
+        "point",
+        *factor_keys,
+        "metric",
+        "label",
+        "n",
+        "mean",
+        "sd",
+        "ci_low",
+        "ci_high",
+        "half_width",
+        "baseline_mean",
+        "relative_change_pct",
+    ]
+    if runs.empty:
+        return pd.DataFrame(columns=cols)
+    base = runs[runs["scenario"] == baseline].set_index(["point", "replication"])
+    rows = []
+    for (scenario, point), g in runs[runs["scenario"] != baseline].groupby(["scenario", "point"], sort=False):
+        paired = g.set_index(["point", "replication"]).join(base[list(HEADLINE)], rsuffix="__base", how="inner")
+        for metric, label in HEADLINE.items():
+            d = paired[metric].astype(float) - paired[f"{metric}__base"].astype(float)
+            stats_ = mean_ci(d)
+            base_mean = float(paired[f"{metric}__base"].astype(float).mean()) if len(paired) else math.nan
+            rel = 100 * stats_["mean"] / base_mean if base_mean else math.nan
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "baseline": baseline,
+                    "point": point,
+                    **{k: g[k].iloc[0] for k in factor_keys},
+                    "metric": metric,
+                    "label": label,
+                    **stats_,
+                    "baseline_mean": base_mean,
+                    "relative_change_pct": rel,
+                }
+            )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def prcc(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Partial rank correlation of each column of ``x`` with ``y``, and its p-value."""
+    n, k = x.shape
+    rx = np.column_stack([stats.rankdata(x[:, j]) for j in range(k)])
+    ry = stats.rankdata(y)
+    coef = np.full(k, np.nan)
+    p = np.full(k, np.nan)
+    for j in range(k):
+        others = np.column_stack([np.ones(n), np.delete(rx, j, axis=1)])
+        res_x = rx[:, j] - others @ np.linalg.lstsq(others, rx[:, j], rcond=None)[0]
+        res_y = ry - others @ np.linalg.lstsq(others, ry, rcond=None)[0]
+        if res_x.std() == 0 or res_y.std() == 0:
+            continue
+        r = float(np.corrcoef(res_x, res_y)[0, 1])
+        dof = n - 2 - (k - 1)
+        coef[j] = r
+        if dof > 0 and abs(r) < 1:
+            t = r * math.sqrt(dof / (1 - r * r))
+            p[j] = float(2 * stats.t.sf(abs(t), dof))
+    return coef, p
+
+
+def sensitivity(runs: pd.DataFrame, factor_keys: list[str]) -> pd.DataFrame:
+    cols = ["scenario", "metric", "label", "factor", "prcc", "p_value", "rank"]
+    if runs.empty or not factor_keys:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for scenario, g in runs.groupby("scenario", sort=False):
+        by_point = g.groupby("point")[[*factor_keys, *HEADLINE]].mean(numeric_only=True)
+        if len(by_point) < len(factor_keys) + 3:
+            continue
+        x = by_point[factor_keys].to_numpy(dtype=float)
+        for metric, label in HEADLINE.items():
+            y = by_point[metric].to_numpy(dtype=float)
+            if np.isnan(y).any():
+                continue
+            coef, p = prcc(x, y)
+            order = np.argsort(-np.nan_to_num(np.abs(coef), nan=-1))
+            ranks = np.empty(len(order), dtype=int)
+            ranks[order] = np.arange(1, len(order) + 1)
+            rows += [
+                {
+                    "scenario": scenario,
+                    "metric": metric,
+                    "label": label,
+                    "factor": f,
+                    "prcc": coef[j],
+                    "p_value": p[j],
+                    "rank": int(ranks[j]),
+                }
+                for j, f in enumerate(factor_keys)
+            ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def failures_table(plan: list[RunSpec], store: Store) -> pd.DataFrame:
+    run_ids = dict.fromkeys(s.run_id for s in plan)
+    rows = [store.read_failure(run_id) for run_id in run_ids if store.failed(run_id)]
+    cols = ["run_id", "scenario", "point", "factors", "replication", "seed", "error", "traceback"]
+    df = pd.DataFrame(rows, columns=[*cols, "wall_seconds"])[cols] if rows else pd.DataFrame(columns=cols)
+    df["factors"] = df["factors"].map(lambda f: json.dumps(f, sort_keys=True) if not isinstance(f, str) else f)
+    return df
+
+
+def consolidate(experiment: Experiment, plan: list[RunSpec], store: Store) -> dict[str, pd.DataFrame]:
+    """Build and write the consolidated tables from the run files."""
+    factor_keys = list(experiment.points[0])
+    runs = runs_table(experiment, plan, store)
+    is_lhs = experiment.spec.sweep is not None and experiment.spec.sweep.method == "latin_hypercube"
+    tables = {
+        "runs": runs,
+        "scenario_summary": scenario_summary(runs, factor_keys),
+        "differences": differences(runs, experiment.spec.baseline, factor_keys),
+        "sensitivity": sensitivity(runs, factor_keys) if is_lhs else sensitivity(runs.iloc[0:0], []),
+        "failures": failures_table(plan, store),
+    }
+    write_tables(store.root, tables)
+    return tables
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+        )
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def write_manifest(
+    experiment: Experiment, plan: list[RunSpec], store: Store, timings: dict[str, Any], executor: str
+) -> dict[str, Any]:
+    cells = [
+        {"scenario": c.scenario, "point": c.point, "factors": c.factors, "config_hash": c.config_hash}
+        for c in experiment.cells
+    ]
+    finished = [s for s in plan if store.finished(s.run_id)]
+    manifest = {
+        "experiment": experiment.name,
+        "experiment_file": str(experiment.path),
+        "experiment_text": experiment.text,
+        "resolved": experiment.spec.model_dump(mode="json"),
+        "baseline": experiment.spec.baseline,
+        "cells": cells,
+        "runs_planned": len(plan),
+        "runs_finished": len(finished),
+        "runs_failed": sum(1 for s in plan if store.failed(s.run_id)),
+        "seeds": sorted({s.seed for s in plan}),
+        "replications": sorted({s.replication for s in plan}),
+        "run_ids": [s.run_id for s in plan],
+        "versions": versions(),
+        "python": sys.version,
+        "git_commit": _git_commit(),
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+            "node": platform.node(),
+        },
+        "executor": executor,
+        "timings": {**timings, "run_seconds_total": sum(store.read_meta(s.run_id)["wall_seconds"] for s in finished)},
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    path = store.root / "manifest.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, default=str))
+    tmp.replace(path)
+    return manifest

@@ -1,0 +1,328 @@
+"""Experiment files: a base configuration, scenarios, a sweep of factors and replications,
+expanded into a plan of runs.
+
+A run is identified by what it computes: the hash of its resolved configuration, its
+seed and its replication.  So a run finished once is never run again, whichever
+scenario or sweep point asks for it, and adding replications or scenarios to an
+experiment reuses every run that still matches.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy.stats import qmc
+
+from sim.config import Config, Run, config_from_dict, problems_from_validation
+from sim.errors import ConfigError, Problem
+from sim.metrics import HEADLINE
+from sim.transforms import TransformError, apply
+from sim.yamlio import Lines, line_of, load_yaml
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AutoReplications(Strict):
+    """Add replications until every named metric's 95% CI half-width is within
+    ``half_width_pct`` percent of its mean, in every scenario and sweep point."""
+
+    metrics: list[str] = Field(min_length=1)
+    half_width_pct: float = Field(gt=0, le=100)
+    min: int = Field(default=5, ge=2)
+    max: int = Field(default=50, ge=2)
+    step: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> AutoReplications:
+        if self.max < self.min:
+            raise ValueError("max must be at least min")
+        unknown = [m for m in self.metrics if m not in HEADLINE]
+        if unknown:
+            raise ValueError(f"unknown metric {unknown[0]!r}; headline metrics: {', '.join(HEADLINE)}")
+        return self
+
+
+class Scenario(Strict):
+    baseline: bool = False
+    description: str = ""
+    config: str | None = Field(default=None, description="a configuration file, relative to the experiment file")
+    transforms: list[dict[str, Any]] = Field(default_factory=list)
+    overrides: dict[str, Any] = Field(default_factory=dict, description="dotted key -> value")
+
+
+class Range(Strict):
+    low: float
+    high: float
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.high <= self.low:
+            raise ValueError("high must be greater than low")
+        return self
+
+
+class Sweep(Strict):
+    method: Literal["grid", "zip", "latin_hypercube"]
+    factors: dict[str, list[Any] | Range] = Field(min_length=1)
+    points: int | None = Field(default=None, ge=2, description="latin_hypercube: how many points")
+
+    @model_validator(mode="after")
+    def _shape(self) -> Sweep:
+        lists = {k: v for k, v in self.factors.items() if isinstance(v, list)}
+        ranges = {k: v for k, v in self.factors.items() if isinstance(v, Range)}
+        if self.method == "latin_hypercube":
+            if lists:
+                raise ValueError(f"latin_hypercube factors are ranges {{low, high}}, not lists: {', '.join(lists)}")
+            if self.points is None:
+                raise ValueError("latin_hypercube needs points")
+        else:
+            if ranges:
+                raise ValueError(f"{self.method} factors are lists of values, not ranges: {', '.join(ranges)}")
+            if any(len(v) == 0 for v in lists.values()):
+                raise ValueError("every factor needs at least one value")
+            if self.method == "zip" and len({len(v) for v in lists.values()}) > 1:
+                raise ValueError("zip needs lists of the same length")
+            if self.points is not None:
+                raise ValueError("points goes with latin_hypercube only")
+        return self
+
+    def expand(self, seed: int) -> list[dict[str, Any]]:
+        """The factor values of every point, in a fixed order."""
+        keys = list(self.factors)
+        if self.method == "grid":
+            values = [self.factors[k] for k in keys]
+            return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]  # type: ignore[arg-type]
+        if self.method == "zip":
+            values = [self.factors[k] for k in keys]
+            return [dict(zip(keys, combo, strict=True)) for combo in zip(*values, strict=True)]  # type: ignore[call-overload]
+        assert self.points is not None
+        sampler = qmc.LatinHypercube(d=len(keys), rng=np.random.default_rng(seed))
+        unit = sampler.random(self.points)
+        points = []
+        for row in unit:
+            point: dict[str, Any] = {}
+            for k, u in zip(keys, row, strict=True):
+                r = self.factors[k]
+                assert isinstance(r, Range)
+                x = r.low + float(u) * (r.high - r.low)
+                point[k] = int(np.floor(r.low + float(u) * (r.high - r.low + 1))) if r.integer else x
+                if r.integer:
+                    point[k] = int(min(max(point[k], r.low), r.high))
+            points.append(point)
+        return points
+
+
+class ExperimentSpec(Strict):
+    name: str
+    description: str = ""
+    base: str = Field(description="the base configuration, relative to the experiment file")
+    seed: int = Field(default=1, ge=0)
+    run: Run | None = Field(default=None, description="run length and warm-up for every run")
+    replications: int | AutoReplications = 10
+    scenarios: dict[str, Scenario] = Field(default_factory=lambda: {"baseline": Scenario(baseline=True)})
+    sweep: Sweep | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ExperimentSpec:
+        if not NAME_PATTERN.match(self.name):
+            raise ValueError("name must be letters, digits, '.', '_' or '-' (it names the results folder)")
+        if isinstance(self.replications, int) and self.replications < 1:
+            raise ValueError("replications must be at least 1")
+        baselines = [k for k, s in self.scenarios.items() if s.baseline]
+        if len(self.scenarios) > 1 and len(baselines) != 1:
+            raise ValueError(f"mark exactly one scenario baseline: true (found {len(baselines)})")
+        if not self.scenarios:
+            raise ValueError("give at least one scenario")
+        return self
+
+    @property
+    def baseline(self) -> str:
+        return next((k for k, s in self.scenarios.items() if s.baseline), next(iter(self.scenarios)))
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the plan: which scenario and sweep point it serves, and what it computes."""
+
+    run_id: str
+    scenario: str
+    point: int
+    factors: dict[str, Any]
+    replication: int
+    seed: int
+    config_hash: str
+    config_data: dict[str, Any] = field(repr=False, compare=False)
+
+
+@dataclass
+class Cell:
+    """A scenario at a sweep point: a resolved configuration, replicated."""
+
+    scenario: str
+    point: int
+    factors: dict[str, Any]
+    config: Config
+    config_data: dict[str, Any]
+    config_hash: str
+
+    def run(self, replication: int, seed: int) -> RunSpec:
+        digest = hashlib.sha256(f"{self.config_hash}:{seed}:{replication}".encode()).hexdigest()[:20]
+        return RunSpec(
+            digest, self.scenario, self.point, self.factors, replication, seed, self.config_hash, self.config_data
+        )
+
+
+@dataclass
+class Experiment:
+    spec: ExperimentSpec
+    path: Path
+    text: str
+    cells: list[Cell]
+    points: list[dict[str, Any]]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def initial_replications(self) -> int:
+        r = self.spec.replications
+        return r if isinstance(r, int) else r.min
+
+    def plan(self, replications: dict[tuple[str, int], int] | int) -> list[RunSpec]:
+        runs = []
+        for cell in self.cells:
+            n = replications if isinstance(replications, int) else replications[(cell.scenario, cell.point)]
+            runs += [cell.run(rep, self.spec.seed) for rep in range(n)]
+        return runs
+
+
+def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``a.b.c`` in nested mappings (and lists, by index); the parent must exist."""
+    parts = key.split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            where = ".".join(parts[: i + 1])
+            raise KeyError(f"the configuration has no {where!r}")
+    last = parts[-1]
+    if isinstance(node, list):
+        if not (last.isdigit() and int(last) < len(node)):
+            raise KeyError(f"the configuration has no {key!r}")
+        node[int(last)] = copy.deepcopy(value)
+    elif isinstance(node, dict):
+        node[last] = copy.deepcopy(value)
+    else:
+        raise KeyError(f"{'.'.join(parts[:-1])!r} holds a value, not keys")
+
+
+def config_hash(cfg: Config) -> str:
+    canonical = json.dumps(cfg.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read an experiment file and resolve every scenario and sweep point into a configuration."""
+    path = Path(path)
+    data, lines = load_yaml(path)
+    source = str(path)
+    try:
+        spec = ExperimentSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(problems_from_validation(exc, source, lines, ExperimentSpec)) from None
+    problems: list[Problem] = []
+    points = spec.sweep.expand(spec.seed) if spec.sweep else [{}]
+    cells: list[Cell] = []
+    for name, scenario in spec.scenarios.items():
+        where: tuple[str | int, ...] = ("scenarios", name)
+        base_rel = scenario.config or spec.base
+        base_key: tuple[str | int, ...] = (*where, "config") if scenario.config else ("base",)
+        base_path = (path.parent / base_rel).resolve()
+        try:
+            base_data, _ = load_yaml(base_path)
+        except ConfigError as exc:
+            problems += [
+                Problem(source, line_of(lines, base_key), base_key, f"{base_rel}: {p.message}") for p in exc.problems
+            ]
+            continue
+        resolved = _resolve(base_data, scenario, spec, where, source, lines, problems)
+        if resolved is None:
+            continue
+        for i, point in enumerate(points):
+            cell_data = copy.deepcopy(resolved)
+            ok = True
+            for key, value in point.items():
+                try:
+                    set_dotted(cell_data, key, value)
+                except KeyError as exc:
+                    fkey = ("sweep", "factors", key)
+                    problems.append(Problem(source, line_of(lines, fkey), fkey, str(exc.args[0])))
+                    ok = False
+            if not ok:
+                continue
+            try:
+                cfg = config_from_dict(cell_data, f"{base_rel} (scenario {name})")
+            except ConfigError as exc:
+                place = ("sweep", "factors") if point else where
+                problems += [
+                    Problem(
+                        source,
+                        line_of(lines, place),
+                        place,
+                        f"gives an invalid configuration: {p}" + (f" at sweep point {point}" if point else ""),
+                    )
+                    for p in exc.problems
+                ]
+                continue
+            cells.append(Cell(name, i, point, cfg, cell_data, config_hash(cfg)))
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise ConfigError(unique)
+    return Experiment(spec, path, path.read_text(encoding="utf-8"), cells, points)
+
+
+def _resolve(
+    base: dict[str, Any],
+    scenario: Scenario,
+    spec: ExperimentSpec,
+    where: tuple[str | int, ...],
+    source: str,
+    lines: Lines,
+    problems: list[Problem],
+) -> dict[str, Any] | None:
+    data = copy.deepcopy(base)
+    for i, transform in enumerate(scenario.transforms):
+        try:
+            data = apply(data, transform)
+        except (TransformError, KeyError) as exc:
+            key = (*where, "transforms", i)
+            problems.append(Problem(source, line_of(lines, key), key, str(exc)))
+            return None
+    for key, value in scenario.overrides.items():
+        try:
+            set_dotted(data, key, value)
+        except KeyError as exc:
+            okey = (*where, "overrides", key)
+            problems.append(Problem(source, line_of(lines, okey), okey, str(exc.args[0])))
+            return None
+    if spec.run is not None:
+        data["run"] = spec.run.model_dump()
+    return data

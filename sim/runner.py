@@ -1,0 +1,298 @@
+"""Executing an experiment's runs: in this process, on local processes, or on a Dask
+cluster, with every finished run written atomically so a sweep can be killed at any
+moment and resumed.
+
+Workers only compute: each returns its run's tables, and this process writes them.
+So the results are the same whichever executor ran them and in whatever order they
+finished.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.experiment import AutoReplications, Experiment, RunSpec
+
+RUN_META = "run.json"
+PATIENTS_PER_SECOND = 5_000.0  # a rough speed of the model, to size tasks and estimate times
+MIN_TASK_SECONDS = 0.5  # runs shorter than this are batched together
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back for one run."""
+
+    run_id: str
+    tables: dict[str, pd.DataFrame] | None
+    wall_seconds: float
+    error: str | None = None
+    traceback: str | None = None
+
+
+def execute_batch(specs: list[RunSpec]) -> list[Outcome]:
+    """Run a batch of runs (in a worker); never raises, so one bad run loses nothing else."""
+    import sim  # imported here so that spawned workers import only what they need
+
+    outcomes = []
+    for spec in specs:
+        started = time.perf_counter()
+        try:
+            cfg = sim.config_from_dict(spec.config_data, f"scenario {spec.scenario}")
+            result = sim.simulate(cfg, seed=spec.seed, replication=spec.replication)
+            outcomes.append(Outcome(spec.run_id, result.tables, time.perf_counter() - started))
+        except Exception as exc:
+            outcomes.append(
+                Outcome(
+                    spec.run_id,
+                    None,
+                    time.perf_counter() - started,
+                    f"{type(exc).__name__}: {exc}",
+                    traceback.format_exc(),
+                )
+            )
+    return outcomes
+
+
+# -- where results live -----------------------------------------------------------
+
+
+@dataclass
+class Store:
+    """The results folder of one experiment: runs/, failures/ and the consolidated tables."""
+
+    root: Path
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def failures(self) -> Path:
+        return self.root / "failures"
+
+    def prepare(self) -> None:
+        self.runs.mkdir(parents=True, exist_ok=True)
+        self.failures.mkdir(parents=True, exist_ok=True)
+        for leftover in self.runs.glob(".tmp-*"):  # from a sweep killed while writing
+            shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in self.failures.glob("*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+    def finished(self, run_id: str) -> bool:
+        return (self.runs / run_id / RUN_META).is_file()
+
+    def failed(self, run_id: str) -> bool:
+        return (self.failures / f"{run_id}.json").is_file()
+
+    def write_run(self, spec: RunSpec, outcome: Outcome) -> None:
+        """Write a run's tables and provenance to runs/<id>/, atomically (a folder rename)."""
+        assert outcome.tables is not None
+        final = self.runs / spec.run_id
+        if final.exists():
+            return
+        tmp = self.runs / f".tmp-{spec.run_id}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        for name, df in outcome.tables.items():
+            df.to_parquet(tmp / f"{name}.parquet", index=False, compression="zstd")
+        meta = {
+            "run_id": spec.run_id,
+            "seed": spec.seed,
+            "replication": spec.replication,
+            "config_hash": spec.config_hash,
+            "wall_seconds": outcome.wall_seconds,
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "config": spec.config_data,
+        }
+        (tmp / RUN_META).write_text(json.dumps(meta, indent=1, default=str))
+        _fsync_dir(tmp)
+        try:
+            os.rename(tmp, final)
+        except OSError:  # another writer finished the same run first: theirs is identical
+            shutil.rmtree(tmp, ignore_errors=True)
+        (self.failures / f"{spec.run_id}.json").unlink(missing_ok=True)
+
+    def write_failure(self, spec: RunSpec, outcome: Outcome) -> None:
+        record = {
+            "run_id": spec.run_id,
+            "scenario": spec.scenario,
+            "point": spec.point,
+            "factors": spec.factors,
+            "replication": spec.replication,
+            "seed": spec.seed,
+            "error": outcome.error,
+            "traceback": outcome.traceback,
+            "wall_seconds": outcome.wall_seconds,
+        }
+        path = self.failures / f"{spec.run_id}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, indent=1, default=str))
+        tmp.replace(path)
+
+    def read_table(self, run_id: str, table: str) -> pd.DataFrame:
+        return pd.read_parquet(self.runs / run_id / f"{table}.parquet")
+
+    def read_meta(self, run_id: str) -> dict[str, Any]:
+        meta: dict[str, Any] = json.loads((self.runs / run_id / RUN_META).read_text())
+        return meta
+
+    def read_failure(self, run_id: str) -> dict[str, Any]:
+        record: dict[str, Any] = json.loads((self.failures / f"{run_id}.json").read_text())
+        return record
+
+
+def _fsync_dir(path: Path) -> None:
+    for f in path.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+
+
+def results_dir(experiment: Experiment, results_root: str | Path) -> Path:
+    """results/<experiment name>, refusing any path that would leave the results folder."""
+    root = Path(results_root).resolve()
+    out = (root / experiment.name).resolve()
+    if root not in out.parents:
+        raise ValueError(f"the experiment name {experiment.name!r} would write outside {root}")
+    return out
+
+
+# -- executing ----------------------------------------------------------------------
+
+
+def expected_seconds(spec: RunSpec) -> float:
+    data = spec.config_data
+    residents = sum(z["population"] for z in data["zones"])
+    per_day = data["demand"]["per_1000_per_year"] * residents / 1000 / 365
+    return max(per_day * data["run"]["length_days"], 1.0) / PATIENTS_PER_SECOND
+
+
+def batches(specs: list[RunSpec], workers: int) -> list[list[RunSpec]]:
+    """Group runs into tasks worth their overhead, keeping enough tasks to share out."""
+    if not specs:
+        return []
+    each = max(expected_seconds(s) for s in specs)
+    per_task = max(1, math.ceil(MIN_TASK_SECONDS / each))
+    per_task = min(per_task, max(1, math.ceil(len(specs) / (2 * workers))))
+    return [specs[i : i + per_task] for i in range(0, len(specs), per_task)]
+
+
+@dataclass
+class Executor:
+    """How runs are executed: ``workers`` local processes (1: in this process), or a Dask
+    scheduler's address."""
+
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    scheduler: str | None = None
+
+    def describe(self) -> str:
+        if self.scheduler:
+            return f"Dask cluster at {self.scheduler}"
+        return "this process" if self.workers == 1 else f"{self.workers} local processes"
+
+    def map(self, tasks: list[list[RunSpec]]) -> Iterable[list[Outcome]]:
+        """Yield each task's outcomes as it finishes."""
+        if self.scheduler:
+            from distributed import Client
+
+            with Client(self.scheduler) as client:
+                yield from _as_completed(client.get_executor(), tasks)
+        elif self.workers == 1:
+            for task in tasks:
+                yield execute_batch(task)
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
+                yield from _as_completed(pool, tasks)
+
+
+def _as_completed(pool: Any, tasks: list[list[RunSpec]]) -> Iterable[list[Outcome]]:
+    futures = {pool.submit(execute_batch, task): task for task in tasks}
+    try:
+        for future in cf.as_completed(futures):
+            task = futures[future]
+            try:
+                yield future.result()
+            except Exception as exc:
+                tb = traceback.format_exc()
+                yield [Outcome(s.run_id, None, 0.0, f"worker failed: {type(exc).__name__}: {exc}", tb) for s in task]
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+@dataclass
+class Progress:
+    done: int = 0
+    failed: int = 0
+    reused: int = 0
+
+
+def execute(
+    specs: list[RunSpec],
+    store: Store,
+    executor: Executor,
+    on_run: Callable[[RunSpec, Outcome], None] | None = None,
+) -> Progress:
+    """Run what is not finished yet and write each result as it arrives."""
+    progress = Progress()
+    by_id: dict[str, RunSpec] = {}
+    for spec in specs:
+        by_id.setdefault(spec.run_id, spec)
+    todo = list(by_id.values())
+    for outcomes in executor.map(batches(todo, executor.workers)):
+        for outcome in outcomes:
+            spec = by_id[outcome.run_id]
+            if outcome.tables is not None:
+                store.write_run(spec, outcome)
+                progress.done += 1
+            else:
+                store.write_failure(spec, outcome)
+                progress.failed += 1
+            if on_run:
+                on_run(spec, outcome)
+    return progress
+
+
+def needs_more(experiment: Experiment, store: Store, reps: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+    """Automatic replications: the cells whose named metrics are not yet precise enough."""
+    auto = experiment.spec.replications
+    assert isinstance(auto, AutoReplications)
+    from scipy import stats
+
+    more = {}
+    for cell in experiment.cells:
+        key = (cell.scenario, cell.point)
+        n = reps[key]
+        if n >= auto.max:
+            continue
+        rows = []
+        for rep in range(n):
+            run_id = cell.run(rep, experiment.spec.seed).run_id
+            if store.finished(run_id):
+                rows.append(store.read_table(run_id, "summary").iloc[0])
+        if len(rows) < 2:
+            continue
+        df = pd.DataFrame(rows)
+        for metric in auto.metrics:
+            x = df[metric].astype(float).dropna()
+            if len(x) < 2:
+                continue
+            half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+            mean = abs(x.mean())
+            if (mean == 0 and half > 0) or (mean > 0 and 100 * half / mean > auto.half_width_pct):
+                more[key] = min(n + auto.step, auto.max)
+                break
+    return more

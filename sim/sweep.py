@@ -1,0 +1,260 @@
+"""``handover sweep``: plan, run and consolidate an experiment."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.analysis import consolidate, write_manifest
+from sim.experiment import AutoReplications, Experiment, RunSpec, config_hash, load_experiment
+from sim.metrics import HEADLINE
+from sim.runner import Executor, Outcome, Store, execute, expected_seconds, needs_more, results_dir
+
+
+@dataclass
+class SweepReport:
+    experiment: str
+    out_dir: Path
+    planned: int
+    reused: int
+    ran: int
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        out = [
+            f"{self.experiment}: {self.planned} runs planned, {self.reused} reused, {self.ran} run now, "
+            f"{len(self.failed)} failed ({self.wall_seconds:.1f} s)",
+            f"results in {self.out_dir}/ (runs, scenario_summary, differences, sensitivity, failures; "
+            "Parquet and CSV; manifest.json)",
+        ]
+        for f in self.failed[:10]:
+            out.append(f"  failed: {f['scenario']} point {f['point']} replication {f['replication']}: {f['error']}")
+        if len(self.failed) > 10:
+            out.append(f"  ... and {len(self.failed) - 10} more (see failures.csv)")
+        if self.failed:
+            out.append("re-run only the failed runs with --retry-failed")
+        return out
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="run", disable=not enabled or total == 0, dynamic_ncols=True, desc="runs")
+
+
+def run_sweep(
+    path: str | Path,
+    results_root: str | Path = "results",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> SweepReport:
+    started = time.perf_counter()
+    experiment = load_experiment(path)
+    store = Store(results_dir(experiment, results_root))
+    store.prepare()
+    executor = Executor(workers=workers or Executor().workers, scheduler=scheduler)
+    reps = {(c.scenario, c.point): experiment.initial_replications for c in experiment.cells}
+    auto = isinstance(experiment.spec.replications, AutoReplications)
+    reused = ran = 0
+    failed_now: set[str] = set()
+    while True:
+        plan = experiment.plan(reps)
+        unique = list({s.run_id: s for s in plan}.values())
+        if retry_failed:
+            todo = [s for s in unique if store.failed(s.run_id)]
+        else:
+            todo = [s for s in unique if not store.finished(s.run_id) and not store.failed(s.run_id)]
+        reused += sum(1 for s in unique if store.finished(s.run_id)) if reused == 0 else 0
+        bar = _progress_bar(len(todo), progress)
+
+        def tick(spec: RunSpec, outcome: Outcome, bar: Any = bar) -> None:
+            if outcome.tables is None:
+                failed_now.add(spec.run_id)
+            else:
+                failed_now.discard(spec.run_id)
+            bar.update(1)
+            bar.set_postfix(failed=len(failed_now), refresh=False)
+
+        done = execute(todo, store, executor, on_run=tick)
+        bar.close()
+        ran += done.done + done.failed
+        if not auto or retry_failed:
+            break
+        more = needs_more(experiment, store, reps)
+        if not more:
+            break
+        reps.update(more)
+    plan = experiment.plan(reps)
+    tables = consolidate(experiment, plan, store)
+    wall = time.perf_counter() - started
+    write_manifest(experiment, plan, store, {"this_invocation_seconds": wall}, executor.describe())
+    failures = tables["failures"].to_dict(orient="records")
+    return SweepReport(experiment.name, store.root, len({s.run_id for s in plan}), reused, ran, failures, wall)
+
+
+def calibrate_seconds(experiment: Experiment) -> float:
+    """Seconds per patient of this machine, from a short run of the first configuration."""
+    import sim
+
+    cell = experiment.cells[0]
+    data = dict(cell.config_data)
+    length = min(30.0, cell.config.run.length_days)
+    data["run"] = {"length_days": length, "warmup_days": 0}
+    cfg = sim.config_from_dict(data)
+    t0 = time.perf_counter()
+    result = sim.simulate(cfg, seed=experiment.spec.seed)
+    elapsed = time.perf_counter() - t0
+    return elapsed / max(len(result.patients), 1)
+
+
+def dry_run(path: str | Path, results_root: str | Path = "results", workers: int | None = None) -> list[str]:
+    experiment = load_experiment(path)
+    spec = experiment.spec
+    out = results_dir(experiment, results_root)
+    store = Store(out)
+    workers = workers or Executor().workers
+    lines = [f"experiment {spec.name}: {spec.description}".rstrip(": "), f"base configuration: {spec.base}", ""]
+    lines.append("scenarios:")
+    for name, sc in spec.scenarios.items():
+        what = []
+        if sc.config:
+            what.append(f"config {sc.config}")
+        what += [f"{next(iter(t))}" for t in sc.transforms]
+        if sc.overrides:
+            what.append(f"{len(sc.overrides)} override(s)")
+        mark = " (baseline)" if name == spec.baseline else ""
+        lines.append(f"  {name}{mark}: {sc.description or ', '.join(what) or 'the base configuration'}")
+    if spec.sweep:
+        lines += [
+            "",
+            f"sweep: {spec.sweep.method}, {len(experiment.points)} points over {', '.join(spec.sweep.factors)}",
+        ]
+        table = pd.DataFrame(experiment.points)
+        shown = table.head(10).to_string(index=True, float_format=lambda x: f"{x:.4g}")
+        lines += ["  " + row for row in shown.splitlines()]
+        if len(table) > 10:
+            lines.append(f"  ... {len(table) - 10} more points")
+    cells = len(experiment.cells)
+    r = spec.replications
+    if isinstance(r, AutoReplications):
+        lo, hi = cells * r.min, cells * r.max
+        lines += [
+            "",
+            f"replications: automatic, {r.min} to {r.max} (step {r.step}) until the 95% CI half-width "
+            f"of {', '.join(r.metrics)} is within {r.half_width_pct:g}% of the mean",
+        ]
+        lines.append(f"runs: {cells} configurations x {r.min}..{r.max} replications = {lo} to {hi}")
+    else:
+        lo = hi = cells * r
+        lines += ["", f"replications: {r}", f"runs: {cells} configurations x {r} replications = {lo}"]
+    plan = experiment.plan(experiment.initial_replications)
+    unique = {s.run_id: s for s in plan}
+    finished = sum(1 for s in unique.values() if store.finished(s.run_id))
+    failed = sum(1 for s in unique.values() if store.failed(s.run_id))
+    todo = [s for s in unique.values() if not store.finished(s.run_id) and not store.failed(s.run_id)]
+    lines.append(f"already in {out}: {finished} finished, {failed} failed; to run now: {len(todo)}")
+    per_patient = calibrate_seconds(experiment)
+    from sim.runner import PATIENTS_PER_SECOND
+
+    seconds = sum(expected_seconds(s) * PATIENTS_PER_SECOND * per_patient for s in todo) / workers
+    if hi > lo:
+        seconds_hi = seconds * (hi - finished) / max(len(todo), 1)
+        lines.append(f"estimated time on {workers} worker(s): {_duration(seconds)} to {_duration(seconds_hi)}")
+    else:
+        lines.append(f"estimated time on {workers} worker(s): {_duration(seconds)}")
+    lines.append(
+        "configuration hashes: "
+        + ", ".join(f"{c.scenario}#{c.point}={c.config_hash[:10]}" for c in experiment.cells[:6])
+        + (" ..." if cells > 6 else "")
+    )
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"about {max(1, math.ceil(seconds))} s"
+    if seconds < 5400:
+        return f"about {math.ceil(seconds / 60)} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+# -- compare -------------------------------------------------------------------
+
+
+def _decimals(half_width: float) -> int:
+    if not math.isfinite(half_width) or half_width <= 0:
+        return 2
+    return int(min(4, max(0, -math.floor(math.log10(half_width)) + 1)))
+
+
+def fmt_estimate(mean: float, lo: float, hi: float, signed: bool = False) -> str:
+    """A mean and its 95% CI to the precision the interval justifies."""
+    if not math.isfinite(mean):
+        return "n/a"
+    d = _decimals((hi - lo) / 2 if math.isfinite(hi - lo) else math.nan)
+    sign = "+" if signed else ""
+    if not math.isfinite(lo):
+        return f"{mean:{sign},.{d}f}"
+    return f"{mean:{sign},.{d}f} [{lo:{sign},.{d}f}, {hi:{sign},.{d}f}]"
+
+
+def compare_lines(results: str | Path) -> list[str]:
+    root = Path(results)
+    summary_path = root / "scenario_summary.parquet"
+    if not summary_path.is_file():
+        raise FileNotFoundError(f"{root}: no scenario_summary.parquet here; run 'handover sweep' first")
+    summary = pd.read_parquet(summary_path)
+    diffs = pd.read_parquet(root / "differences.parquet")
+    runs = pd.read_parquet(root / "runs.parquet")
+    if summary.empty:
+        return [f"{root}: no finished runs yet"]
+    baseline = str(runs.loc[runs["baseline"], "scenario"].iloc[0]) if runs["baseline"].any() else None
+    scenarios = list(dict.fromkeys(summary["scenario"]))
+    n = runs.groupby("scenario").size()
+    lines = [
+        f"{root.name}: {len(scenarios)} scenario(s); mean [95% confidence interval] over replications",
+        f"replications: {', '.join(f'{s} {n[s]}' for s in scenarios)}",
+    ]
+    if baseline:
+        lines.append(f"baseline: {baseline}; 'change' is the paired difference from it (same patients)")
+    width = max(len(s) for s in scenarios) + len(" (baseline)") + 2
+    for point, ps in summary.groupby("point", sort=True):
+        factor_cols = [c for c in ps.columns if "." in c]
+        if factor_cols:
+            lines += ["", "sweep point " + ", ".join(f"{c} = {ps[c].iloc[0]}" for c in factor_cols)]
+        for metric, label in HEADLINE.items():
+            lines += ["", label]
+            for scenario in scenarios:
+                row = ps[(ps["scenario"] == scenario) & (ps["metric"] == metric)]
+                if row.empty:
+                    continue
+                r = row.iloc[0]
+                name = scenario + (" (baseline)" if scenario == baseline else "")
+                text = f"  {name:<{width}}{fmt_estimate(r['mean'], r['ci_low'], r['ci_high']):<28}"
+                d = diffs[(diffs["scenario"] == scenario) & (diffs["metric"] == metric) & (diffs["point"] == point)]
+                if not d.empty:
+                    dr = d.iloc[0]
+                    pct = f" ({dr['relative_change_pct']:+.1f}%)" if math.isfinite(dr["relative_change_pct"]) else ""
+                    text += f"change {fmt_estimate(dr['mean'], dr['ci_low'], dr['ci_high'], signed=True)}{pct}"
+                lines.append(text.rstrip())
+    sens_path = root / "sensitivity.parquet"
+    if sens_path.is_file():
+        sens = pd.read_parquet(sens_path)
+        if not sens.empty:
+            lines += ["", "sensitivity (partial rank correlation; rank 1 matters most)"]
+            for (scenario, metric), g in sens.groupby(["scenario", "metric"], sort=False):
+                top = g.sort_values("rank")
+                parts = [f"{r.factor} {r.prcc:+.2f}" for r in top.itertuples()]
+                lines.append(f"  {scenario}, {metric}: " + "; ".join(parts))
+    return lines
+
+
+__all__ = ["SweepReport", "compare_lines", "config_hash", "dry_run", "fmt_estimate", "run_sweep"]

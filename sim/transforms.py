@@ -1,0 +1,170 @@
+"""Boundary transforms: from one configuration to another over the same zones and demand.
+
+Each transform edits plain configuration data (as read from YAML) and is written in
+an experiment's scenario as a one-key mapping, for example::
+
+    transforms:
+      - split: {organisation: lancashire_cc, into: {north_lancashire: [lancaster, wyre], ...}}
+      - merge: {organisations: [icb_a, icb_b], into: icb_ab}
+      - align: {type: place, to: local_authority}
+
+When organisations are split, merged or realigned, their staff and capacity follow
+their residents: a new organisation gets, for each staff role and capacity, the sum
+over the old organisations of their number times the share of their residents it
+takes on, rounded, and at least 1 where any old organisation had some.  Unlimited
+stays unlimited.  A place keeps the governance arrangement of the old organisation
+it takes most residents from.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from typing import Any
+
+Data = dict[str, Any]
+
+
+class TransformError(ValueError):
+    """A transform that does not fit the configuration; the message says why."""
+
+
+def _population(data: Data) -> dict[str, int]:
+    return {z["id"]: int(z["population"]) for z in data["zones"]}
+
+
+def _type_of(data: Data, org: str) -> str:
+    if org not in data["organisations"]:
+        known = ", ".join(sorted(data["organisations"])[:12])
+        raise TransformError(f"no organisation {org!r} (known: {known})")
+    return str(data["organisations"][org]["type"])
+
+
+def _single_footprint(data: Data, org_type: str) -> dict[str, str]:
+    fp = data["footprints"].get(org_type)
+    if fp is None:
+        raise TransformError(f"no footprint for type {org_type!r}")
+    if data["organisation_types"][org_type].get("footprint", "single") != "single":
+        raise TransformError(f"type {org_type!r} has shares footprints; transforms need one organisation per zone")
+    return dict(fp)
+
+
+def _scaled(total: float, any_positive: bool) -> int:
+    n = round(total)
+    return max(n, 1) if any_positive else n
+
+
+def redistribute(data: Data, org_type: str, new_footprint: dict[str, str], names: dict[str, str] | None = None) -> Data:
+    """Replace the organisations of ``org_type`` by those of ``new_footprint`` (zone -> id)."""
+    out = copy.deepcopy(data)
+    pop = _population(out)
+    old_fp = _single_footprint(out, org_type)
+    if set(new_footprint) != set(old_fp):
+        raise TransformError("the new footprint must cover the same zones as the old")
+    for oid in set(old_fp.values()):
+        if out["organisations"][oid].get("also"):
+            raise TransformError(f"{oid!r} also fills other roles; split or merge it by hand")
+    old_pop: dict[str, float] = defaultdict(float)
+    overlap: dict[tuple[str, str], float] = defaultdict(float)
+    for zone, old in old_fp.items():
+        old_pop[old] += pop[zone]
+        overlap[(new_footprint[zone], old)] += pop[zone]
+    orgs = out["organisations"]
+    new_orgs: dict[str, Any] = {}
+    for new in dict.fromkeys(new_footprint.values()):
+        sources = [(old, share / old_pop[old]) for (n, old), share in overlap.items() if n == new and old_pop[old] > 0]
+        largest = max(sources, key=lambda s: overlap[(new, s[0])])[0] if sources else None
+        staff: dict[str, Any] = {}
+        capacity: dict[str, Any] = {}
+        roles = {r for old, _ in sources for r in orgs[old].get("staff", {})}
+        for role in sorted(roles):
+            parts = [(orgs[old]["staff"][role], f) for old, f in sources if role in orgs[old].get("staff", {})]
+            hours = parts[0][0].get("hours_per_week", 37.5)
+            if any(p["count"] == "unlimited" for p, _ in parts):
+                staff[role] = {"count": "unlimited", "hours_per_week": hours}
+            else:
+                total = sum(p["count"] * f for p, f in parts)
+                staff[role] = {"count": _scaled(total, any(p["count"] > 0 for p, _ in parts)), "hours_per_week": hours}
+        names_cap = {c for old, _ in sources for c in orgs[old].get("capacity", {})}
+        for cap in sorted(names_cap):
+            parts = [(orgs[old]["capacity"][cap], f) for old, f in sources if cap in orgs[old].get("capacity", {})]
+            if any(p == "unlimited" for p, _ in parts):
+                capacity[cap] = "unlimited"
+            else:
+                capacity[cap] = _scaled(sum(p * f for p, f in parts), any(p > 0 for p, _ in parts))
+        org: dict[str, Any] = {"type": org_type, "name": (names or {}).get(new, new), "staff": staff}
+        if capacity:
+            org["capacity"] = capacity
+        if largest is not None and orgs[largest].get("governance"):
+            org["governance"] = orgs[largest]["governance"]
+        if new in orgs and new not in old_fp.values():
+            raise TransformError(f"{new!r} is already the id of another organisation")
+        new_orgs[new] = org
+    for old in set(old_fp.values()):
+        del orgs[old]
+    orgs.update(new_orgs)
+    out["footprints"][org_type] = dict(new_footprint)
+    return out
+
+
+def split(data: Data, organisation: str, into: dict[str, list[str]], names: dict[str, str] | None = None) -> Data:
+    """Split one organisation into successors, each taking the zones listed."""
+    org_type = _type_of(data, organisation)
+    fp = _single_footprint(data, org_type)
+    own = {z for z, o in fp.items() if o == organisation}
+    listed = [z for zones in into.values() for z in zones]
+    if len(listed) != len(set(listed)):
+        raise TransformError("a zone is given to more than one successor")
+    if set(listed) != own:
+        missing, extra = sorted(own - set(listed)), sorted(set(listed) - own)
+        raise TransformError(
+            f"the successors must take exactly {organisation!r}'s zones"
+            + (f"; not given: {', '.join(missing)}" if missing else "")
+            + (f"; not {organisation!r}'s: {', '.join(extra)}" if extra else "")
+        )
+    new_fp = dict(fp)
+    for new, zones in into.items():
+        for z in zones:
+            new_fp[z] = new
+    return redistribute(data, org_type, new_fp, names)
+
+
+def merge(data: Data, organisations: list[str], into: str, name: str | None = None) -> Data:
+    """Merge organisations of one type into one."""
+    types = {_type_of(data, o) for o in organisations}
+    if len(types) != 1:
+        raise TransformError(f"only organisations of one type can merge, not {sorted(types)}")
+    org_type = types.pop()
+    fp = _single_footprint(data, org_type)
+    new_fp = {z: (into if o in organisations else o) for z, o in fp.items()}
+    return redistribute(data, org_type, new_fp, {into: name} if name else None)
+
+
+def align(data: Data, type: str, to: str, prefix: str | None = None) -> Data:
+    """Realign the organisations of ``type`` to the footprints of ``to`` (one each)."""
+    target = _single_footprint(data, to)
+    _single_footprint(data, type)
+    tag = prefix if prefix is not None else f"{type}_"
+    new_fp = {z: f"{tag}{o}" for z, o in target.items()}
+    names = {
+        f"{tag}{o}": f"{data['organisations'][o].get('name') or o} {type.replace('_', ' ')}" for o in target.values()
+    }
+    return redistribute(data, type, new_fp, names)
+
+
+TRANSFORMS = {"split": split, "merge": merge, "align": align}
+
+
+def apply(data: Data, transform: dict[str, Any]) -> Data:
+    """Apply one transform written as ``{name: {arguments}}``."""
+    if not isinstance(transform, dict) or len(transform) != 1:
+        raise TransformError(f"a transform is one of {sorted(TRANSFORMS)} with its arguments, e.g. {{split: {{...}}}}")
+    ((name, args),) = transform.items()
+    if name not in TRANSFORMS:
+        raise TransformError(f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}")
+    if not isinstance(args, dict):
+        raise TransformError(f"the arguments of {name!r} must be a mapping")
+    try:
+        return TRANSFORMS[name](data, **args)
+    except TypeError as exc:
+        raise TransformError(f"{name}: {exc}") from None
