@@ -137,7 +137,7 @@ def differences(runs: pd.DataFrame, baseline: str, factor_keys: list[str]) -> pd
     base = runs[runs["scenario"] == baseline].set_index(["point", "replication"])
     rows = []
     for (scenario, point), g in runs[runs["scenario"] != baseline].groupby(["scenario", "point"], sort=False):
-        paired = g.set_index(["point", "replication"]).join(base[list(HEADLINE)], rsuffix="__base", how="inner")
+        paired = g.set_index(["point", "replication"]).join(base[list(HEADLINE)].add_suffix("__base"), how="inner")
         for metric, label in HEADLINE.items():
             d = paired[metric].astype(float) - paired[f"{metric}__base"].astype(float)
             stats_ = mean_ci(d)

@@ -510,7 +510,7 @@ def problems_from_validation(
         path: tuple[str | int, ...] = ()
         for j, part in enumerate(loc):
             candidate = (*path, part)
-            if candidate in lines or (j == len(loc) - 1 and err["type"] == "missing"):
+            if (*prefix, *candidate) in lines or (j == len(loc) - 1 and err["type"] == "missing"):
                 path = candidate
         message = err["msg"]
         if err["type"] == "extra_forbidden":
@@ -532,7 +532,7 @@ def problems_from_validation(
             continue
         seen.add((path, message))
         full = (*prefix, *path)
-        problems.append(Problem(source, line_of(lines, full), full, message))
+        problems.append(Problem(source, line_of(lines, full) or None, full, message))
     return problems
 
 
@@ -545,16 +545,30 @@ def config_from_dict(
     """Validate plain data (as read from YAML) into a frozen Config, or raise ConfigError.
 
     ``prefix`` says where the data sits in its file, when it is part of a larger one."""
-    lines = lines or {}
+    lines = lines if lines else _key_paths(data, prefix)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(problems_from_validation(exc, source, lines, Config, prefix)) from None
     refs = _check_references(cfg)
     if refs:
-        raise ConfigError([Problem(source, line_of(lines, (*prefix, *p)), (*prefix, *p), m) for p, m in refs])
+        raise ConfigError([Problem(source, line_of(lines, (*prefix, *p)) or None, (*prefix, *p), m) for p, m in refs])
     cfg._source = source
     return cfg
+
+
+def _key_paths(data: Any, prefix: tuple[str | int, ...] = ()) -> Lines:
+    """Every key path in plain data, with no line (for data that did not come from a file)."""
+    out: Lines = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out[(*prefix, k)] = 0
+            out.update(_key_paths(v, (*prefix, k)))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out[(*prefix, i)] = 0
+            out.update(_key_paths(v, (*prefix, i)))
+    return out
 
 
 def load_config(path: str | Path) -> Config:

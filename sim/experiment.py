@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from scipy.stats import qmc
 
 from sim.config import Config, Run, config_from_dict, problems_from_validation
@@ -105,10 +105,10 @@ class Sweep(Strict):
         keys = list(self.factors)
         if self.method == "grid":
             values = [self.factors[k] for k in keys]
-            return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]  # type: ignore[arg-type]
+            return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
         if self.method == "zip":
             values = [self.factors[k] for k in keys]
-            return [dict(zip(keys, combo, strict=True)) for combo in zip(*values, strict=True)]  # type: ignore[call-overload]
+            return [dict(zip(keys, combo, strict=True)) for combo in zip(*values, strict=True)]
         assert self.points is not None
         sampler = qmc.LatinHypercube(d=len(keys), rng=np.random.default_rng(seed))
         unit = sampler.random(self.points)
@@ -118,10 +118,10 @@ class Sweep(Strict):
             for k, u in zip(keys, row, strict=True):
                 r = self.factors[k]
                 assert isinstance(r, Range)
-                x = r.low + float(u) * (r.high - r.low)
-                point[k] = int(np.floor(r.low + float(u) * (r.high - r.low + 1))) if r.integer else x
-                if r.integer:
-                    point[k] = int(min(max(point[k], r.low), r.high))
+                if r.integer:  # each whole number from low to high equally likely
+                    point[k] = int(min(np.floor(r.low + float(u) * (r.high - r.low + 1)), r.high))
+                else:
+                    point[k] = r.low + float(u) * (r.high - r.low)
             points.append(point)
         return points
 
@@ -136,18 +136,29 @@ class ExperimentSpec(Strict):
     scenarios: dict[str, Scenario] = Field(default_factory=lambda: {"baseline": Scenario(baseline=True)})
     sweep: Sweep | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> ExperimentSpec:
-        if not NAME_PATTERN.match(self.name):
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        if not NAME_PATTERN.match(name):
             raise ValueError("name must be letters, digits, '.', '_' or '-' (it names the results folder)")
-        if isinstance(self.replications, int) and self.replications < 1:
+        return name
+
+    @field_validator("replications")
+    @classmethod
+    def _positive(cls, r: int | AutoReplications) -> int | AutoReplications:
+        if isinstance(r, int) and r < 1:
             raise ValueError("replications must be at least 1")
-        baselines = [k for k, s in self.scenarios.items() if s.baseline]
-        if len(self.scenarios) > 1 and len(baselines) != 1:
-            raise ValueError(f"mark exactly one scenario baseline: true (found {len(baselines)})")
-        if not self.scenarios:
+        return r
+
+    @field_validator("scenarios")
+    @classmethod
+    def _one_baseline(cls, scenarios: dict[str, Scenario]) -> dict[str, Scenario]:
+        if not scenarios:
             raise ValueError("give at least one scenario")
-        return self
+        baselines = [k for k, s in scenarios.items() if s.baseline]
+        if len(scenarios) > 1 and len(baselines) != 1:
+            raise ValueError(f"mark exactly one scenario baseline: true (found {len(baselines)})")
+        return scenarios
 
     @property
     def baseline(self) -> str:
@@ -313,8 +324,8 @@ def _resolve(
         try:
             data = apply(data, transform)
         except (TransformError, KeyError) as exc:
-            key = (*where, "transforms", i)
-            problems.append(Problem(source, line_of(lines, key), key, str(exc)))
+            tkey = (*where, "transforms", i)
+            problems.append(Problem(source, line_of(lines, tkey), tkey, str(exc)))
             return None
     for key, value in scenario.overrides.items():
         try:

@@ -63,7 +63,8 @@ def run_sweep(
     executor = Executor(workers=workers or Executor().workers, scheduler=scheduler)
     reps = {(c.scenario, c.point): experiment.initial_replications for c in experiment.cells}
     auto = isinstance(experiment.spec.replications, AutoReplications)
-    reused = ran = 0
+    already = {p.name for p in store.runs.iterdir() if store.finished(p.name)}
+    ran = 0
     failed_now: set[str] = set()
     while True:
         plan = experiment.plan(reps)
@@ -72,7 +73,6 @@ def run_sweep(
             todo = [s for s in unique if store.failed(s.run_id)]
         else:
             todo = [s for s in unique if not store.finished(s.run_id) and not store.failed(s.run_id)]
-        reused += sum(1 for s in unique if store.finished(s.run_id)) if reused == 0 else 0
         bar = _progress_bar(len(todo), progress)
 
         def tick(spec: RunSpec, outcome: Outcome, bar: Any = bar) -> None:
@@ -97,7 +97,8 @@ def run_sweep(
     wall = time.perf_counter() - started
     write_manifest(experiment, plan, store, {"this_invocation_seconds": wall}, executor.describe())
     failures = tables["failures"].to_dict(orient="records")
-    return SweepReport(experiment.name, store.root, len({s.run_id for s in plan}), reused, ran, failures, wall)
+    planned = {s.run_id for s in plan}
+    return SweepReport(experiment.name, store.root, len(planned), len(planned & already), ran, failures, wall)
 
 
 def calibrate_seconds(experiment: Experiment) -> float:

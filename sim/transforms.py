@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 Data = dict[str, Any]
@@ -152,7 +153,7 @@ def align(data: Data, type: str, to: str, prefix: str | None = None) -> Data:
     return redistribute(data, type, new_fp, names)
 
 
-TRANSFORMS = {"split": split, "merge": merge, "align": align}
+TRANSFORMS: dict[str, Callable[..., Data]] = {"split": split, "merge": merge, "align": align}
 
 
 def apply(data: Data, transform: dict[str, Any]) -> Data:

@@ -1,0 +1,397 @@
+"""Experiment files: expansion, run ids, errors, execution, resume, failures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.cli import main
+from sim.errors import ConfigError
+from sim.experiment import load_experiment
+from sim.sweep import run_sweep
+
+from .conftest import EXAMPLE, ROOT
+
+SMALL_RUN = "run: {length_days: 60, warmup_days: 10}\n"
+
+
+def experiment(tmp_path: Path, body: str, name: str = "exp.yaml", exp_name: str = "small") -> Path:
+    text = f"name: {exp_name}\nbase: {EXAMPLE}\nseed: 5\n{SMALL_RUN}{body}"
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+TWO_SCENARIOS = """\
+replications: 2
+scenarios:
+  today: {baseline: true}
+  split:
+    transforms:
+      - split: {organisation: south_council, into: {sv: [southvale], ef: [eastfield]}}
+"""
+
+
+def consolidated(root: Path) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name in ("runs", "scenario_summary", "differences"):
+        df = pd.read_parquet(root / f"{name}.parquet")
+        out[name] = df.drop(columns=[c for c in df.columns if c == "wall_seconds"])
+    return out
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    ta, tb = consolidated(a), consolidated(b)
+    for name in ta:
+        pd.testing.assert_frame_equal(ta[name], tb[name], check_exact=True, obj=name)
+
+
+# -- expansion ---------------------------------------------------------------------
+
+
+def test_grid_expands_to_every_combination(tmp_path):
+    path = experiment(
+        tmp_path,
+        """\
+replications: 1
+sweep:
+  method: grid
+  factors:
+    handovers.failure.base: [0.01, 0.1]
+    organisations.north_council.staff.social_worker.count: [4, 5, 6]
+""",
+    )
+    exp = load_experiment(path)
+    assert len(exp.points) == 6
+    assert exp.points[0] == {"handovers.failure.base": 0.01, "organisations.north_council.staff.social_worker.count": 4}
+    assert exp.points[-1]["organisations.north_council.staff.social_worker.count"] == 6
+    assert exp.cells[1].config.organisations["north_council"].staff["social_worker"].count == 5
+    assert len(exp.plan(1)) == 6
+
+
+def test_zip_pairs_lists(tmp_path):
+    path = experiment(
+        tmp_path,
+        """\
+sweep:
+  method: zip
+  factors:
+    handovers.failure.base: [0.01, 0.1, 0.2]
+    handovers.failure.intra: [0.0, 0.01, 0.02]
+""",
+    )
+    exp = load_experiment(path)
+    assert [p["handovers.failure.intra"] for p in exp.points] == [0.0, 0.01, 0.02]
+    assert exp.cells[2].config.handovers.failure.base == 0.2
+
+
+def test_latin_hypercube_is_stratified_and_in_range(tmp_path):
+    path = experiment(
+        tmp_path,
+        """\
+sweep:
+  method: latin_hypercube
+  points: 20
+  factors:
+    handovers.failure.base: {low: 0.0, high: 0.4}
+    organisations.north_council.staff.social_worker.count: {low: 3, high: 8, integer: true}
+""",
+    )
+    exp = load_experiment(path)
+    x = np.array([p["handovers.failure.base"] for p in exp.points])
+    assert len(x) == 20 and (x >= 0).all() and (x <= 0.4).all()
+    # one point in each of the 20 equal strata
+    assert sorted(np.floor(x / 0.4 * 20).astype(int).tolist()) == list(range(20))
+    counts = [p["organisations.north_council.staff.social_worker.count"] for p in exp.points]
+    assert all(isinstance(c, int) and 3 <= c <= 8 for c in counts)
+    assert load_experiment(path).points == exp.points  # same seed, same design
+
+
+def test_run_ids_are_stable_and_follow_content(tmp_path):
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    a = [s.run_id for s in load_experiment(path).plan(2)]
+    b = [s.run_id for s in load_experiment(path).plan(2)]
+    assert a == b and len(set(a)) == 4
+    # adding a scenario keeps the others' ids; changing the seed changes them all
+    more = experiment(
+        tmp_path,
+        TWO_SCENARIOS + "  aligned:\n    transforms: [{align: {type: place, to: local_authority}}]\n",
+        name="more.yaml",
+    )
+    c = [s.run_id for s in load_experiment(more).plan(2)]
+    assert set(a) <= set(c) and len(c) == 6
+    reseeded = experiment(tmp_path, TWO_SCENARIOS.replace("replications: 2", "replications: 2\nseed: 6"), "s.yaml")
+    with pytest.raises(ConfigError):  # seed given twice is a duplicate key
+        load_experiment(reseeded)
+
+
+def test_overrides_by_dotted_key(tmp_path):
+    path = experiment(
+        tmp_path,
+        """\
+scenarios:
+  base: {baseline: true}
+  more_staff:
+    overrides:
+      organisations.north_council.staff.social_worker.count: 12
+      handovers.failure.base: 0.2
+""",
+    )
+    exp = load_experiment(path)
+    cfg = next(c.config for c in exp.cells if c.scenario == "more_staff")
+    assert cfg.organisations["north_council"].staff["social_worker"].count == 12
+    assert cfg.handovers.failure.base == 0.2
+    assert cfg.run.length_days == 60
+
+
+# -- bad experiment files ---------------------------------------------------------
+
+
+def lines_of(path):
+    with pytest.raises(ConfigError) as info:
+        load_experiment(path)
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("replicatons: 3\n", r"replicatons: unknown key 'replicatons'; did you mean 'replications'"),
+        ("scenarios:\n  a: {baseline: true}\n  b: {baseline: true}\n", r"scenarios: mark exactly one scenario"),
+        (
+            "scenarios:\n  a: {baseline: true}\n  b:\n    overrides: {organisations.nowhere.staff: 1}\n",
+            r":\d+: scenarios\.b\.overrides\.organisations\.nowhere\.staff: the configuration has no 'organisations\.nowhere'",
+        ),
+        (
+            "scenarios:\n  a: {baseline: true}\n  b:\n    transforms: [{split: {organisation: south_council, into: {x: [southvale]}}}]\n",
+            r"scenarios\.b\.transforms\[0\]: the successors must take exactly 'south_council'.s zones; not given: eastfield",
+        ),
+        (
+            "scenarios:\n  a: {baseline: true}\n  b:\n    overrides: {handovers.failure.base: 7}\n",
+            r"scenarios\.b: gives an invalid configuration: .*handovers\.failure\.base",
+        ),
+        (
+            "sweep: {method: latin_hypercube, points: 5, factors: {handovers.failure.base: [0.1, 0.2]}}\n",
+            r"sweep: latin_hypercube factors are ranges",
+        ),
+        (
+            "sweep: {method: zip, factors: {handovers.failure.base: [0.1, 0.2], handovers.failure.intra: [0.1]}}\n",
+            r"sweep: zip needs lists of the same length",
+        ),
+        (
+            "sweep: {method: grid, factors: {handovers.nothing.here: [1, 2]}}\n",
+            r"sweep\.factors\.handovers\.nothing\.here: the configuration has no 'handovers\.nothing'",
+        ),
+        ("replications: {metrics: [happiness], half_width_pct: 5}\n", r"unknown metric 'happiness'"),
+    ],
+)
+def test_bad_experiment_files_name_file_line_and_key(tmp_path, body, expected):
+    import re
+
+    path = experiment(tmp_path, body)
+    msgs = lines_of(path)
+    assert any(re.search(expected, m) for m in msgs), msgs
+    assert all(m.startswith(f"{path}:") for m in msgs)
+
+
+def test_bad_name_and_missing_base(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text(f"name: ../escape\nbase: {EXAMPLE}\n")
+    assert any("name must be letters" in m for m in lines_of(path))
+    path.write_text("name: ok\nbase: nowhere.yaml\n")
+    [msg] = lines_of(path)
+    assert msg.startswith(f"{path}:2: base: nowhere.yaml:") and "no such file" in msg
+
+
+def test_sweep_command_reports_bad_file_with_exit_2(tmp_path, capsys):
+    path = experiment(tmp_path, "replicatons: 3\n")
+    assert main(["sweep", str(path), "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key 'replicatons'" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+# -- running -------------------------------------------------------------------------
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    assert main(["sweep", str(path), "--dry-run", "--results", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "today (baseline)" in out and "split" in out
+    assert "runs: 2 configurations x 2 replications = 4" in out
+    assert "estimated time" in out
+    assert not (tmp_path / "r").exists()
+
+
+def test_serial_processes_and_dask_give_identical_results(tmp_path):
+    from distributed import LocalCluster
+
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    serial = run_sweep(path, tmp_path / "serial", workers=1, progress=False)
+    procs = run_sweep(path, tmp_path / "procs", workers=2, progress=False)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        dask = run_sweep(path, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False)
+    assert serial.ran == procs.ran == dask.ran == 4
+    assert_same_results(serial.out_dir, procs.out_dir)
+    assert_same_results(serial.out_dir, dask.out_dir)
+    manifest = (dask.out_dir / "manifest.json").read_text()
+    assert "Dask cluster" in manifest
+
+
+def test_each_run_file_holds_tables_config_seed_and_time(tmp_path):
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    run_dirs = list((report.out_dir / "runs").iterdir())
+    assert len(run_dirs) == 4
+    meta = (run_dirs[0] / "run.json").read_text()
+    assert '"seed": 5' in meta and '"config"' in meta and '"wall_seconds"' in meta
+    assert (run_dirs[0] / "patients.parquet").is_file()
+    runs = pd.read_parquet(report.out_dir / "runs.parquet")
+    assert list(runs["scenario"]) == ["today", "today", "split", "split"]
+    diffs = pd.read_parquet(report.out_dir / "differences.parquet")
+    assert set(diffs["scenario"]) == {"split"} and (diffs["n"] == 2).all()
+
+
+def test_adding_replications_reuses_finished_runs(tmp_path):
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    first = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert first.ran == 4 and first.reused == 0
+    path.write_text(path.read_text().replace("replications: 2", "replications: 3"))
+    second = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert second.reused == 4 and second.ran == 2 and second.planned == 6
+    again = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert again.ran == 0 and again.reused == 6
+
+
+def test_resume_after_sigkill_gives_the_same_results(tmp_path):
+    body = TWO_SCENARIOS.replace("replications: 2", "replications: 4")
+    path = experiment(tmp_path, body)
+    clean = run_sweep(path, tmp_path / "clean", workers=1, progress=False)
+    killed_root = tmp_path / "killed"
+    runs_dir = killed_root / "small" / "runs"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "sweep",
+            str(path),
+            "--workers",
+            "1",
+            "--no-progress",
+            "--results",
+            str(killed_root),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done = [p for p in runs_dir.glob("*") if not p.name.startswith(".")] if runs_dir.exists() else []
+        if len(done) >= 3:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished_before = len([p for p in runs_dir.glob("*") if not p.name.startswith(".")])
+    assert 3 <= finished_before < 8, "the sweep should have been killed part-way"
+    (runs_dir / ".tmp-deadbeef-00000000").mkdir()  # as if killed mid-write
+    resumed = run_sweep(path, killed_root, workers=1, progress=False)
+    assert resumed.reused == finished_before and resumed.ran == 8 - finished_before
+    assert not list(runs_dir.glob(".tmp-*"))
+    assert_same_results(clean.out_dir, resumed.out_dir)
+
+
+def test_failing_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch, capsys):
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    real = sim.simulate
+
+    def flaky(config, seed=0, replication=0):
+        if "sv" in config.organisations and replication == 1:
+            raise RuntimeError("a deliberately broken run")
+        return real(config, seed=seed, replication=replication)
+
+    monkeypatch.setattr(sim, "simulate", flaky)
+    code = main(["sweep", str(path), "--workers", "1", "--no-progress", "--results", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "1 failed" in out and "a deliberately broken run" in out and "--retry-failed" in out
+    root = tmp_path / "r" / "small"
+    failures = pd.read_parquet(root / "failures.parquet")
+    assert len(failures) == 1 and "RuntimeError" in failures["traceback"].iloc[0]
+    assert len(pd.read_parquet(root / "runs.parquet")) == 3
+    # a plain re-run does not retry it; --retry-failed runs only it
+    assert main(["sweep", str(path), "--workers", "1", "--no-progress", "--results", str(tmp_path / "r")]) == 1
+    monkeypatch.setattr(sim, "simulate", real)
+    report = run_sweep(path, tmp_path / "r", workers=1, retry_failed=True, progress=False)
+    assert report.ran == 1 and not report.failed
+    assert len(pd.read_parquet(root / "runs.parquet")) == 4
+    assert pd.read_parquet(root / "failures.parquet").empty
+
+
+def test_automatic_replications_stop_when_precise_enough(tmp_path):
+    loose = experiment(
+        tmp_path,
+        """\
+replications: {metrics: [handovers_per_discharge], half_width_pct: 50, min: 3, max: 9, step: 2}
+""",
+        name="loose.yaml",
+        exp_name="loose",
+    )
+    report = run_sweep(loose, tmp_path / "r", workers=1, progress=False)
+    assert report.planned == 3  # already within 50% after the minimum
+    strict = experiment(
+        tmp_path,
+        """\
+replications: {metrics: [delayed_days_per_discharge], half_width_pct: 0.01, min: 3, max: 7, step: 2}
+""",
+        name="strict.yaml",
+        exp_name="strict",
+    )
+    report = run_sweep(strict, tmp_path / "r", workers=1, progress=False)
+    assert report.planned == 7  # never precise enough: stops at the cap
+    summary = pd.read_parquet(report.out_dir / "scenario_summary.parquet")
+    assert (summary["n"] == 7).all()
+
+
+def test_latin_hypercube_sensitivity_ranks_the_driving_factor_first(tmp_path):
+    path = experiment(
+        tmp_path,
+        """\
+replications: 1
+sweep:
+  method: latin_hypercube
+  points: 12
+  factors:
+    handovers.failure.base: {low: 0.0, high: 0.5}
+    fte_hours_per_week: {low: 30, high: 40}
+""",
+    )
+    report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    sens = pd.read_parquet(report.out_dir / "sensitivity.parquet")
+    row = sens[(sens["metric"] == "failed_handovers_per_100") & (sens["rank"] == 1)].iloc[0]
+    assert row["factor"] == "handovers.failure.base" and row["prcc"] > 0.9
+    fte = sens[(sens["metric"] == "coordination_fte") & (sens["rank"] == 1)].iloc[0]
+    assert fte["factor"] == "fte_hours_per_week" and fte["prcc"] < -0.9
+
+
+def test_compare_prints_a_table_a_planner_can_read(tmp_path, capsys):
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert main(["compare", str(report.out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "today (baseline)" in out and "Delayed days per discharge" in out and "change" in out
+    assert main(["compare", str(tmp_path / "nothing")]) == 2
