@@ -19,10 +19,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $@ $(VENV)/.installed-run
 
-## run: simulate the example configuration and write its tables to results/example
+EXPERIMENT ?= experiments/example.yaml
+RESULTS    := results/$(shell sed -n 's/^name: *//p' $(EXPERIMENT))
+
+## run: run the flagship experiment (resumable) and print its comparison
 run: $(VENV)/.installed-run
-	$(BIN)/handover validate configs/example.yaml
-	$(BIN)/handover run configs/example.yaml --seed $(SEED) --out results/example --force
+	$(BIN)/handover sweep $(EXPERIMENT)
+	$(BIN)/handover compare $(RESULTS)
+	@echo "tables: $(RESULTS)/ (scenario_summary, differences, runs; Parquet and CSV)"
 
 ## test: every test (unit, property, theory, command line)
 test: $(VENV)/.installed-test

@@ -24,8 +24,10 @@ from .conftest import EXAMPLE, ROOT
 SMALL_RUN = "run: {length_days: 60, warmup_days: 10}\n"
 
 
-def experiment(tmp_path: Path, body: str, name: str = "exp.yaml", exp_name: str = "small") -> Path:
-    text = f"name: {exp_name}\nbase: {EXAMPLE}\nseed: 5\n{SMALL_RUN}{body}"
+def experiment(
+    tmp_path: Path, body: str, name: str = "exp.yaml", exp_name: str = "small", run: str = SMALL_RUN
+) -> Path:
+    text = f"name: {exp_name}\nbase: {EXAMPLE}\nseed: 5\n{run}{body}"
     path = tmp_path / name
     path.write_text(text)
     return path
@@ -395,3 +397,28 @@ def test_compare_prints_a_table_a_planner_can_read(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "today (baseline)" in out and "Delayed days per discharge" in out and "change" in out
     assert main(["compare", str(tmp_path / "nothing")]) == 2
+
+
+def test_small_runs_are_batched_and_large_ones_are_not(tmp_path):
+    from sim.runner import batches
+
+    tiny = load_experiment(experiment(tmp_path, "replications: 40\n")).plan(40)
+    grouped = batches(tiny, workers=2)
+    assert sum(len(b) for b in grouped) == 40
+    assert len(grouped) < 40 and len(grouped) >= 4  # fewer tasks, still enough to share out
+    big = experiment(tmp_path, "replications: 6\n", name="big.yaml", run="run: {length_days: 3650, warmup_days: 10}\n")
+    assert all(len(b) == 1 for b in batches(load_experiment(big).plan(6), workers=2))
+
+
+def test_manifest_records_provenance(tmp_path):
+    import json
+
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    m = json.loads((report.out_dir / "manifest.json").read_text())
+    assert m["experiment_text"] == path.read_text()
+    assert m["resolved"]["seed"] == 5 and m["baseline"] == "today"
+    assert {c["scenario"] for c in m["cells"]} == {"today", "split"}
+    assert all(len(c["config_hash"]) == 64 for c in m["cells"])
+    assert m["versions"]["simpy"] and m["python"] and m["machine"]["cpus"]
+    assert m["runs_finished"] == 4 and m["timings"]["run_seconds_total"] > 0
