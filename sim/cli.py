@@ -76,6 +76,23 @@ def cmd_structure(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from sim.build import build_from_file, dump
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"{out}: already exists; choose another --out or add --force to replace it", file=sys.stderr)
+        return EXIT_INVALID
+    data = build_from_file(args.spec)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(dump(data, args.spec), encoding="utf-8")
+    tmp.replace(out)
+    n_orgs = len(data["organisations"])
+    print(f"{out}: {len(data['zones'])} zones, {n_orgs} organisations (validate, run or use it in an experiment)")
+    return EXIT_OK
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.sweep import dry_run, run_sweep
 
@@ -136,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="a configuration YAML file")
     p.add_argument("--json", action="store_true", help="print the tables as JSON")
     p.set_defaults(func=cmd_structure)
+
+    p = sub.add_parser("build", help="build a configuration from England's real geography")
+    p.add_argument("spec", help="a build spec YAML file (which ICBs, places, community providers)")
+    p.add_argument("--out", required=True, help="the configuration file to write")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("sweep", help="run an experiment: scenarios, sweeps and replications (resumable)")
     p.add_argument("experiment", help="an experiment YAML file")

@@ -145,14 +145,24 @@ def patients_table(rec: Recorder) -> pd.DataFrame:
         np.isnan(discharged), "in_hospital", np.where(np.isnan(df["journey_end"]), "after_discharge", "complete")
     )
     df["cohort"] = np.where(df["admitted"] >= rec.warmup, "measured", "warmup")
-    # each step's times, in columns named after the step
-    step_cols: dict[str, list[float]] = {}
+    # each step's times, in columns named after the step, filled a pathway at a time
+    n = len(rows)
+    by_pathway: dict[str, list[int]] = {}
     for k, p in enumerate(rows):
-        steps = cfg.pathways[p.pathway].steps
-        for i in range(len(p.step_times) // 4):
+        by_pathway.setdefault(p.pathway, []).append(k)
+    step_cols: dict[str, np.ndarray] = {}
+    for pathway_id, index in by_pathway.items():
+        steps = cfg.pathways[pathway_id].steps
+        if not steps:
+            continue
+        times = np.full((len(index), 4 * len(steps)), np.nan)
+        for r, k in enumerate(index):
+            recorded = rows[k].step_times
+            times[r, : len(recorded)] = recorded
+        for i, step in enumerate(steps):
             for j, what in enumerate(STEP_TIMES):
-                col = step_cols.setdefault(f"{steps[i].name}_{what}", [math.nan] * len(rows))
-                col[k] = p.step_times[4 * i + j]
+                col = step_cols.setdefault(f"{step.name}_{what}", np.full(n, np.nan))
+                col[index] = times[:, 4 * i + j]
     for col_name, values in step_cols.items():
         df[col_name] = values
     return df

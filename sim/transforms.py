@@ -7,6 +7,7 @@ an experiment's scenario as a one-key mapping, for example::
       - split: {organisation: lancashire_cc, into: {north_lancashire: [lancaster, wyre], ...}}
       - merge: {organisations: [icb_a, icb_b], into: icb_ab}
       - align: {type: place, to: local_authority}
+      - reorganise: {organisations: [county, unitary_a], into: {north: [...], south: [...]}}
 
 When organisations are split, merged or realigned, their staff and capacity follow
 their residents: a new organisation gets, for each staff role and capacity, the sum
@@ -108,26 +109,42 @@ def redistribute(data: Data, org_type: str, new_footprint: dict[str, str], names
     return out
 
 
-def split(data: Data, organisation: str, into: dict[str, list[str]], names: dict[str, str] | None = None) -> Data:
-    """Split one organisation into successors, each taking the zones listed."""
-    org_type = _type_of(data, organisation)
+def reorganise(
+    data: Data, organisations: list[str], into: dict[str, list[str]], names: dict[str, str] | None = None
+) -> Data:
+    """Replace organisations of one type by successors, each taking the zones listed:
+    their zones must be exactly the old organisations' zones (a county and its
+    neighbouring unitaries redrawn as new unitaries, say)."""
+    types = {_type_of(data, o) for o in organisations}
+    if len(types) != 1:
+        raise TransformError(f"only organisations of one type can be reorganised together, not {sorted(types)}")
+    org_type = types.pop()
+    clash = [n for n in into if n in data["organisations"] and n not in organisations]
+    if clash:
+        raise TransformError(f"{clash[0]!r} is already the id of another organisation; name the successor otherwise")
     fp = _single_footprint(data, org_type)
-    own = {z for z, o in fp.items() if o == organisation}
+    own = {z for z, o in fp.items() if o in organisations}
     listed = [z for zones in into.values() for z in zones]
     if len(listed) != len(set(listed)):
         raise TransformError("a zone is given to more than one successor")
     if set(listed) != own:
         missing, extra = sorted(own - set(listed)), sorted(set(listed) - own)
+        whose = f"{organisations[0]!r}'s" if len(organisations) == 1 else "their"
         raise TransformError(
-            f"the successors must take exactly {organisation!r}'s zones"
+            f"the successors must take exactly {whose} zones"
             + (f"; not given: {', '.join(missing)}" if missing else "")
-            + (f"; not {organisation!r}'s: {', '.join(extra)}" if extra else "")
+            + (f"; not {whose}: {', '.join(extra)}" if extra else "")
         )
     new_fp = dict(fp)
     for new, zones in into.items():
         for z in zones:
             new_fp[z] = new
     return redistribute(data, org_type, new_fp, names)
+
+
+def split(data: Data, organisation: str, into: dict[str, list[str]], names: dict[str, str] | None = None) -> Data:
+    """Split one organisation into successors, each taking the zones listed."""
+    return reorganise(data, [organisation], into, names)
 
 
 def merge(data: Data, organisations: list[str], into: str, name: str | None = None) -> Data:
@@ -153,7 +170,12 @@ def align(data: Data, type: str, to: str, prefix: str | None = None) -> Data:
     return redistribute(data, type, new_fp, names)
 
 
-TRANSFORMS: dict[str, Callable[..., Data]] = {"split": split, "merge": merge, "align": align}
+TRANSFORMS: dict[str, Callable[..., Data]] = {
+    "split": split,
+    "merge": merge,
+    "align": align,
+    "reorganise": reorganise,
+}
 
 
 def apply(data: Data, transform: dict[str, Any]) -> Data:

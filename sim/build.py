@@ -1,0 +1,410 @@
+"""Build configurations from real geography: England's districts, councils, ICBs and
+acute trusts' catchments (``sim/data/england``), with the assumptions of
+``sim/data/defaults.yaml``.
+
+Zones are the 2023 districts; a district that lies in more than one ICB is split into
+one zone per ICB by its small areas (2011 LSOAs), so Westmorland and Furness becomes
+its Lancashire and South Cumbria part (Barrow, South Lakeland) and its North East and
+North Cumbria part (Eden).  Authorities are the upper tier of 2023.
+
+Routing residents to trusts needs each trust's admissions, which the data does not
+give: they are estimated by non-negative least squares so that every district's
+residents are admitted at the same rate, given the share of each trust's patients
+that comes from each district.  Trusts taking under ``trust_catchment_min_share`` of a
+zone's residents are left out and the shares renormalised.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import io
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from scipy.optimize import nnls
+
+from sim.config import config_from_dict, problems_from_validation
+from sim.errors import ConfigError, Problem
+from sim.yamlio import line_of, load_yaml
+
+DATA = Path(__file__).resolve().parent / "data"
+ENGLAND = DATA / "england"
+
+TRUST_NAMES = {
+    # Named in the data's README; other trusts are known by their ODS code.
+    "RXL": "Blackpool Teaching Hospitals",
+    "RXR": "East Lancashire Hospitals",
+    "RXN": "Lancashire Teaching Hospitals",
+    "RTX": "University Hospitals of Morecambe Bay",
+    "RVY": "Southport and Ormskirk Hospital",
+}
+
+
+def slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return s
+
+
+def icb_slug(name: str) -> str:
+    core = re.sub(r"^NHS |( Integrated Care Board| ICB)$", "", name)
+    return slug(core)
+
+
+@lru_cache(maxsize=1)
+def defaults() -> dict[str, Any]:
+    data, _ = load_yaml(DATA / "defaults.yaml")
+    return data
+
+
+# -- the geography of England -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class England:
+    zones: pd.DataFrame  # zone, name, code, district23, authority, authority_name, icb, icb_name, population
+    trust_weights: pd.DataFrame  # zone, trust, share
+
+
+@lru_cache(maxsize=1)
+def england() -> England:
+    pop = pd.read_csv(ENGLAND / "ltla21_population_2021.csv")
+    lsoa = pd.read_csv(ENGLAND / "icb22_ltla22_lsoa11_counts.csv")
+    to23 = pd.read_csv(ENGLAND / "ltla22_to_ltla23.csv")
+    upper = pd.read_csv(ENGLAND / "ltla23_to_utla23.csv")
+    catch = pd.read_csv(ENGLAND / "trust22_ltla21_catchment_share.csv")
+
+    lsoa["fraction"] = lsoa["lsoa11_count"] / lsoa.groupby("ltla22_code")["lsoa11_count"].transform("sum")
+    pieces = lsoa.merge(pop[["ltla21_code", "population_2021"]], left_on="ltla22_code", right_on="ltla21_code")
+    pieces["population"] = pieces["population_2021"] * pieces["fraction"]
+    pieces = pieces.merge(to23[["ltla22_code", "ltla23_code", "ltla23_name"]], on="ltla22_code")
+    pieces = pieces.merge(upper[["ltla23_code", "utla23_code", "utla23_name"]], on="ltla23_code")
+    icbs_per_district = pieces.groupby("ltla23_code")["icb22_code"].nunique()
+
+    def zone_id(row: pd.Series) -> str:
+        base = slug(row["ltla23_name"])
+        return base if icbs_per_district[row["ltla23_code"]] == 1 else f"{base}__{icb_slug(row['icb22_name'])}"
+
+    pieces["zone"] = pieces.apply(zone_id, axis=1)
+
+    # trust admissions by NNLS: sum_t share(t, d) * A_t = population(d) for every district
+    districts = pop["ltla21_code"].tolist()
+    trusts = sorted(catch["nhs_trust22_code"].unique())
+    m = catch.pivot_table(
+        index="ltla21_code",
+        columns="nhs_trust22_code",
+        values="proportion_trust_came_from_ltla",
+        aggfunc="sum",
+        fill_value=0.0,
+    ).reindex(index=districts, columns=trusts, fill_value=0.0)
+    admissions, _ = nnls(m.to_numpy(), pop.set_index("ltla21_code").loc[districts, "population_2021"].to_numpy(float))
+    flows = m.to_numpy() * admissions  # residents of district d admitted to trust t (relative)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = flows / flows.sum(axis=1, keepdims=True)
+    district_w = pd.DataFrame(w, index=districts, columns=trusts).fillna(0.0)
+
+    zones = (
+        pieces.groupby("zone", sort=False)
+        .agg(
+            code=("ltla23_code", "first"),
+            district23=("ltla23_name", "first"),
+            authority=("utla23_name", lambda s: slug(s.iloc[0]) + "_council"),
+            authority_name=("utla23_name", "first"),
+            icb=("icb22_name", lambda s: icb_slug(s.iloc[0]) + "_icb"),
+            icb_code=("icb22_code", "first"),
+            icb_name=("icb22_name", "first"),
+            population=("population", "sum"),
+        )
+        .reset_index()
+    )
+    zones["population"] = zones["population"].round().astype(int)
+    zones["name"] = zones.apply(
+        lambda r: (
+            r["district23"]
+            if icbs_per_district[r["code"]] == 1
+            else f"{r['district23']} ({r['icb_name'].replace('NHS ', '').replace(' Integrated Care Board', '')} part)"
+        ),
+        axis=1,
+    )
+    rows = []
+    for zone, g in pieces.groupby("zone", sort=False):
+        total = g["population"].sum()
+        mix = sum(district_w.loc[d].to_numpy() * p for d, p in zip(g["ltla22_code"], g["population"], strict=True))
+        mix = mix / total if total > 0 else mix
+        rows += [{"zone": zone, "trust": t, "share": float(s)} for t, s in zip(trusts, mix, strict=True) if s > 0]
+    return England(zones, pd.DataFrame(rows))
+
+
+# -- build specifications ------------------------------------------------------------------
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Area(Strict):
+    name: str = ""
+    districts: list[str] = Field(min_length=1, description="2023 district names")
+    governance: str | None = None
+    provider: str | None = Field(default=None, description="community health: a trust's ODS code that provides it")
+
+
+class BuildSpec(Strict):
+    name: str
+    description: str = ""
+    icbs: list[str] | str = Field(description="ICB codes (E54...) or names, or 'all'")
+    places: dict[str, Area] | None = Field(default=None, description="default: one place per council in each ICB")
+    community_health: dict[str, Area] | None = Field(default=None, description="default: one provider per ICB")
+    governance: str | None = Field(default=None, description="the arrangement of every place without its own")
+
+
+def _resolve_icbs(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
+    if spec.icbs == "all":
+        return sorted(zones["icb_code"].unique())
+    wanted = [spec.icbs] if isinstance(spec.icbs, str) else spec.icbs
+    known = dict(zip(zones["icb_code"], zones["icb_name"], strict=False))
+    by_name = {v.lower(): k for k, v in known.items()} | {icb_slug(v): k for k, v in known.items()}
+    out = []
+    for w in wanted:
+        code = w if w in known else by_name.get(w.lower()) or by_name.get(slug(w))
+        if code is None:
+            close = difflib.get_close_matches(w, list(known.values()), n=1)
+            raise ValueError(f"unknown ICB {w!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+        out.append(code)
+    return out
+
+
+def _areas_to_zones(areas: dict[str, Area], zones: pd.DataFrame, what: str) -> dict[str, str]:
+    """zone -> area id, from areas listed by district name; every zone in exactly one."""
+    by_district: dict[str, list[str]] = {}
+    for z, d in zip(zones["zone"], zones["district23"], strict=True):
+        by_district.setdefault(d.lower(), []).append(z)
+    out: dict[str, str] = {}
+    for area_id, area in areas.items():
+        for d in area.districts:
+            found = by_district.get(d.lower())
+            if not found:
+                close = difflib.get_close_matches(d, sorted({x for x in zones["district23"]}), n=1)
+                raise ValueError(
+                    f"{what} {area_id!r}: no district {d!r} in these ICBs"
+                    + (f"; did you mean {close[0]!r}?" if close else "")
+                )
+            for z in found:
+                if z in out:
+                    raise ValueError(f"{what}: district {d!r} is in both {out[z]!r} and {area_id!r}")
+                out[z] = area_id
+    missing = sorted(set(zones["zone"]) - set(out))
+    if missing:
+        names = sorted({d for z, d in zip(zones["zone"], zones["district23"], strict=True) if z in missing})
+        raise ValueError(f"{what}: districts in no area: {', '.join(names)}")
+    return out
+
+
+def _count(per_100k: float, residents: float, minimum: int) -> int:
+    """Rounded up, so that no organisation is pushed past the sizing target by rounding."""
+    return max(minimum, math.ceil(per_100k * residents / 100_000 - 1e-9))
+
+
+def build_config(spec: BuildSpec) -> dict[str, Any]:
+    """Configuration data for the ICBs of ``spec`` (raises ValueError on a bad spec)."""
+    d = copy.deepcopy(defaults())
+    geo = england()
+    icbs = _resolve_icbs(spec, geo.zones)
+    zones = geo.zones[geo.zones["icb_code"].isin(icbs)].reset_index(drop=True)
+    pop = dict(zip(zones["zone"], zones["population"], strict=True))
+    tw = geo.trust_weights[geo.trust_weights["zone"].isin(pop)]
+    min_share = d["trust_catchment_min_share"]
+
+    trust_fp: dict[str, dict[str, float]] = {}
+    for zone, g in tw.groupby("zone", sort=False):
+        kept = g[g["share"] >= min_share]
+        if kept.empty:
+            kept = g.nlargest(1, "share")
+        shares = {t.lower(): float(s / kept["share"].sum()) for t, s in zip(kept["trust"], kept["share"], strict=True)}
+        rounded = {t: round(s, 6) for t, s in sorted(shares.items(), key=lambda x: -x[1])}
+        top = next(iter(rounded))
+        rounded[top] = round(rounded[top] + 1.0 - sum(rounded.values()), 6)
+        trust_fp[zone] = rounded
+
+    footprints: dict[str, dict[str, Any]] = {
+        "acute_trust": {z: trust_fp[z] for z in zones["zone"]},
+        "local_authority": dict(zip(zones["zone"], zones["authority"], strict=True)),
+        "icb": dict(zip(zones["zone"], zones["icb"], strict=True)),
+    }
+    names = {
+        **dict(zip(zones["authority"], zones["authority_name"], strict=False)),
+        **dict(zip(zones["icb"], zones["icb_name"], strict=False)),
+    }
+    if spec.places:
+        footprints["place"] = _areas_to_zones(spec.places, zones, "places")
+        names.update({k: a.name or k for k, a in spec.places.items()})
+    else:
+        multi = zones.groupby("authority")["icb"].nunique()
+        footprints["place"] = {
+            z: f"{a.removesuffix('_council')}_place" + (f"__{i.removesuffix('_icb')}" if multi[a] > 1 else "")
+            for z, a, i in zip(zones["zone"], zones["authority"], zones["icb"], strict=True)
+        }
+        names.update(
+            {p: f"{names[a]} place" for p, a in zip(footprints["place"].values(), zones["authority"], strict=True)}
+        )
+    providers: dict[str, str] = {}
+    if spec.community_health:
+        footprints["community_health"] = _areas_to_zones(spec.community_health, zones, "community_health")
+        for k, a in spec.community_health.items():
+            names[k] = a.name or k
+            if a.provider:
+                providers[k] = a.provider.lower()
+    else:
+        footprints["community_health"] = {
+            z: i.removesuffix("_icb") + "_community" for z, i in zip(zones["zone"], zones["icb"], strict=True)
+        }
+        names.update(
+            {
+                c: f"{names[i]} community services"
+                for c, i in zip(footprints["community_health"].values(), zones["icb"], strict=True)
+            }
+        )
+    # community services provided by a trust are that trust filling the role
+    footprints["community_health"] = {z: providers.get(c, c) for z, c in footprints["community_health"].items()}
+
+    residents: dict[str, float] = {}
+    for t, fp in footprints.items():
+        for z, v in fp.items():
+            if isinstance(v, dict):
+                for o, s in v.items():
+                    residents[o] = residents.get(o, 0.0) + pop[z] * s
+            else:
+                residents.setdefault(f"{t}:{v}", 0.0)
+                residents[f"{t}:{v}"] += pop[z]
+    minimum = d["staff_minimum"]
+    hours = d["hours_per_week"]
+    orgs: dict[str, Any] = {}
+
+    def staff_for(org_type: str, served: float) -> dict[str, Any]:
+        out = {}
+        for role, per in d["staff_per_100k"].get(org_type, {}).items():
+            n = 1 if org_type == "place" else _count(per, served, minimum)
+            out[role] = {"count": n, "hours_per_week": hours}
+        return out
+
+    def capacity_for(org_type: str, served: float) -> dict[str, int]:
+        return {c: _count(per, served, 1) for c, per in d["capacity_per_100k"].get(org_type, {}).items()}
+
+    for trust in sorted({t for fp in trust_fp.values() for t in fp}):
+        code = trust.upper()
+        orgs[trust] = {
+            "type": "acute_trust",
+            "name": TRUST_NAMES.get(code, f"Trust {code}"),
+            "staff": staff_for("acute_trust", residents[trust]),
+        }
+    for t in ("local_authority", "icb", "place", "community_health"):
+        for org in dict.fromkeys(footprints[t].values()):
+            served = residents[f"{t}:{org}"]
+            if org in orgs:  # a trust that also provides community services
+                orgs[org].setdefault("also", []).append(t)
+                orgs[org]["staff"].update(staff_for(t, served))
+                orgs[org].setdefault("capacity", {}).update(capacity_for(t, served))
+                continue
+            entry: dict[str, Any] = {"type": t, "name": names.get(org, org), "staff": staff_for(t, served)}
+            cap = capacity_for(t, served)
+            if cap:
+                entry["capacity"] = cap
+            area = (spec.places or {}).get(org) if t == "place" else None
+            if area is not None and area.governance:
+                entry["governance"] = area.governance
+            orgs[org] = entry
+
+    pathways = {
+        pid: {"name": p["name"], "share": d["pathway_mix"][pid], "steps": p["steps"]}
+        for pid, p in d["pathways"].items()
+    }
+    data: dict[str, Any] = {
+        "name": spec.name,
+        "description": spec.description or f"Built from England's geography for {len(icbs)} ICB(s)",
+        "run": d["run"],
+        "demand": {"per_1000_per_year": d["demand"]["complex_per_1000_per_year"]},
+        "zones": [
+            {"id": z, "name": n, "population": int(p)}
+            for z, n, p in zip(zones["zone"], zones["name"], zones["population"], strict=True)
+        ],
+        "organisation_types": d["organisation_types"],
+        "organisations": orgs,
+        "footprints": footprints,
+        "patients": d["patients"],
+        "pathways": pathways,
+        "handovers": d["handovers"],
+        "meetings": d["meetings"],
+        "governance": {**d["governance"], "default": spec.governance or d["governance"]["default"]},
+    }
+    config_from_dict(data, f"build {spec.name}")  # a built configuration is always valid
+    return data
+
+
+def load_spec(path: str | Path) -> BuildSpec:
+    data, lines = load_yaml(path)
+    try:
+        return BuildSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(problems_from_validation(exc, str(path), lines, BuildSpec)) from None
+
+
+def build_from_file(path: str | Path) -> dict[str, Any]:
+    spec = load_spec(path)
+    try:
+        return build_config(spec)
+    except ValueError as exc:
+        data, lines = load_yaml(path)
+        raise ConfigError([Problem(str(path), line_of(lines, ()), (), str(exc))]) from None
+
+
+HEADER = """\
+# Built by `handover build {spec}` from England's geography (sim/data/england: ONS and
+# OHID data, Open Government Licence v3.0) with the assumptions of sim/data/defaults.yaml,
+# where each number has its source.  Edit the spec or the defaults and rebuild rather
+# than editing this file by hand.
+#
+# Zones: 2023 districts, split by ICB where a district lies in two.  Demand: {rate} complex
+# discharges per 1,000 residents a year (about 585,000 a year for England).  Staff and
+# capacity: scaled by residents served and rounded up, sized for ~70% busy staff;
+# not workforce statistics.
+"""
+
+
+def dump(data: dict[str, Any], spec_path: str) -> str:
+    """The configuration as YAML, compact where lists of small mappings would sprawl."""
+
+    def compact(node: Any, depth: int = 0) -> Any:
+        if isinstance(node, dict):
+            m = CommentedMap((k, compact(v, depth + 1)) for k, v in node.items())
+            if all(not isinstance(v, (dict, list)) for v in node.values()) and depth >= 2:
+                m.fa.set_flow_style()
+            return m
+        if isinstance(node, list):
+            seq = CommentedSeq(compact(v, depth + 1) for v in node)
+            if all(not isinstance(v, (dict, list)) for v in node):
+                seq.fa.set_flow_style()
+            return seq
+        if isinstance(node, float) and math.isfinite(node):
+            return round(node, 6)
+        return node
+
+    yaml = YAML()
+    yaml.width = 120
+    buf = io.StringIO()
+    yaml.dump(compact(data), buf)
+    rate = data["demand"]["per_1000_per_year"]
+    shown = Path(spec_path).resolve()
+    try:
+        shown = shown.relative_to(Path.cwd())
+    except ValueError:
+        shown = Path(spec_path)
+    return HEADER.format(spec=shown.as_posix(), rate=rate) + buf.getvalue()

@@ -1,0 +1,106 @@
+"""Configurations built from England's real geography."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from sim.build import BuildSpec, build_config, england
+from sim.cli import main
+from sim.config import config_from_dict, load_config
+from sim.geography import Geography, structure_tables
+
+from .conftest import ROOT
+
+LSC = ROOT / "configs" / "lancashire-south-cumbria.yaml"
+LSC_SPEC = ROOT / "configs" / "build" / "lancashire-south-cumbria.yaml"
+
+
+def test_england_zones_cover_the_census_population():
+    e = england()
+    assert e.zones["population"].sum() == pytest.approx(56_428_400, abs=200)  # rounding of split districts
+    assert e.zones["icb_code"].nunique() == 42
+    assert e.zones["authority"].nunique() == 153
+    shares = e.trust_weights.groupby("zone")["share"].sum()
+    assert ((shares - 1).abs() < 1e-9).all()
+
+
+def test_a_district_in_two_icbs_is_split_by_its_small_areas():
+    z = england().zones
+    wf = z[z["district23"] == "Westmorland and Furness"].set_index("icb_code")["population"]
+    # Barrow (67,300) and South Lakeland (103,000) in Lancashire and South Cumbria; Eden in the North East
+    assert wf["E54000048"] == pytest.approx(67_300 + 103_000, abs=2_000)
+    assert wf.sum() == pytest.approx(225_000, abs=5)
+
+
+def test_the_committed_lancashire_config_is_what_the_spec_builds(tmp_path):
+    out = tmp_path / "lsc.yaml"
+    assert main(["build", str(LSC_SPEC), "--out", str(out)]) == 0
+    assert out.read_text() == LSC.read_text(), "rebuild configs/lancashire-south-cumbria.yaml from its spec"
+
+
+def test_lancashire_today_matches_the_board_paper():
+    cfg = load_config(LSC)
+    geo = Geography(cfg)
+    councils = cfg.orgs_of_type("local_authority")
+    for name in (
+        "blackpool_council",
+        "blackburn_with_darwen_council",
+        "lancashire_council",
+        "westmorland_and_furness_council",
+    ):
+        assert name in councils
+    assert {"rxl", "rxr", "rxn", "rtx", "rvy"} <= set(cfg.orgs_of_type("acute_trust"))
+    assert len(cfg.orgs_of_type("place")) == 5
+    # none of the five places is coterminous with a council
+    cot = structure_tables(geo)["coterminosity"].set_index(["layer_a", "layer_b"])
+    assert cot.loc[("local_authority", "place"), "coterminous_share"] == 0
+    # Blackpool Teaching's discharge team works with both Blackpool and Lancashire councils
+    assert {"blackpool_council", "lancashire_council"} <= set(geo.partners("rxl", "local_authority"))
+    # West Lancashire's residents mostly go to Southport and Ormskirk
+    shares = cfg.footprints["acute_trust"]["west_lancashire"]
+    assert max(shares, key=shares.get) == "rvy"
+    # demand: about 10.4 complex discharges per 1,000 a year
+    residents = sum(z.population for z in cfg.zones)
+    assert cfg.demand.per_1000_per_year * residents / 1000 == pytest.approx(10.37 * residents / 1000)
+
+
+def test_england_has_about_585000_complex_discharges():
+    data = build_config(BuildSpec(name="england", icbs="all"))
+    cfg = config_from_dict(data)
+    residents = sum(z.population for z in cfg.zones)
+    assert cfg.demand.per_1000_per_year * residents / 1000 == pytest.approx(585_000, rel=0.01)
+    assert len(cfg.orgs_of_type("icb")) == 42
+    assert len(cfg.orgs_of_type("local_authority")) == 153
+
+
+def test_bad_build_specs_are_reported(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: x\nicbs: [E54000048]\nplaces:\n  a: {districts: [Prestn]}\n")
+    assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "no district 'Prestn'" in err and "did you mean 'Preston'" in err
+    spec.write_text("name: x\nicbs: [Lancashire and South Cumbra]\n")
+    assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
+    assert "unknown ICB" in capsys.readouterr().err
+    spec.write_text("name: x\nicbs: [E54000048]\nplaces:\n  a: {districts: [Preston]}\n")
+    assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
+    assert "districts in no area" in capsys.readouterr().err
+    spec.write_text("name: x\nicbz: all\n")
+    assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
+    assert "unknown key 'icbz'" in capsys.readouterr().err
+
+
+def test_build_never_overwrites_silently(tmp_path, capsys):
+    out = tmp_path / "o.yaml"
+    out.write_text("keep me")
+    assert main(["build", str(LSC_SPEC), "--out", str(out)]) == 2
+    assert out.read_text() == "keep me"
+
+
+def test_staff_follow_residents_and_round_up():
+    cfg = load_config(LSC)
+    lcc = cfg.organisations["lancashire_council"]
+    residents = sum(z.population for z in cfg.zones if cfg.footprints["local_authority"][z.id] == "lancashire_council")
+    assert lcc.staff["social_worker"].count == math.ceil(3.0 * residents / 100_000)

@@ -1,0 +1,95 @@
+"""Boundary transforms over the same zones and demand."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.transforms import TransformError, apply
+
+from .conftest import build, example_data
+
+
+def staff_total(data, org_type, role):
+    return sum(
+        o["staff"][role]["count"]
+        for o in data["organisations"].values()
+        if o["type"] == org_type and role in o.get("staff", {})
+    )
+
+
+def test_split_gives_each_successor_its_zones_and_a_share_of_staff():
+    data = apply(
+        example_data(), {"split": {"organisation": "south_council", "into": {"sv": ["southvale"], "ef": ["eastfield"]}}}
+    )
+    cfg = build(data)
+    assert "south_council" not in cfg.organisations
+    assert cfg.footprints["local_authority"]["southvale"] == "sv"
+    assert cfg.footprints["local_authority"]["eastfield"] == "ef"
+    # 7 social workers over 160k and 140k residents: 3.7 and 3.3, rounded
+    assert staff_total(data, "local_authority", "social_worker") == 5 + 7
+    assert cfg.organisations["sv"].capacity["reablement_slots"] == round(160 * 160 / 300)
+    assert cfg.zones == build(example_data()).zones  # same zones and demand
+
+
+def test_merge_sums_staff_and_capacity():
+    data = apply(example_data(), {"merge": {"organisations": ["north_council", "south_council"], "into": "county"}})
+    cfg = build(data)
+    assert set(cfg.footprints["local_authority"].values()) == {"county"}
+    assert cfg.organisations["county"].staff["social_worker"].count == 12
+    assert cfg.organisations["county"].capacity["care_home_beds"] == 98
+
+
+def test_align_makes_one_place_per_council_keeping_governance():
+    data = example_data()
+    data["organisations"]["coast_place"]["governance"] = "lead_provider"
+    cfg = build(apply(data, {"align": {"type": "place", "to": "local_authority"}}))
+    places = cfg.orgs_of_type("place")
+    assert sorted(places) == ["place_north_council", "place_south_council"]
+    assert cfg.footprints["place"]["harbourside"] == "place_north_council"
+    # each new place takes most of its residents from the Coast place (110k of 200k; 160k of 300k)
+    assert cfg.organisations["place_south_council"].governance == "lead_provider"
+    assert cfg.organisations["place_north_council"].governance == "lead_provider"
+
+
+def test_reorganise_redraws_several_councils_at_once():
+    data = apply(
+        example_data(),
+        {
+            "reorganise": {
+                "organisations": ["north_council", "south_council"],
+                "into": {"west": ["harbourside", "southvale"], "east": ["northmoor", "eastfield"]},
+            }
+        },
+    )
+    cfg = build(data)
+    assert sorted(cfg.orgs_of_type("local_authority")) == ["east", "west"]
+    assert staff_total(data, "local_authority", "social_worker") in (12, 13)  # rounding of shares
+
+
+@pytest.mark.parametrize(
+    "transform, message",
+    [
+        ({"split": {"organisation": "south_council", "into": {"a": ["southvale"]}}}, "not given: eastfield"),
+        (
+            {
+                "split": {
+                    "organisation": "south_council",
+                    "into": {"a": ["southvale", "harbourside"], "b": ["eastfield"]},
+                }
+            },
+            "not 'south_council''s: harbourside",
+        ),
+        ({"split": {"organisation": "nobody", "into": {}}}, "no organisation 'nobody'"),
+        ({"merge": {"organisations": ["north_council", "the_icb"], "into": "x"}}, "only organisations of one type"),
+        ({"align": {"type": "acute_trust", "to": "local_authority"}}, "shares footprints"),
+        ({"shuffle": {}}, "unknown transform 'shuffle'"),
+        ({"split": {"organisation": "south_council"}}, "split:"),
+        (
+            {"split": {"organisation": "south_council", "into": {"north_council": ["southvale"], "b": ["eastfield"]}}},
+            "already the id of another organisation",
+        ),
+    ],
+)
+def test_transforms_that_do_not_fit_say_why(transform, message):
+    with pytest.raises(TransformError, match=message):
+        apply(example_data(), transform)
