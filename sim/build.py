@@ -193,7 +193,7 @@ def _areas_to_zones(areas: dict[str, Area], zones: pd.DataFrame, what: str) -> d
         for d in area.districts:
             found = by_district.get(d.lower())
             if not found:
-                close = difflib.get_close_matches(d, sorted({x for x in zones["district23"]}), n=1)
+                close = difflib.get_close_matches(d, sorted(set(zones["district23"])), n=1)
                 raise ValueError(
                     f"{what} {area_id!r}: no district {d!r} in these ICBs"
                     + (f"; did you mean {close[0]!r}?" if close else "")
@@ -362,7 +362,7 @@ def build_from_file(path: str | Path) -> dict[str, Any]:
     try:
         return build_config(spec)
     except ValueError as exc:
-        data, lines = load_yaml(path)
+        _, lines = load_yaml(path)
         raise ConfigError([Problem(str(path), line_of(lines, ()), (), str(exc))]) from None
 
 
