@@ -19,14 +19,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $@ $(VENV)/.installed-run
 
-EXPERIMENT ?= experiments/example.yaml
+EXPERIMENT ?= experiments/lancashire-south-cumbria.yaml
 RESULTS    := results/$(shell sed -n 's/^name: *//p' $(EXPERIMENT))
 
-## run: run the flagship experiment (resumable) and print its comparison
+## run: run the flagship experiment (resumable), print its comparison and write its report
 run: $(VENV)/.installed-run
 	$(BIN)/handover sweep $(EXPERIMENT)
 	$(BIN)/handover compare $(RESULTS)
+	$(BIN)/handover report $(RESULTS)
 	@echo "tables: $(RESULTS)/ (scenario_summary, differences, runs; Parquet and CSV)"
+	@echo "open the report: $(RESULTS)/report/index.html"
 
 ## test: every test (unit, property, theory, command line)
 test: $(VENV)/.installed-test

@@ -93,6 +93,71 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_transform(args: argparse.Namespace) -> int:
+    from ruamel.yaml import YAML
+
+    from sim.build import dump
+    from sim.config import config_from_dict
+    from sim.transforms import TransformError, apply
+    from sim.yamlio import load_yaml
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"{out}: already exists; choose another --out or add --force to replace it", file=sys.stderr)
+        return EXIT_INVALID
+    data, _ = load_yaml(args.config)
+    steps: list[dict[str, object]] = []
+    for spec in args.align or []:
+        kind, _, to = spec.partition(":")
+        steps.append({"align": {"type": kind, "to": to}})
+    for spec in args.merge or []:
+        orgs, _, into = spec.partition(":")
+        steps.append({"merge": {"organisations": orgs.split(","), "into": into}})
+    if args.split_counties:
+        steps.append({"split_counties": {"target_population": args.split_counties}})
+    for text in args.apply or []:
+        steps.append(YAML(typ="safe").load(text))
+    if not steps:
+        print("give at least one of --align, --merge, --split-counties, --apply", file=sys.stderr)
+        return EXIT_INVALID
+    for step in steps:
+        try:
+            data = apply(data, step)
+        except TransformError as exc:
+            print(f"{args.config}: {next(iter(step))}: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    data["name"] = args.name or f"{data['name']}-transformed"
+    cfg = config_from_dict(data, str(out))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = dump(data, args.config).replace(
+        "# Built by `handover build", "# Transformed by `handover transform` from a file built by `handover build", 1
+    )
+    out.write_text(text, encoding="utf-8")
+    print(f"{out}: {len(cfg.organisations)} organisations after {len(steps)} transform(s)")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.report import write_report
+
+    try:
+        path = write_report(args.results_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    print(f"report written to {path}")
+    return EXIT_OK
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    from sim.studies import write_ccn_findings
+
+    path = write_ccn_findings(Path(args.results) / "ccn-structure")
+    print(path.read_text(encoding="utf-8"))
+    print(f"written to {path.parent}/")
+    return EXIT_OK
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.sweep import dry_run, run_sweep
 
@@ -160,6 +225,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace the file if it exists")
     p.set_defaults(func=cmd_build)
 
+    p = sub.add_parser("transform", help="write a new configuration with boundaries changed")
+    p.add_argument("config", help="a configuration YAML file")
+    p.add_argument("--out", required=True, help="the configuration file to write")
+    p.add_argument("--align", action="append", metavar="TYPE:TO", help="e.g. place:local_authority")
+    p.add_argument("--merge", action="append", metavar="A,B:INTO", help="merge organisations of one type")
+    p.add_argument(
+        "--split-counties", type=float, metavar="POPULATION", help="split counties into unitaries of about this size"
+    )
+    p.add_argument("--apply", action="append", metavar="YAML", help="any transform as YAML, e.g. '{split: {...}}'")
+    p.add_argument("--name", help="the new configuration's name")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    p.set_defaults(func=cmd_transform)
+
+    p = sub.add_parser("report", help="write an experiment's HTML report with its figures")
+    p.add_argument("results_dir", help="an experiment's results folder, e.g. results/lancashire-south-cumbria")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("study", help="the County Councils Network figures: councils per ICB before and after")
+    p.add_argument("name", choices=["ccn"], help="which study")
+    p.add_argument("--results", default="results", help="results folder (default results/)")
+    p.set_defaults(func=cmd_study)
+
     p = sub.add_parser("sweep", help="run an experiment: scenarios, sweeps and replications (resumable)")
     p.add_argument("experiment", help="an experiment YAML file")
     p.add_argument("--dry-run", action="store_true", help="print the plan and an estimate of time; run nothing")
@@ -190,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a command that stopped reading (head, less)
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

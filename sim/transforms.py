@@ -94,7 +94,8 @@ def redistribute(data: Data, org_type: str, new_footprint: dict[str, str], names
                 capacity[cap] = "unlimited"
             else:
                 capacity[cap] = _scaled(sum(p * f for p, f in parts), any(p > 0 for p, _ in parts))
-        org: dict[str, Any] = {"type": org_type, "name": (names or {}).get(new, new), "staff": staff}
+        kept_name = orgs[new].get("name") if new in old_pop else None  # an organisation that stays keeps its name
+        org: dict[str, Any] = {"type": org_type, "name": (names or {}).get(new) or kept_name or new, "staff": staff}
         if capacity:
             org["capacity"] = capacity
         if largest is not None and orgs[largest].get("governance"):
@@ -170,11 +171,56 @@ def align(data: Data, type: str, to: str, prefix: str | None = None) -> Data:
     return redistribute(data, type, new_fp, names)
 
 
+def _district(zone: str) -> str:
+    """The district a zone belongs to (zones of one district split by ICB share it)."""
+    return zone.split("__", 1)[0]
+
+
+def split_counties(data: Data, target_population: float = 500_000, type: str = "local_authority") -> Data:
+    """Split every council covering two or more districts into unitaries of about
+    ``target_population``: round(population / target) of them, at least one.
+
+    With no map of which districts neighbour which, districts are grouped by how alike
+    their residents' hospitals are (average-linkage clustering of the trusts' shares),
+    which keeps districts served by the same hospitals together."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    if target_population <= 0:
+        raise TransformError("target_population must be positive")
+    fp = _single_footprint(data, type)
+    pop = _population(data)
+    admitting = next(t for t, spec in data["organisation_types"].items() if spec.get("admits"))
+    trust_fp = data["footprints"][admitting]
+    trusts = sorted({t for shares in trust_fp.values() for t in shares})
+    out = data
+    for council in sorted(set(fp.values())):
+        zones = [z for z, o in fp.items() if o == council]
+        districts = sorted({_district(z) for z in zones})
+        total = sum(pop[z] for z in zones)
+        n = max(1, round(total / target_population))
+        if len(districts) < 2 or n < 2:
+            continue
+        n = min(n, len(districts))
+        vectors = []
+        for d in districts:
+            parts = [z for z in zones if _district(z) == d]
+            weight = sum(pop[z] for z in parts) or 1
+            vectors.append([sum(trust_fp[z].get(t, 0.0) * pop[z] for z in parts) / weight for t in trusts])
+        labels = fcluster(linkage(vectors, method="average", metric="cosine"), t=n, criterion="maxclust")
+        into: dict[str, list[str]] = {}
+        for d, label in zip(districts, labels, strict=True):
+            into.setdefault(f"{council}__{label}", []).extend(z for z in zones if _district(z) == d)
+        if len(into) > 1:
+            out = reorganise(out, [council], into)
+    return out
+
+
 TRANSFORMS: dict[str, Callable[..., Data]] = {
     "split": split,
     "merge": merge,
     "align": align,
     "reorganise": reorganise,
+    "split_counties": split_counties,
 }
 
 

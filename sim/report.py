@@ -1,0 +1,609 @@
+"""``handover report RESULTS_DIR``: one self-contained HTML page a planner can read,
+with every figure also written as PNG and SVG beside it.
+
+Everything here is read from result files (the experiment's consolidated tables, its
+manifest and each run's tables), never from a live model.  Figures use the Okabe-Ito
+palette, which people with colour-vision deficiency can tell apart, and line styles as
+well as colours, so they also read in black and white.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from sim.metrics import HEADLINE
+from sim.sweep import fmt_estimate
+
+# Okabe-Ito, with yellow last: it is hard to see on white
+OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442"]
+LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1)), (0, (5, 5))]
+TYPE_ORDER = ["acute_trust", "community_health", "local_authority", "place", "icb"]
+TYPE_LABEL = {
+    "acute_trust": "Acute trusts",
+    "community_health": "Community health",
+    "local_authority": "Councils",
+    "place": "Places",
+    "icb": "ICBs",
+}
+HEADLINE_TABLE = [
+    "handovers_per_discharge",
+    "failed_handovers_per_100",
+    "gap_events_per_discharge",
+    "gap_days_per_discharge",
+    "delayed_days_per_discharge",
+    "meetings_per_week",
+    "meeting_hours_per_week",
+    "coordination_fte",
+]
+
+
+SINGULAR = {
+    "acute_trust": "acute trust",
+    "community_health": "community health provider",
+    "local_authority": "council",
+    "place": "place",
+    "icb": "ICB",
+}
+PLURAL = {
+    "acute_trust": "acute trusts",
+    "community_health": "community health providers",
+    "local_authority": "councils",
+    "place": "places",
+    "icb": "ICBs",
+}
+
+
+def _noun(org_type: str, n: int) -> str:
+    fallback = org_type.replace("_", " ")
+    return SINGULAR.get(org_type, fallback) if n == 1 else PLURAL.get(org_type, fallback + "s")
+
+
+def _style(i: int) -> dict[str, Any]:
+    return {"color": OKABE_ITO[i % len(OKABE_ITO)], "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+
+
+class Report:
+    """Reads an experiment's results and writes its report."""
+
+    def __init__(self, results: str | Path):
+        self.root = Path(results)
+        manifest = self.root / "manifest.json"
+        if not manifest.is_file():
+            raise FileNotFoundError(f"{self.root}: no manifest.json here; run 'handover sweep' first")
+        self.manifest: dict[str, Any] = json.loads(manifest.read_text())
+        self.runs = pd.read_parquet(self.root / "runs.parquet")
+        self.summary = pd.read_parquet(self.root / "scenario_summary.parquet")
+        self.diffs = pd.read_parquet(self.root / "differences.parquet")
+        self.sensitivity = pd.read_parquet(self.root / "sensitivity.parquet")
+        self.failures = pd.read_parquet(self.root / "failures.parquet")
+        if self.runs.empty:
+            raise ValueError(f"{self.root}: no finished runs to report on")
+        self.scenarios = list(dict.fromkeys(self.runs["scenario"]))
+        self.baseline = self.manifest["baseline"]
+        self.factors = [c for c in self.runs.columns if "." in c]
+        self.out = self.root / "report"
+        self.figures: list[tuple[str, str, str]] = []  # (name, title, caption)
+
+    # -- reading run files ------------------------------------------------------------
+
+    def run_table(self, run_id: str, table: str) -> pd.DataFrame:
+        return pd.read_parquet(self.root / "runs" / run_id / f"{table}.parquet")
+
+    def run_config(self, run_id: str) -> dict[str, Any]:
+        meta: dict[str, Any] = json.loads((self.root / "runs" / run_id / "run.json").read_text())
+        return dict(meta["config"])
+
+    def first_run(self, scenario: str) -> str:
+        rows = self.runs[(self.runs["scenario"] == scenario) & (self.runs["point"] == 0)]
+        return str(rows.sort_values("replication")["run_id"].iloc[0])
+
+    def point_zero_runs(self, scenario: str) -> list[str]:
+        rows = self.runs[(self.runs["scenario"] == scenario) & (self.runs["point"] == 0)]
+        return rows.sort_values("replication")["run_id"].tolist()
+
+    # -- figures ----------------------------------------------------------------------------
+
+    def save(self, fig: plt.Figure, name: str, title: str, caption: str) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        fig.savefig(self.out / f"{name}.png", dpi=130, bbox_inches="tight")
+        fig.savefig(self.out / f"{name}.svg", bbox_inches="tight")
+        plt.close(fig)
+        self.figures.append((name, title, caption))
+
+    def figure_networks(self) -> None:
+        n = len(self.scenarios)
+        fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 5.2), squeeze=False)
+        for ax, scenario in zip(axes[0], self.scenarios, strict=True):
+            run_id = self.first_run(scenario)
+            cfg = self.run_config(run_id)
+            interfaces = self.run_table(run_id, "interfaces")
+            types = {oid: o["type"] for oid, o in cfg["organisations"].items()}
+            columns = [t for t in TYPE_ORDER if t in set(types.values())] + sorted(
+                set(types.values()) - set(TYPE_ORDER)
+            )
+            pos = {}
+            for x, t in enumerate(columns):
+                members = sorted(o for o, ot in types.items() if ot == t)
+                for k, o in enumerate(members):
+                    pos[o] = (x, 1 - (k + 1) / (len(members) + 1))
+            flows = interfaces["expected_flow_per_week"].to_numpy()
+            top = flows.max() if len(flows) and flows.max() > 0 else 1.0
+            for r in interfaces.itertuples():
+                if r.org_a in pos and r.org_b in pos and r.expected_flow_per_week > 0:
+                    (x0, y0), (x1, y1) = pos[r.org_a], pos[r.org_b]
+                    ax.plot(
+                        [x0, x1],
+                        [y0, y1],
+                        color="#0072B2",
+                        alpha=0.55,
+                        linewidth=0.4 + 5.0 * r.expected_flow_per_week / top,
+                        zorder=1,
+                    )
+            # places exchange no patients: show which councils' residents each place covers
+            fp = cfg["footprints"]
+            if "place" in fp and "local_authority" in fp:
+                pairs = {(fp["place"][z], fp["local_authority"][z]) for z in fp["place"]}
+                for place, council in pairs:
+                    if place in pos and council in pos:
+                        (x0, y0), (x1, y1) = pos[place], pos[council]
+                        ax.plot([x0, x1], [y0, y1], color="grey", linestyle="--", linewidth=0.8, zorder=1)
+            for o, (x, y) in pos.items():
+                ax.scatter([x], [y], s=40, color="#E69F00", edgecolor="black", linewidth=0.6, zorder=2)
+                same_type = sum(1 for t in types.values() if t == types[o])
+                if same_type <= 12 and types[o] != "acute_trust":
+                    label = (cfg["organisations"][o].get("name") or o)[:22]
+                    left = types[o] in ("local_authority", "community_health")
+                    ax.annotate(
+                        label,
+                        (x, y),
+                        xytext=(-5 if left else 5, 4),
+                        textcoords="offset points",
+                        fontsize=6,
+                        ha="right" if left else "left",
+                    )
+            ax.set_xticks(range(len(columns)), [TYPE_LABEL.get(t, t) for t in columns], rotation=30, ha="right")
+            ax.set_yticks([])
+            ax.set_xlim(-0.5, len(columns) - 0.5)
+            ax.set_ylim(0, 1)
+            n_if = int((interfaces["expected_flow_per_week"] > 0).sum())
+            ax.set_title(f"{scenario}\n{len(types)} organisations, {n_if} interfaces", fontsize=10)
+            for side in ("top", "right", "left"):
+                ax.spines[side].set_visible(False)
+        fig.suptitle(
+            "Organisations (dots) and the interfaces between them (blue, width = patients a week); "
+            "places' footprints over councils (dashed)",
+            y=1.03,
+        )
+        self.save(
+            fig,
+            "networks",
+            "Organisations and interfaces",
+            "Each dot is an organisation, in columns by type; each blue line an interface that exchanges "
+            "patients, its width proportional to the expected complex discharges a week across it; each "
+            "dashed line joins a place to a council whose residents it covers (one line per place when "
+            "places are aligned to councils).",
+        )
+
+    def figure_distributions(self) -> None:
+        fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+        for i, scenario in enumerate(self.scenarios):
+            frames = []
+            for run_id in self.point_zero_runs(scenario):
+                p = self.run_table(run_id, "patients")
+                cfg = self.run_config(run_id)
+                lo, hi = cfg["run"]["warmup_days"], cfg["run"]["length_days"]
+                frames.append(p[(p["discharged"] >= lo) & (p["discharged"] < hi)])
+            p = pd.concat(frames)
+            style = _style(i)
+            counts = p["inter_handovers"].clip(upper=5).value_counts(normalize=True).sort_index()
+            width = 0.8 / len(self.scenarios)
+            axes[0].bar(
+                counts.index + (i - (len(self.scenarios) - 1) / 2) * width,
+                counts.to_numpy() * 100,
+                width=width,
+                color=style["color"],
+                label=scenario,
+                edgecolor="black",
+                linewidth=0.4,
+                hatch=["", "//", "..", "xx", "\\\\", "oo", "++", "--"][i % 8],
+            )
+            for ax, col in ((axes[1], "gap_days"), (axes[2], "delayed_days")):
+                x = np.sort(p[col].to_numpy())
+                ax.plot(x, np.arange(1, len(x) + 1) / len(x) * 100, label=scenario, linewidth=1.6, **style)
+        axes[0].set_xlabel("handovers between organisations (5 = 5 or more)")
+        axes[0].set_ylabel("% of discharges")
+        axes[0].set_title("Handovers per discharge")
+        axes[1].set_xlabel("gap days after discharge")
+        axes[1].set_title("Gaps in care (cumulative)")
+        axes[1].set_xlim(0, max(1.0, float(axes[1].get_xlim()[1]) * 0.5))
+        axes[2].set_xlabel("delayed days (ready to discharge)")
+        axes[2].set_title("Delayed days (cumulative)")
+        axes[2].set_xlim(0, max(1.0, float(axes[2].get_xlim()[1]) * 0.5))
+        for ax in axes[1:]:
+            ax.set_ylabel("% of discharges with at most this")
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize=8)
+        axes[2].legend(fontsize=8, loc="lower right")
+        self.save(
+            fig,
+            "distributions",
+            "Distributions per discharge",
+            "Per-patient distributions over every replication of the measured period: share of "
+            "discharges by number of handovers, and cumulative shares of gap days and delayed days.",
+        )
+
+    def figure_workload(self) -> None:
+        rows = []
+        for scenario in self.scenarios:
+            for run_id in self.point_zero_runs(scenario):
+                w = self.run_table(run_id, "workload")
+                cfg = self.run_config(run_id)
+                weeks = (cfg["run"]["length_days"] - cfg["run"]["warmup_days"]) / 7
+                w = w.assign(scenario=scenario, group=w["role"].str.replace("_", " "))
+                agg = w.groupby(["scenario", "group"])[["casework_hours", "rework_hours", "meeting_hours"]].sum()
+                rows.append(agg / weeks)
+        work = pd.concat(rows).groupby(["scenario", "group"]).mean().reset_index()
+        groups = sorted(work["group"].unique())
+        ncols = min(4, len(groups))
+        nrows = math.ceil(len(groups) / ncols)
+        fig, grid = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.4 * nrows), squeeze=False)
+        axes = [list(grid.flat)]
+        for ax in axes[0][len(groups) :]:
+            ax.set_visible(False)
+        parts = [
+            ("casework_hours", "casework", "#56B4E9", ""),
+            ("rework_hours", "rework", "#D55E00", "//"),
+            ("meeting_hours", "meetings", "#009E73", ".."),
+        ]
+        for ax, group in zip(axes[0], groups, strict=False):
+            g = work[work["group"] == group].set_index("scenario").reindex(self.scenarios).fillna(0)
+            bottom = np.zeros(len(self.scenarios))
+            for col, label, color, hatch in parts:
+                ax.bar(
+                    range(len(self.scenarios)),
+                    g[col],
+                    bottom=bottom,
+                    color=color,
+                    hatch=hatch,
+                    edgecolor="black",
+                    linewidth=0.4,
+                    label=label,
+                )
+                bottom += g[col].to_numpy()
+            ax.set_title(group, fontsize=10)
+            ax.set_xticks(range(len(self.scenarios)), self.scenarios, rotation=45, ha="right", fontsize=8)
+            ax.set_ylabel("staff hours a week")
+        axes[0][0].legend(fontsize=8, loc="lower right")
+        fig.tight_layout()
+        self.save(
+            fig,
+            "workload",
+            "Workload by organisation type and role",
+            "Staff hours a week (mean over replications) spent on casework, on reworking failed "
+            "referrals, and in meetings, summed over every organisation with staff in that role.",
+        )
+
+    def figure_awaiting(self) -> None:
+        fig, ax = plt.subplots(figsize=(10, 4.2))
+        for i, scenario in enumerate(self.scenarios):
+            series = []
+            for run_id in self.point_zero_runs(scenario):
+                a = self.run_table(run_id, "awaiting").set_index("day")["awaiting_discharge"]
+                series.append(a)
+            frame = pd.concat(series, axis=1)
+            mean = frame.mean(axis=1)
+            lo, hi = frame.quantile(0.05, axis=1), frame.quantile(0.95, axis=1)
+            style = _style(i)
+            ax.plot(mean.index, mean.to_numpy(), label=scenario, linewidth=1.5, **style)
+            ax.fill_between(mean.index, lo.to_numpy(), hi.to_numpy(), color=style["color"], alpha=0.15)
+        warmup = self.run_config(self.first_run(self.baseline))["run"]["warmup_days"]
+        ax.axvline(warmup, color="grey", linestyle=":", linewidth=1)
+        ax.text(warmup, ax.get_ylim()[1] * 0.95, " end of warm-up", color="grey", fontsize=8, va="top")
+        ax.set_xlabel("day")
+        ax.set_ylabel("patients awaiting discharge")
+        ax.set_title(
+            "Patients ready for discharge but still in hospital (mean; band: 5th-95th percentile of replications)"
+        )
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        self.save(
+            fig,
+            "awaiting",
+            "Patients awaiting discharge over time",
+            "Daily count of patients who are ready for discharge but still in hospital; the line is the "
+            "mean over replications and the band their 5th to 95th percentile.",
+        )
+
+    def figure_sweep(self) -> None:
+        if not self.factors:
+            return
+        metrics = HEADLINE_TABLE
+        fig, axes = plt.subplots(
+            len(metrics), len(self.factors), figsize=(3.6 * len(self.factors), 2.4 * len(metrics)), squeeze=False
+        )
+        for r, metric in enumerate(metrics):
+            for c, factor in enumerate(self.factors):
+                ax = axes[r][c]
+                for i, scenario in enumerate(self.scenarios):
+                    g = self.runs[self.runs["scenario"] == scenario]
+                    ax.scatter(
+                        g[factor], g[metric], s=10, color=OKABE_ITO[i % 8], label=scenario, marker="os^Dv<>p"[i % 8]
+                    )
+                if r == len(metrics) - 1:
+                    ax.set_xlabel(factor, fontsize=8)
+                if c == 0:
+                    ax.set_ylabel(metric.replace("_", " "), fontsize=8)
+        axes[0][0].legend(fontsize=7)
+        fig.suptitle("Each headline metric against each factor (one point per run)")
+        self.save(
+            fig,
+            "sweep",
+            "Metrics against factors",
+            "One point per run: each headline metric against each factor of the sweep.",
+        )
+        if self.sensitivity.empty:
+            return
+        s = self.sensitivity[self.sensitivity["scenario"] == self.baseline]
+        fig, ax = plt.subplots(figsize=(8, 0.5 + 0.35 * len(s)))
+        labels = [f"{m.replace('_', ' ')} ~ {f}" for m, f in zip(s["metric"], s["factor"], strict=True)]
+        ax.barh(range(len(s)), s["prcc"], color=["#0072B2" if v >= 0 else "#D55E00" for v in s["prcc"]])
+        ax.set_yticks(range(len(s)), labels, fontsize=7)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlim(-1, 1)
+        ax.set_xlabel("partial rank correlation coefficient")
+        ax.set_title(f"Sensitivity ({self.baseline})")
+        self.save(
+            fig,
+            "sensitivity",
+            "Sensitivity ranking",
+            "Partial rank correlation of each factor with each "
+            "metric over the Latin hypercube; longer bars matter more.",
+        )
+
+    # -- the page ------------------------------------------------------------------------------
+
+    def headline_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        point = 0
+        for scenario in self.scenarios:
+            row: dict[str, Any] = {"scenario": scenario}
+            for metric in HEADLINE_TABLE:
+                s = self.summary[
+                    (self.summary["scenario"] == scenario)
+                    & (self.summary["metric"] == metric)
+                    & (self.summary["point"] == point)
+                ]
+                d = self.diffs[
+                    (self.diffs["scenario"] == scenario)
+                    & (self.diffs["metric"] == metric)
+                    & (self.diffs["point"] == point)
+                ]
+                row[metric] = s.iloc[0].to_dict() if not s.empty else None
+                row[f"{metric}__diff"] = d.iloc[0].to_dict() if not d.empty else None
+            rows.append(row)
+        return rows
+
+    def headline_html(self) -> str:
+        head = "".join(f"<th>{html.escape(HEADLINE[m])}</th>" for m in HEADLINE_TABLE)
+        body = []
+        for row in self.headline_rows():
+            name = row["scenario"] + (" (baseline)" if row["scenario"] == self.baseline else "")
+            cells = []
+            for m in HEADLINE_TABLE:
+                s, d = row[m], row[f"{m}__diff"]
+                if s is None:
+                    cells.append("<td>n/a</td>")
+                    continue
+                text = (
+                    f'<span class="est" data-metric="{m}" data-mean="{s["mean"]!r}">'
+                    f"{html.escape(fmt_estimate(s['mean'], s['ci_low'], s['ci_high']))}</span>"
+                )
+                if d is not None:
+                    pct = d["relative_change_pct"]
+                    cls = "up" if d["ci_low"] > 0 else "down" if d["ci_high"] < 0 else "same"
+                    text += (
+                        f'<br><span class="diff {cls}" data-diff="{d["mean"]!r}">change '
+                        f"{html.escape(fmt_estimate(d['mean'], d['ci_low'], d['ci_high'], signed=True))}"
+                        + (f" ({pct:+.1f}%)" if math.isfinite(pct) else "")
+                        + "</span>"
+                    )
+                cells.append(f"<td>{text}</td>")
+            body.append(
+                f'<tr data-scenario="{html.escape(row["scenario"])}"><th>{html.escape(name)}</th>'
+                + "".join(cells)
+                + "</tr>"
+            )
+        return (
+            f'<table class="headline"><thead><tr><th>scenario</th>{head}</tr></thead><tbody>'
+            + "".join(body)
+            + "</tbody></table>"
+        )
+
+    def point_note(self) -> str:
+        if not self.factors:
+            return ""
+        first = self.runs[self.runs["point"] == 0].iloc[0]
+        where = ", ".join(f"{html.escape(f)} = {first[f]}" for f in self.factors)
+        return (
+            f"<p><strong>At the first point of the sweep ({where}).</strong> Every point is in "
+            "<code>scenario_summary.csv</code> and section 6.</p>"
+        )
+
+    def scenarios_html(self) -> str:
+        spec = self.manifest["resolved"]["scenarios"]
+        items = []
+        for scenario in self.scenarios:
+            cfg = self.run_config(self.first_run(scenario))
+            counts: dict[str, int] = {}
+            for o in cfg["organisations"].values():
+                counts[o["type"]] = counts.get(o["type"], 0) + 1
+            orgs = ", ".join(
+                f"{n} {_noun(t, n)}"
+                for t, n in sorted(
+                    counts.items(), key=lambda kv: TYPE_ORDER.index(kv[0]) if kv[0] in TYPE_ORDER else 99
+                )
+            )
+            desc = spec.get(scenario, {}).get("description") or "the base configuration"
+            mark = " <em>(baseline)</em>" if scenario == self.baseline else ""
+            items.append(
+                f"<li><strong>{html.escape(scenario)}</strong>{mark}: {html.escape(desc)}. "
+                f"<span class='orgs'>{html.escape(orgs)}.</span></li>"
+            )
+        return "<ul>" + "".join(items) + "</ul>"
+
+    def model_card_html(self) -> str:
+        m = self.manifest
+        cfg = self.run_config(self.first_run(self.baseline))
+        versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+        reps = self.runs.groupby("scenario").size()
+        hashes = "".join(
+            f"<li>{html.escape(c['scenario'])} (point {c['point']}): <code>{c['config_hash'][:16]}</code></li>"
+            for c in m["cells"][:20]
+        )
+        items = [
+            (
+                "Aim",
+                "Compare boundary configurations on handovers, failed handovers, gaps in care, delayed days "
+                "and coordination workload of complex hospital discharges.",
+            ),
+            (
+                "Model",
+                "Discrete-event simulation (SimPy). Patients arrive from zones, are admitted to trusts by "
+                "catchment shares, become ready for discharge and follow their pathway's steps, each done by "
+                "the organisation their home zone resolves to; staff and capacity are queues; handovers can "
+                "fail and be reworked; recurring meetings take staff from casework; funding decisions wait "
+                "under each place's governance arrangement.",
+            ),
+            ("Experiment file", f"<code>{html.escape(m['experiment_file'])}</code>"),
+            (
+                "Base configuration",
+                f"<code>{html.escape(m['resolved']['base'])}</code>: {html.escape(cfg.get('description', ''))}",
+            ),
+            ("Configuration hashes", f"<ul>{hashes}</ul>"),
+            (
+                "Run length",
+                f"{cfg['run']['length_days']:g} days, of which {cfg['run']['warmup_days']:g} days of "
+                "warm-up are not measured; patients still in the system at the end are kept and marked.",
+            ),
+            (
+                "Replications",
+                ", ".join(f"{s}: {n}" for s, n in reps.items())
+                + "; confidence intervals are 95% (Student's t) over replications; differences are paired by "
+                "replication (common random numbers).",
+            ),
+            ("Seeds", f"base seed {m['resolved']['seed']}; streams derived from (seed, replication, stream name)."),
+            (
+                "Assumptions and sources",
+                "Every number of a built configuration is in <code>sim/data/defaults.yaml"
+                "</code> with its source; geography from ONS and OHID data (Open Government "
+                "Licence v3.0), see <code>sim/data/england/README.md</code>.",
+            ),
+            (
+                "Software",
+                f"Python {html.escape(m['python'].split()[0])}; {html.escape(versions)}; git commit "
+                f"<code>{html.escape(str(m.get('git_commit')))}</code>",
+            ),
+            (
+                "Machine and run time",
+                f"{html.escape(m['machine']['platform'])}, {m['machine']['cpus']} CPUs; "
+                f"{m['timings']['run_seconds_total']:.0f} s of runs ({html.escape(m['executor'])}).",
+            ),
+            ("Failures", f"{len(self.failures)} run(s) failed" + (" (see failures.csv)" if len(self.failures) else "")),
+        ]
+        return "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
+
+    def write(self) -> Path:
+        self.figure_networks()
+        self.figure_distributions()
+        self.figure_workload()
+        self.figure_awaiting()
+        self.figure_sweep()
+        imgs = {}
+        for name, _, _ in self.figures:
+            data = base64.b64encode((self.out / f"{name}.png").read_bytes()).decode()
+            imgs[name] = f"data:image/png;base64,{data}"
+
+        def figure(name: str) -> str:
+            for n, title, caption in self.figures:
+                if n == name:
+                    return (
+                        f'<figure id="fig-{n}"><img src="{imgs[n]}" alt="{html.escape(title)}">'
+                        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                    )
+            return ""
+
+        m = self.manifest
+        description = m["resolved"].get("description") or ""
+        sweep_section = ""
+        if self.factors:
+            sweep_section = "<h2>6. Sweep: metrics against factors</h2>" + figure("sweep") + figure("sensitivity")
+        page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(m["experiment"])}: boundary comparison</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #111; }}
+h1 {{ font-size: 1.6em; }} h2 {{ margin-top: 2em; border-bottom: 1px solid #ccc; }}
+table.headline {{ border-collapse: collapse; font-size: 0.85em; }}
+table.headline th, table.headline td {{ border: 1px solid #bbb; padding: 0.35em 0.5em; vertical-align: top; }}
+table.headline thead th {{ background: #f0f0f0; }}
+.diff {{ font-size: 0.9em; }} .up {{ color: #a33c00; }} .down {{ color: #00577f; }} .same {{ color: #555; }}
+figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; }} figcaption {{ font-size: 0.9em; color: #333; }}
+dt {{ font-weight: bold; margin-top: 0.6em; }} .orgs {{ color: #444; }}
+</style>
+<script>
+window.addEventListener("load", function () {{
+  var imgs = Array.prototype.slice.call(document.images);
+  document.body.setAttribute("data-images", imgs.length);
+  var loaded = imgs.filter(function (i) {{ return i.complete && i.naturalWidth > 0; }});
+  document.body.setAttribute("data-images-loaded", loaded.length);
+}});
+</script></head><body>
+<h1>{html.escape(m["experiment"])}</h1>
+<p>{html.escape(description)}</p>
+<h2>1. The question and the configurations compared</h2>
+<p>Each configuration below is simulated with the same patients (common random numbers): the same
+people arrive from the same places, with the same hospital stays, so differences come from the
+boundaries alone. Baseline: <strong>{html.escape(self.baseline)}</strong>.</p>
+{self.scenarios_html()}
+{figure("networks")}
+<h2>2. Headline figures</h2>
+{self.point_note()}
+<p>Mean over replications with its 95% confidence interval; under each, the change from the baseline
+(paired by replication) with its interval and the relative change. Orange: a clear increase; blue: a
+clear decrease; grey: no clear change. Numbers are shown to the precision their intervals justify.</p>
+{self.headline_html()}
+<h2>3. Distributions per discharge</h2>
+{figure("distributions")}
+<h2>4. Workload by organisation and role</h2>
+{figure("workload")}
+<h2>5. Patients awaiting discharge over time</h2>
+{figure("awaiting")}
+{sweep_section}
+<h2>7. Model card</h2>
+<p>The items of the STRESS-DES reporting guideline that apply.</p>
+{self.model_card_html()}
+</body></html>
+"""
+        self.out.mkdir(parents=True, exist_ok=True)
+        path = self.out / "index.html"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+
+def write_report(results: str | Path) -> Path:
+    return Report(results).write()

@@ -1,0 +1,159 @@
+"""The HTML report, built from a small sweep."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.sweep import fmt_estimate, run_sweep
+
+from .conftest import EXAMPLE
+
+EXPERIMENT = f"""\
+name: small-report
+description: A small sweep for the report tests
+base: {EXAMPLE}
+seed: 3
+run: {{length_days: 90, warmup_days: 20}}
+replications: 3
+scenarios:
+  today: {{baseline: true, description: places cut across the councils}}
+  aligned:
+    description: one place per council
+    transforms: [{{align: {{type: place, to: local_authority}}}}]
+  split:
+    description: South Council split in two
+    transforms: [{{split: {{organisation: south_council, into: {{sv: [southvale], ef: [eastfield]}}}}}}]
+sweep:
+  method: grid
+  factors: {{handovers.failure.base: [0.02, 0.2]}}
+"""
+
+
+class Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.rows: dict[str, str] = {}
+        self.estimates: list[tuple[str, float]] = []
+        self._row: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src") or "")
+        if tag == "tr" and "data-scenario" in a:
+            self._row = a["data-scenario"]
+            self.rows[self._row] = ""
+        if tag == "span" and a.get("class") == "est":
+            self.estimates.append((f"{self._row}:{a['data-metric']}", float(a["data-mean"])))
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    exp = tmp / "exp.yaml"
+    exp.write_text(EXPERIMENT)
+    result = run_sweep(exp, tmp / "results", workers=1, progress=False)
+    assert main(["report", str(result.out_dir)]) == 0
+    return result.out_dir
+
+
+def test_report_is_one_self_contained_page(report_dir):
+    page = (report_dir / "report" / "index.html").read_text()
+    parser = Page()
+    parser.feed(page)
+    assert parser.images, "the report has figures"
+    for src in parser.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not re.search(r"""(src|href)=["']https?://""", page), "no network needed"
+    for name in ("networks", "distributions", "workload", "awaiting", "sweep"):
+        assert (report_dir / "report" / f"{name}.png").is_file()
+        assert (report_dir / "report" / f"{name}.svg").is_file()
+
+
+def test_every_scenario_is_in_the_headline_table_with_the_summary_numbers(report_dir):
+    parser = Page()
+    parser.feed((report_dir / "report" / "index.html").read_text())
+    assert set(parser.rows) == {"today", "aligned", "split"}
+    summary = pd.read_parquet(report_dir / "scenario_summary.parquet")
+    summary = summary[summary["point"] == 0].set_index(["scenario", "metric"])
+    assert parser.estimates
+    for key, mean in parser.estimates:
+        scenario, metric = key.split(":")
+        assert mean == summary.loc[(scenario, metric), "mean"]
+
+
+def test_displayed_precision_follows_the_interval():
+    assert fmt_estimate(1.23456, 1.2, 1.27) == "1.235 [1.200, 1.270]"
+    assert fmt_estimate(15664.2, 14629, 16699) == "15,664 [14,629, 16,699]"
+    assert fmt_estimate(0.02, -0.01, 0.05, signed=True) == "+0.020 [-0.010, +0.050]"
+
+
+def test_model_card_names_run_length_replications_seed_and_versions(report_dir):
+    page = (report_dir / "report" / "index.html").read_text()
+    card = page[page.index("Model card") :]
+    for needle in ("90 days", "20 days of", "today: 6", "base seed 3", "simpy", "Configuration hashes"):
+        assert needle in card, needle
+
+
+def test_report_of_a_folder_without_results_is_a_clear_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
+
+
+def chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_report_renders_in_headless_chromium_with_every_image(report_dir):
+    browser = chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing on CI: .ci/run installs it")
+        pytest.skip("chromium not installed (Debian package 'chromium'); .ci/run installs it")
+    page = report_dir / "report" / "index.html"
+    shot = report_dir / "report" / "screenshot.png"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={report_dir / 'chromium-profile'}",
+        "--virtual-time-budget=10000",
+    ]
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    images = re.search(r'data-images="(\d+)"', dom)
+    loaded = re.search(r'data-images-loaded="(\d+)"', dom)
+    assert images and loaded, "the page's load handler ran"
+    assert int(images.group(1)) >= 5 and loaded.group(1) == images.group(1)
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved = Path(os.environ.get("REPORT_SCREENSHOT_DIR", report_dir))
+    if saved != report_dir:
+        saved.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, saved / "report-screenshot.png")
