@@ -7,7 +7,13 @@ Parts so far:
 1. engine overhead: the model configured as an M/M/3 queue (arrival rate 2.4, service
    rate 1) against a bare SimPy M/M/3 written here, in customers per second, both
    checked against the Erlang C mean wait;
-2. a year of the example configuration: wall time and events per patient.
+2. a year of the example configuration: wall time;
+3. a year of Lancashire and South Cumbria: wall time;
+4. a year of all England (every ICB, council and acute trust, about 585,000 complex
+   discharges): wall time, peak memory and patients per second, in a fresh process
+   so that its peak memory is its own;
+5. scaling: wall time for 1/8, 1/4, 1/2 and all of England's demand.
+Parts 4 and 5 take minutes; ``--quick`` leaves them out.
 """
 
 from __future__ import annotations
@@ -98,11 +104,47 @@ def example_year(rounds: int) -> dict[str, Any]:
     return {"rounds": rounds, "wall_seconds_median": statistics.median(times), "patients": patients}
 
 
+def timed_year(config_path: Path, demand_scale: float = 1.0, seed: int = 300) -> dict[str, Any]:
+    """One run in this process: wall time, patients, and this process's peak memory."""
+    import resource
+
+    cfg = load_config(config_path)
+    if demand_scale != 1.0:
+        data = cfg.model_dump(mode="json", by_alias=True)
+        data["demand"]["per_1000_per_year"] *= demand_scale
+        cfg = config_from_dict(data)
+    t0 = time.perf_counter()
+    result = sim.simulate(cfg, seed=seed)
+    wall = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    n = len(result.patients)
+    return {
+        "wall_seconds": wall,
+        "patients": n,
+        "patients_per_second": n / wall,
+        "peak_memory_mb": peak_mb,
+        "demand_scale": demand_scale,
+    }
+
+
+def in_fresh_process(config_path: Path, demand_scale: float) -> dict[str, Any]:
+    import subprocess
+
+    code = (
+        f"import json; from pathlib import Path; from sim.bench import timed_year; "
+        f"print(json.dumps(timed_year(Path({str(config_path)!r}), {demand_scale})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--days", type=float, default=3000.0, help="simulated days per M/M/3 round")
     parser.add_argument("--out", default=str(ROOT / "results" / "benchmarks" / "latest.json"))
+    parser.add_argument("--quick", action="store_true", help="leave out all of England and the scaling runs")
     args = parser.parse_args(argv)
     report: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -111,7 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         "package_version": sim.__version__,
         "engine_overhead": engine_overhead(args.rounds, args.days),
         "example_year": example_year(args.rounds),
+        "lancashire_year": timed_year(ROOT / "configs" / "lancashire-south-cumbria.yaml"),
     }
+    if not args.quick:
+        england = ROOT / "configs" / "england.yaml"
+        report["scaling"] = [in_fresh_process(england, f) for f in (0.125, 0.25, 0.5)]
+        report["england_year"] = in_fresh_process(england, 1.0)
+        report["scaling"].append(report["england_year"])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
