@@ -374,6 +374,42 @@ class Report:
 
     # -- the page ------------------------------------------------------------------------------
 
+    def organisation_workload_html(self) -> str:
+        """Hours a week by organisation (all roles), each scenario's mean over replications."""
+        frames = []
+        for scenario in self.scenarios:
+            for run_id in self.point_zero_runs(scenario):
+                w = self.run_table(run_id, "workload")
+                cfg = self.run_config(run_id)
+                weeks = (cfg["run"]["length_days"] - cfg["run"]["warmup_days"]) / 7
+                names = {o: d.get("name") or o for o, d in cfg["organisations"].items()}
+                g = w.groupby("organisation")[["total_hours", "meeting_hours"]].sum() / weeks
+                g = g.assign(scenario=scenario, name=[names.get(o, o) for o in g.index], run=run_id)
+                frames.append(g.reset_index())
+        work = (
+            pd.concat(frames)
+            .groupby(["scenario", "organisation", "name"])[["total_hours", "meeting_hours"]]
+            .mean()
+            .reset_index()
+        )
+        orgs = work.groupby(["organisation", "name"])["total_hours"].max().sort_values(ascending=False)
+        head = "".join(f"<th>{html.escape(s)}</th>" for s in self.scenarios)
+        rows = []
+        for (org, name), _ in orgs.items():
+            cells = []
+            for scenario in self.scenarios:
+                r = work[(work["scenario"] == scenario) & (work["organisation"] == org)]
+                cells.append(
+                    "<td>-</td>"
+                    if r.empty
+                    else f"<td>{r['total_hours'].iloc[0]:,.0f} ({r['meeting_hours'].iloc[0]:,.1f} in meetings)</td>"
+                )
+            rows.append(f"<tr><th>{html.escape(str(name))}</th>{''.join(cells)}</tr>")
+        return (
+            f'<table class="headline org-workload"><thead><tr><th>organisation</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+
     def headline_rows(self) -> list[dict[str, Any]]:
         rows = []
         point = 0
@@ -589,6 +625,10 @@ clear decrease; grey: no clear change. Numbers are shown to the precision their 
 {figure("distributions")}
 <h2>4. Workload by organisation and role</h2>
 {figure("workload")}
+<p>Coordination hours a week of each organisation (all its roles: casework, rework and meetings), and
+of them the hours in meetings; mean over replications. An organisation that exists in only some
+configurations shows a dash in the others.</p>
+{self.organisation_workload_html()}
 <h2>5. Patients awaiting discharge over time</h2>
 {figure("awaiting")}
 {sweep_section}

@@ -104,3 +104,34 @@ def test_staff_follow_residents_and_round_up():
     lcc = cfg.organisations["lancashire_council"]
     residents = sum(z.population for z in cfg.zones if cfg.footprints["local_authority"][z.id] == "lancashire_council")
     assert lcc.staff["social_worker"].count == math.ceil(3.0 * residents / 100_000)
+
+
+def test_transform_command_writes_a_new_valid_configuration(tmp_path, capsys):
+    out = tmp_path / "aligned.yaml"
+    assert (
+        main(["transform", str(LSC), "--align", "place:local_authority", "--out", str(out), "--name", "lsc-aligned"])
+        == 0
+    )
+    cfg = load_config(out)
+    assert cfg.name == "lsc-aligned"
+    cot = structure_tables(Geography(cfg))["coterminosity"].set_index(["layer_a", "layer_b"])
+    assert cot.loc[("local_authority", "place"), "coterminous_share"] == 1
+    split = tmp_path / "split.yaml"
+    assert main(["transform", str(LSC), "--split-counties", "500000", "--out", str(split)]) == 0
+    councils = load_config(split).orgs_of_type("local_authority")
+    assert "lancashire_council" not in councils and len([c for c in councils if c.startswith("lancashire")]) == 2
+    assert (
+        main(
+            [
+                "transform",
+                str(LSC),
+                "--merge",
+                "blackpool_council,lancashire_and_south_cumbria_icb:x",
+                "--out",
+                str(tmp_path / "m.yaml"),
+            ]
+        )
+        == 2
+    )
+    assert "only organisations of one type" in capsys.readouterr().err
+    assert main(["transform", str(LSC), "--align", "place:local_authority", "--out", str(out)]) == 2  # no overwrite

@@ -157,3 +157,11 @@ def test_report_renders_in_headless_chromium_with_every_image(report_dir):
     if saved != report_dir:
         saved.mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, saved / "report-screenshot.png")
+
+
+def test_workload_of_each_organisation_is_in_the_report(report_dir):
+    page = (report_dir / "report" / "index.html").read_text()
+    table = page[page.index('class="headline org-workload"') :]
+    table = table[: table.index("</table>")]
+    for name in ("General Hospital", "North Council", "The ICB", "sv", "ef"):
+        assert name in table, name
