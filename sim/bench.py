@@ -177,6 +177,26 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'example year: wall seconds (median)':<44}{x['wall_seconds_median']:>14.2f}   ({x['patients']:,} patients)"
     )
+    lsc = report["lancashire_year"]
+    print(
+        f"{'Lancashire and South Cumbria year: seconds':<44}{lsc['wall_seconds']:>14.2f}"
+        f"   ({lsc['patients']:,} patients)"
+    )
+    if "england_year" in report:
+        whole = report["england_year"]
+        print(f"{'all England year: wall seconds':<44}{whole['wall_seconds']:>14.1f}   target < 60")
+        print(f"{'all England year: peak memory (MB)':<44}{whole['peak_memory_mb']:>14,.0f}   target < 2,048")
+        print(
+            f"{'all England year: patients per second':<44}{whole['patients_per_second']:>14,.0f}   "
+            f"({whole['patients']:,} patients)"
+        )
+        base = report["scaling"][0]
+        for row in report["scaling"]:
+            ratio = (row["wall_seconds"] / base["wall_seconds"]) / (row["demand_scale"] / base["demand_scale"])
+            print(
+                f"{'  England demand x ' + str(row['demand_scale']):<44}{row['wall_seconds']:>14.1f}   "
+                f"cost per unit of demand against 1/8: {ratio:.2f}"
+            )
     print(f"written to {out}")
     return 0
 
