@@ -49,6 +49,9 @@ PACKAGES = (
 )
 
 
+STATS = ["n", "mean", "sd", "ci_low", "ci_high", "half_width"]
+
+
 def mean_ci(x: pd.Series) -> dict[str, float]:
     x = x.astype(float).dropna()
     n = len(x)
@@ -85,21 +88,7 @@ def runs_table(experiment: Experiment, plan: list[RunSpec], store: Store) -> pd.
 def scenario_summary(runs: pd.DataFrame, factor_keys: list[str]) -> pd.DataFrame:
     rows = []
     if runs.empty:
-        return pd.DataFrame(
-            columns=[
-                "scenario",
-                "point",
-                *factor_keys,
-                "metric",
-                "label",
-                "n",
-                "mean",
-                "sd",
-                "ci_low",
-                "ci_high",
-                "half_width",
-            ]
-        )
+        return pd.DataFrame(columns=["scenario", "point", *factor_keys, "metric", "label", *STATS])
     for (scenario, point), g in runs.groupby(["scenario", "point"], sort=False):
         for metric, label in HEADLINE.items():
             rows.append(
@@ -123,12 +112,7 @@ def differences(runs: pd.DataFrame, baseline: str, factor_keys: list[str]) -> pd
         *factor_keys,
         "metric",
         "label",
-        "n",
-        "mean",
-        "sd",
-        "ci_low",
-        "ci_high",
-        "half_width",
+        *STATS,
         "baseline_mean",
         "relative_change_pct",
     ]

@@ -76,18 +76,29 @@ def cmd_structure(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _refuses_overwrite(out: Path, force: bool) -> bool:
+    """True (after saying why) when ``out`` exists and --force was not given."""
+    if out.exists() and not force:
+        print(f"{out}: already exists; choose another --out or add --force to replace it", file=sys.stderr)
+        return True
+    return False
+
+
+def _write_atomically(out: Path, text: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from sim.build import build_from_file, dump
 
     out = Path(args.out)
-    if out.exists() and not args.force:
-        print(f"{out}: already exists; choose another --out or add --force to replace it", file=sys.stderr)
+    if _refuses_overwrite(out, args.force):
         return EXIT_INVALID
     data = build_from_file(args.spec)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(dump(data, args.spec), encoding="utf-8")
-    tmp.replace(out)
+    _write_atomically(out, dump(data, args.spec))
     n_orgs = len(data["organisations"])
     print(f"{out}: {len(data['zones'])} zones, {n_orgs} organisations (validate, run or use it in an experiment)")
     return EXIT_OK
@@ -102,8 +113,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
     from sim.yamlio import load_yaml
 
     out = Path(args.out)
-    if out.exists() and not args.force:
-        print(f"{out}: already exists; choose another --out or add --force to replace it", file=sys.stderr)
+    if _refuses_overwrite(out, args.force):
         return EXIT_INVALID
     data, _ = load_yaml(args.config)
     steps: list[dict[str, object]] = []
@@ -128,11 +138,10 @@ def cmd_transform(args: argparse.Namespace) -> int:
             return EXIT_INVALID
     data["name"] = args.name or f"{data['name']}-transformed"
     cfg = config_from_dict(data, str(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
     text = dump(data, args.config).replace(
         "# Built by `handover build", "# Transformed by `handover transform` from a file built by `handover build", 1
     )
-    out.write_text(text, encoding="utf-8")
+    _write_atomically(out, text)
     print(f"{out}: {len(cfg.organisations)} organisations after {len(steps)} transform(s)")
     return EXIT_OK
 

@@ -168,6 +168,20 @@ class Geography:
         misaligned = p.misaligned * self.misalignment(sender, receiver)
         return min(p.maximum, p.base + unfamiliar + misaligned)
 
+    def interface(self, a: str, b: str) -> dict[str, object]:
+        """What the configuration says of the interface between two organisations."""
+        orgs = self.config.organisations
+        return {
+            "org_a": a,
+            "org_b": b,
+            "type_a": orgs[a].type,
+            "type_b": orgs[b].type,
+            "expected_flow_per_week": self.pair_flow(a, b),
+            "footprint_overlap": self.overlap(a, b),
+            "misalignment": self.misalignment(a, b),
+            "failure_probability": self.failure_probability(a, b),
+        }
+
     # -- meetings ---------------------------------------------------------------
 
     @cached_property
@@ -257,23 +271,9 @@ def structure_tables(geo: Geography) -> dict[str, pd.DataFrame]:
                 }
             )
     partners = pd.DataFrame(partner_rows)
-    interface_rows = []
     pairs = sorted({tuple(sorted(k)) for k, v in geo.expected_flows.items() if v > 0})
-    for a, b in pairs:
-        interface_rows.append(
-            {
-                "org_a": a,
-                "org_b": b,
-                "type_a": cfg.organisations[a].type,
-                "type_b": cfg.organisations[b].type,
-                "expected_flow_per_week": geo.pair_flow(a, b),
-                "footprint_overlap": geo.overlap(a, b),
-                "misalignment": geo.misalignment(a, b),
-                "failure_probability": geo.failure_probability(a, b),
-            }
-        )
     interfaces = pd.DataFrame(
-        interface_rows,
+        [geo.interface(a, b) for a, b in pairs],
         columns=[
             "org_a",
             "org_b",

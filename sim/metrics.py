@@ -239,7 +239,7 @@ def meetings_table(rec: Recorder) -> pd.DataFrame:
 
 def interfaces_table(rec: Recorder, handovers: pd.DataFrame, meetings: pd.DataFrame) -> pd.DataFrame:
     """One row per pair of organisations that exchange patients or meet as a pair."""
-    geo, cfg = rec.geography, rec.config
+    geo = rec.geography
     weeks = (rec.end - rec.warmup) / 7.0
     pairs: set[tuple[str, str]] = {tuple(sorted(k)) for k in geo.expected_flows}  # type: ignore[misc]
     inter = handovers[(handovers["kind"] == "inter") & (handovers["sent"] >= rec.warmup)]
@@ -265,14 +265,7 @@ def interfaces_table(rec: Recorder, handovers: pd.DataFrame, meetings: pd.DataFr
         sittings, hours = pair_meetings.get((a, b), [0.0, 0.0])
         rows.append(
             {
-                "org_a": a,
-                "org_b": b,
-                "type_a": cfg.organisations[a].type,
-                "type_b": cfg.organisations[b].type,
-                "expected_flow_per_week": geo.pair_flow(a, b),
-                "footprint_overlap": geo.overlap(a, b),
-                "misalignment": geo.misalignment(a, b),
-                "failure_probability": geo.failure_probability(a, b),
+                **geo.interface(a, b),
                 "handovers": int(n),
                 "handovers_per_week": n / weeks,
                 "failed_handovers": int(failed),
