@@ -8,7 +8,6 @@ today and after every county is split into unitaries of about 500,000.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -126,7 +125,3 @@ residents.  Reproduce with `handover study ccn`.
 """
     (out / "findings.md").write_text(text, encoding="utf-8")
     return out / "findings.md"
-
-
-def studies() -> dict[str, Any]:
-    return {"ccn": write_ccn_findings}

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis import consolidate, write_manifest
-from sim.experiment import AutoReplications, Experiment, RunSpec, config_hash, load_experiment
+from sim.experiment import AutoReplications, Experiment, RunSpec, load_experiment
 from sim.metrics import HEADLINE
 from sim.runner import Executor, Outcome, Store, execute, expected_seconds, needs_more, results_dir
 
@@ -258,4 +258,4 @@ def compare_lines(results: str | Path) -> list[str]:
     return lines
 
 
-__all__ = ["SweepReport", "compare_lines", "config_hash", "dry_run", "fmt_estimate", "run_sweep"]
+__all__ = ["SweepReport", "compare_lines", "dry_run", "fmt_estimate", "run_sweep"]
