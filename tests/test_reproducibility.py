@@ -107,3 +107,17 @@ def test_renaming_organisations_has_no_systematic_effect():
         for r in range(10)
     ]
     assert abs(np.mean(d)) < 3 * np.std(d, ddof=1) / np.sqrt(len(d))
+
+
+def test_simulate_leaves_the_garbage_collector_as_it_found_it(base_cfg):
+    import gc
+
+    assert gc.isenabled()
+    sim.simulate(base_cfg, seed=1)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        sim.simulate(base_cfg, seed=1)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
