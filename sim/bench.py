@@ -12,8 +12,10 @@ Parts so far:
 4. a year of all England (every ICB, council and acute trust, about 585,000 complex
    discharges): wall time, peak memory and patients per second, in a fresh process
    so that its peak memory is its own;
-5. scaling: wall time for 1/8, 1/4, 1/2 and all of England's demand.
-Parts 4 and 5 take minutes; ``--quick`` leaves them out.
+5. scaling: wall time for 1/8, 1/4, 1/2 and all of England's demand;
+6. a sweep of 40 runs: local processes against serial (parallel efficiency), and a
+   Dask LocalCluster against local processes.
+Parts 4 to 6 take minutes; ``--quick`` leaves them out.
 """
 
 from __future__ import annotations
@@ -139,6 +141,52 @@ def in_fresh_process(config_path: Path, demand_scale: float) -> dict[str, Any]:
     return result
 
 
+def sweep_efficiency(runs: int = 40) -> dict[str, Any]:
+    """The same sweep serial, on local processes and on a Dask LocalCluster (each in a
+    fresh results folder): parallel efficiency and Dask against local processes."""
+    import os
+    import tempfile
+
+    from sim.sweep import run_sweep
+
+    workers = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        exp = Path(tmp) / "bench.yaml"
+        exp.write_text(
+            f"name: bench\nbase: {ROOT / 'configs' / 'example.yaml'}\nseed: 9\n"
+            f"run: {{length_days: 365, warmup_days: 60}}\nreplications: {runs}\n"
+        )
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        serial = run_sweep(exp, Path(tmp) / "serial", workers=1, progress=False)
+        timings["serial"] = time.perf_counter() - t0
+        compute = json.loads((serial.out_dir / "manifest.json").read_text())["timings"]["run_seconds_total"]
+        t0 = time.perf_counter()
+        run_sweep(exp, Path(tmp) / "processes", workers=workers, progress=False)
+        timings["processes"] = time.perf_counter() - t0
+        from distributed import LocalCluster
+
+        with LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster:
+            t0 = time.perf_counter()
+            run_sweep(exp, Path(tmp) / "dask", scheduler=cluster.scheduler_address, progress=False)
+            timings["dask"] = time.perf_counter() - t0
+    return {
+        "runs": runs,
+        "workers": workers,
+        "seconds": timings,
+        # against the serial sweep's compute alone: the serial sweep also writes each run's
+        # files in between runs, which the parallel sweep overlaps with the workers' work
+        "parallel_efficiency": compute / (workers * timings["processes"]),
+        "end_to_end_speedup": timings["serial"] / timings["processes"],
+        "serial_compute_seconds": compute,
+        "dask_over_processes": timings["dask"] / timings["processes"],
+        "target_parallel_efficiency": 0.9,
+        "target_dask_over_processes": 1.1,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -156,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "lancashire_year": timed_year(ROOT / "configs" / "lancashire-south-cumbria.yaml"),
     }
     if not args.quick:
+        report["sweep"] = sweep_efficiency()
         england = ROOT / "configs" / "england.yaml"
         report["scaling"] = [in_fresh_process(england, f) for f in (0.125, 0.25, 0.5)]
         report["england_year"] = in_fresh_process(england, 1.0)
@@ -182,6 +231,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{'Lancashire and South Cumbria year: seconds':<44}{lsc['wall_seconds']:>14.2f}"
         f"   ({lsc['patients']:,} patients)"
     )
+    if "sweep" in report:
+        sw = report["sweep"]
+        print(
+            f"{'sweep of ' + str(sw['runs']) + ' runs: parallel efficiency':<44}{sw['parallel_efficiency']:>14.2f}"
+            f"   target >= 0.90 ({sw['workers']} processes)"
+        )
+        print(f"{'sweep: Dask LocalCluster / local processes':<44}{sw['dask_over_processes']:>14.2f}   target <= 1.10")
     if "england_year" in report:
         whole = report["england_year"]
         print(f"{'all England year: wall seconds':<44}{whole['wall_seconds']:>14.1f}   target < 60")
