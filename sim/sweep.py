@@ -25,6 +25,7 @@ class SweepReport:
     ran: int
     failed: list[dict[str, Any]] = field(default_factory=list)
     wall_seconds: float = 0.0
+    unused: int = 0  # finished runs in runs/ that the experiment, as it now stands, does not ask for
 
     def lines(self) -> list[str]:
         out = [
@@ -33,6 +34,11 @@ class SweepReport:
             f"results in {self.out_dir}/ (runs, scenario_summary, differences, sensitivity, failures; "
             "Parquet and CSV; manifest.json)",
         ]
+        if self.unused:
+            out.append(
+                f"{self.unused} earlier run(s) in runs/ no longer match this experiment: kept there, "
+                "left out of the consolidated tables"
+            )
         for f in self.failed[:10]:
             out.append(f"  failed: {f['scenario']} point {f['point']} replication {f['replication']}: {f['error']}")
         if len(self.failed) > 10:
@@ -98,7 +104,8 @@ def run_sweep(
     write_manifest(experiment, plan, store, {"this_invocation_seconds": wall}, executor.describe())
     failures = tables["failures"].to_dict(orient="records")
     planned = {s.run_id for s in plan}
-    return SweepReport(experiment.name, store.root, len(planned), len(planned & already), ran, failures, wall)
+    unused = len(already - planned)
+    return SweepReport(experiment.name, store.root, len(planned), len(planned & already), ran, failures, wall, unused)
 
 
 def calibrate_seconds(experiment: Experiment) -> float:

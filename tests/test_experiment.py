@@ -422,3 +422,14 @@ def test_manifest_records_provenance(tmp_path):
     assert all(len(c["config_hash"]) == 64 for c in m["cells"])
     assert m["versions"]["simpy"] and m["python"] and m["machine"]["cpus"]
     assert m["runs_finished"] == 4 and m["timings"]["run_seconds_total"] > 0
+
+
+def test_runs_an_edited_experiment_no_longer_uses_are_kept_and_reported(tmp_path):
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    path.write_text(path.read_text().replace("replications: 2", "replications: 1"))
+    report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert report.unused == 2 and report.ran == 0
+    assert any("no longer match this experiment" in line for line in report.lines())
+    assert len(list((report.out_dir / "runs").iterdir())) == 4  # nothing deleted
+    assert len(pd.read_parquet(report.out_dir / "runs.parquet")) == 2
