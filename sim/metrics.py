@@ -92,8 +92,12 @@ def write_tables(out_dir: str | Path, tables: dict[str, pd.DataFrame]) -> dict[s
 
 
 def build_tables(rec: Recorder) -> dict[str, pd.DataFrame]:
+    """The run's tables.  The recorder's per-patient and per-handover rows are released
+    as soon as their tables exist, so that a large run does not hold both at once."""
     patients = patients_table(rec)
+    rec.patients = []
     handovers = pd.DataFrame(rec.handovers, columns=list(HANDOVER_COLUMNS))
+    rec.handovers = []
     workload = workload_table(rec)
     meetings = meetings_table(rec)
     interfaces = interfaces_table(rec, handovers, meetings)
@@ -110,47 +114,53 @@ def build_tables(rec: Recorder) -> dict[str, pd.DataFrame]:
     }
 
 
+PATIENT_FLOATS = ("admitted", "ready", "discharged", "journey_end")
+PATIENT_COUNTS = ("inter_handovers", "intra_handovers", "failed_handovers", "gaps", "gap_events")
+PATIENT_DAYS = ("gap_days", "decision_wait_days")
+
+
 def patients_table(rec: Recorder) -> pd.DataFrame:
+    """One row per journey, built column by column straight into arrays."""
     cfg, geo = rec.config, rec.geography
     end = rec.end
     rows = rec.patients
-    df = pd.DataFrame(
-        {
-            "patient_id": [p.id for p in rows],
-            "zone": [p.zone for p in rows],
-            "trust": [p.trust for p in rows],
-            "pathway": [p.pathway for p in rows],
-            "admitted": [p.admitted for p in rows],
-            "ready": [p.ready for p in rows],
-            "discharged": [p.discharged for p in rows],
-            "journey_end": [p.journey_end for p in rows],
-            "inter_handovers": [p.inter_handovers for p in rows],
-            "intra_handovers": [p.intra_handovers for p in rows],
-            "failed_handovers": [p.failed_handovers for p in rows],
-            "gaps": [p.gaps for p in rows],
-            "gap_events": [p.gap_events for p in rows],
-            "gap_days": [p.gap_days for p in rows],
-            "decision_wait_days": [p.decision_wait_days for p in rows],
-        }
-    )
-    for t in geo.single:
-        df.insert(3, t, [geo.single[t][p.zone] for p in rows])
-    ready = df["ready"].to_numpy()
-    discharged = df["discharged"].to_numpy()
+    n = len(rows)
+
+    def floats(attr: str) -> np.ndarray:
+        return np.fromiter((getattr(p, attr) for p in rows), dtype=np.float64, count=n)
+
+    def ints(attr: str) -> np.ndarray:
+        return np.fromiter((getattr(p, attr) for p in rows), dtype=np.int64, count=n)
+
+    zones = [p.zone for p in rows]
+    columns: dict[str, Any] = {
+        "patient_id": ints("id"),
+        "zone": zones,
+        "trust": [p.trust for p in rows],
+    }
+    for t in reversed(list(geo.single)):  # the organisation serving each patient, by type
+        lookup = geo.single[t]
+        columns[t] = [lookup[z] for z in zones]
+    columns["pathway"] = [p.pathway for p in rows]
+    for attr in PATIENT_FLOATS:
+        columns[attr] = floats(attr)
+    for attr in PATIENT_COUNTS:
+        columns[attr] = ints(attr)
+    for attr in PATIENT_DAYS:
+        columns[attr] = floats(attr)
+    ready, discharged = columns["ready"], columns["discharged"]
     waiting_at_end = ~np.isnan(ready) & np.isnan(discharged)
     with np.errstate(invalid="ignore"):
-        df["delayed_days"] = np.where(waiting_at_end, end - ready, discharged - ready)
-    df["delayed_days_censored"] = waiting_at_end
-    df["status"] = np.where(
-        np.isnan(discharged), "in_hospital", np.where(np.isnan(df["journey_end"]), "after_discharge", "complete")
+        columns["delayed_days"] = np.where(waiting_at_end, end - ready, discharged - ready)
+    columns["delayed_days_censored"] = waiting_at_end
+    columns["status"] = np.where(
+        np.isnan(discharged), "in_hospital", np.where(np.isnan(columns["journey_end"]), "after_discharge", "complete")
     )
-    df["cohort"] = np.where(df["admitted"] >= rec.warmup, "measured", "warmup")
+    columns["cohort"] = np.where(columns["admitted"] >= rec.warmup, "measured", "warmup")
     # each step's times, in columns named after the step, filled a pathway at a time
-    n = len(rows)
     by_pathway: dict[str, list[int]] = {}
     for k, p in enumerate(rows):
         by_pathway.setdefault(p.pathway, []).append(k)
-    step_cols: dict[str, np.ndarray] = {}
     for pathway_id, index in by_pathway.items():
         steps = cfg.pathways[pathway_id].steps
         if not steps:
@@ -161,11 +171,11 @@ def patients_table(rec: Recorder) -> pd.DataFrame:
             times[r, : len(recorded)] = recorded
         for i, step in enumerate(steps):
             for j, what in enumerate(STEP_TIMES):
-                col = step_cols.setdefault(f"{step.name}_{what}", np.full(n, np.nan))
-                col[index] = times[:, 4 * i + j]
-    for col_name, values in step_cols.items():
-        df[col_name] = values
-    return df
+                name = f"{step.name}_{what}"
+                if name not in columns:
+                    columns[name] = np.full(n, np.nan)
+                columns[name][index] = times[:, 4 * i + j]
+    return pd.DataFrame(columns, copy=False)
 
 
 def workload_table(rec: Recorder) -> pd.DataFrame:
@@ -287,7 +297,7 @@ def summary_table(
     lo, hi = rec.warmup, rec.end
     weeks = (hi - lo) / 7.0
     in_window = lambda s: (s >= lo) & (s < hi)  # noqa: E731
-    discharged = patients[in_window(patients["discharged"])]
+    discharged = patients.loc[in_window(patients["discharged"]), ["delayed_days", "decision_wait_days"]]
     n_dis = len(discharged)
     ho = handovers[in_window(handovers["sent"])]
     inter = ho[ho["kind"] == "inter"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from array import array
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -104,7 +105,8 @@ class PatientRecord:
     gap_events: int = 0
     gap_days: float = 0.0
     decision_wait_days: float = 0.0
-    step_times: list[float] = field(default_factory=list)  # 4 per step: sent, accepted, started, ended
+    # 4 per step: sent, accepted, started, ended; an array of doubles is a third the size of a list
+    step_times: array = field(default_factory=lambda: array("d"))
 
 
 @dataclass
