@@ -109,16 +109,23 @@ def run_sweep(
 
 
 def calibrate_seconds(experiment: Experiment) -> float:
-    """Seconds per patient of this machine, from a short run of the first configuration."""
+    """Seconds per patient on this machine, from a shortened run of the first configuration:
+    up to 90 days (long enough for services and queues to fill), with its tables written
+    as a sweep writes them."""
+    import tempfile
+
     import sim
+    from sim.metrics import write_tables
 
     cell = experiment.cells[0]
     data = dict(cell.config_data)
-    length = min(30.0, cell.config.run.length_days)
+    length = min(90.0, cell.config.run.length_days)
     data["run"] = {"length_days": length, "warmup_days": 0}
     cfg = sim.config_from_dict(data)
     t0 = time.perf_counter()
     result = sim.simulate(cfg, seed=experiment.spec.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_tables(tmp, result.tables)
     elapsed = time.perf_counter() - t0
     return elapsed / max(len(result.patients), 1)
 
