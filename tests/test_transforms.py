@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sim.transforms import TransformError, apply
 
@@ -93,3 +95,31 @@ def test_reorganise_redraws_several_councils_at_once():
 def test_transforms_that_do_not_fit_say_why(transform, message):
     with pytest.raises(TransformError, match=message):
         apply(example_data(), transform)
+
+
+@given(
+    groups=st.lists(st.integers(0, 3), min_size=4, max_size=4),
+    merge_first=st.booleans(),
+)
+def test_any_regrouping_of_councils_keeps_zones_patients_and_staff(groups, merge_first):
+    """Redraw the example's councils into up to four successors, any way at all."""
+    import sim
+
+    zones = ["harbourside", "northmoor", "southvale", "eastfield"]
+    data = example_data()
+    data["run"] = {"length_days": 40, "warmup_days": 0}
+    if merge_first:
+        data = apply(data, {"merge": {"organisations": ["north_council", "south_council"], "into": "county"}})
+    olds = sorted(set(data["footprints"]["local_authority"].values()))
+    into: dict[str, list[str]] = {}
+    for zone, g in zip(zones, groups, strict=True):
+        into.setdefault(f"successor_{g}", []).append(zone)
+    after = apply(data, {"reorganise": {"organisations": olds, "into": into}})
+    cfg = build(after)  # valid
+    assert sorted(cfg.orgs_of_type("local_authority")) == sorted(into)
+    before_sw = staff_total(data, "local_authority", "social_worker")
+    after_sw = staff_total(after, "local_authority", "social_worker")
+    assert abs(after_sw - before_sw) <= len(into)  # each successor rounds once
+    a = sim.simulate(build(data), seed=1).patients
+    b = sim.simulate(cfg, seed=1).patients
+    assert a[["zone", "trust", "pathway", "admitted"]].equals(b[["zone", "trust", "pathway", "admitted"]])
