@@ -379,8 +379,9 @@ HEADER = """\
 """
 
 
-def dump(data: dict[str, Any], spec_path: str) -> str:
-    """The configuration as YAML, compact where lists of small mappings would sprawl."""
+def dump(data: dict[str, Any], header: str) -> str:
+    """The configuration as YAML under a comment header, compact where lists of small
+    mappings would sprawl."""
 
     def compact(node: Any, depth: int = 0) -> Any:
         if isinstance(node, dict):
@@ -401,10 +402,17 @@ def dump(data: dict[str, Any], spec_path: str) -> str:
     yaml.width = 120
     buf = io.StringIO()
     yaml.dump(compact(data), buf)
-    rate = data["demand"]["per_1000_per_year"]
-    shown = Path(spec_path).resolve()
+    return header + buf.getvalue()
+
+
+def shown_path(path: str | Path) -> str:
+    """A path relative to the working folder where it lies inside it, as written otherwise."""
+    resolved = Path(path).resolve()
     try:
-        shown = shown.relative_to(Path.cwd())
+        return resolved.relative_to(Path.cwd()).as_posix()
     except ValueError:
-        shown = Path(spec_path)
-    return HEADER.format(spec=shown.as_posix(), rate=rate) + buf.getvalue()
+        return Path(path).as_posix()
+
+
+def build_header(data: dict[str, Any], spec_path: str | Path) -> str:
+    return HEADER.format(spec=shown_path(spec_path), rate=data["demand"]["per_1000_per_year"])

@@ -92,13 +92,13 @@ def _write_atomically(out: Path, text: str) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from sim.build import build_from_file, dump
+    from sim.build import build_from_file, build_header, dump
 
     out = Path(args.out)
     if _refuses_overwrite(out, args.force):
         return EXIT_INVALID
     data = build_from_file(args.spec)
-    _write_atomically(out, dump(data, args.spec))
+    _write_atomically(out, dump(data, build_header(data, args.spec)))
     n_orgs = len(data["organisations"])
     print(f"{out}: {len(data['zones'])} zones, {n_orgs} organisations (validate, run or use it in an experiment)")
     return EXIT_OK
@@ -107,7 +107,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_transform(args: argparse.Namespace) -> int:
     from ruamel.yaml import YAML
 
-    from sim.build import dump
+    from sim.build import dump, shown_path
     from sim.config import config_from_dict
     from sim.transforms import TransformError, apply
     from sim.yamlio import load_yaml
@@ -138,9 +138,13 @@ def cmd_transform(args: argparse.Namespace) -> int:
             return EXIT_INVALID
     data["name"] = args.name or f"{data['name']}-transformed"
     cfg = config_from_dict(data, str(out))
-    text = dump(data, args.config).replace(
-        "# Built by `handover build", "# Transformed by `handover transform` from a file built by `handover build", 1
+    described = "; ".join(f"{next(iter(step))} {step[next(iter(step))]}" for step in steps)
+    header = (
+        f"# Made by `handover transform` from {shown_path(args.config)}, changing its boundaries:\n"
+        f"# {described}.\n"
+        "# Staff and capacity follow residents (sim/transforms.py).  Regenerate it rather than editing by hand.\n"
     )
+    text = dump(data, header)
     _write_atomically(out, text)
     print(f"{out}: {len(cfg.organisations)} organisations after {len(steps)} transform(s)")
     return EXIT_OK
