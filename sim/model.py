@@ -84,8 +84,6 @@ class Slots:
     name: str
     count: float
     resource: simpy.Resource | None
-    wait_days: float = 0.0
-    granted: int = 0
 
 
 @dataclass(slots=True)
@@ -352,13 +350,9 @@ class Model:
             slots = None
             if step.capacity is not None:
                 slots = self.rec.slots[(org, step.capacity)]
-                asked = env.now
                 if slots.resource is not None:
                     slot_req = slots.resource.request()
                     yield slot_req
-                if self.rec.warmup <= env.now < self.rec.end:
-                    slots.wait_days += env.now - asked
-                    slots.granted += 1
             if i == discharge_at:
                 self.discharge(rec)
                 in_hospital = False

@@ -13,6 +13,7 @@ import base64
 import html
 import json
 import math
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,7 @@ class Report:
         self.factors = [c for c in self.runs.columns if "." in c]
         self.out = self.root / "report"
         self.figures: list[tuple[str, str, str]] = []  # (name, title, caption)
+        self._configs: dict[str, dict[str, Any]] = {}
 
     # -- reading run files ------------------------------------------------------------
 
@@ -102,8 +104,25 @@ class Report:
         return pd.read_parquet(self.root / "runs" / run_id / f"{table}.parquet")
 
     def run_config(self, run_id: str) -> dict[str, Any]:
-        meta: dict[str, Any] = json.loads((self.root / "runs" / run_id / "run.json").read_text())
-        return dict(meta["config"])
+        if run_id not in self._configs:
+            meta = json.loads((self.root / "runs" / run_id / "run.json").read_text())
+            self._configs[run_id] = dict(meta["config"])
+        return self._configs[run_id]
+
+    @cached_property
+    def weekly_workload(self) -> pd.DataFrame:
+        """Every run's workload (sweep point 0) in hours a week, with scenario and organisation names."""
+        frames = []
+        for scenario in self.scenarios:
+            for run_id in self.point_zero_runs(scenario):
+                cfg = self.run_config(run_id)
+                weeks = (cfg["run"]["length_days"] - cfg["run"]["warmup_days"]) / 7
+                w = self.run_table(run_id, "workload")
+                hours = ["casework_hours", "rework_hours", "meeting_hours", "total_hours"]
+                w[hours] = w[hours] / weeks
+                names = {o: d.get("name") or o for o, d in cfg["organisations"].items()}
+                frames.append(w.assign(scenario=scenario, run=run_id, name=w["organisation"].map(names)))
+        return pd.concat(frames, ignore_index=True)
 
     def first_run(self, scenario: str) -> str:
         rows = self.runs[(self.runs["scenario"] == scenario) & (self.runs["point"] == 0)]
@@ -155,7 +174,7 @@ class Report:
             fp = cfg["footprints"]
             if "place" in fp and "local_authority" in fp:
                 pairs = {(fp["place"][z], fp["local_authority"][z]) for z in fp["place"]}
-                for place, council in pairs:
+                for place, council in sorted(pairs):
                     if place in pos and council in pos:
                         (x0, y0), (x1, y1) = pos[place], pos[council]
                         ax.plot([x0, x1], [y0, y1], color="grey", linestyle="--", linewidth=0.8, zorder=1)
@@ -245,16 +264,9 @@ class Report:
         )
 
     def figure_workload(self) -> None:
-        rows = []
-        for scenario in self.scenarios:
-            for run_id in self.point_zero_runs(scenario):
-                w = self.run_table(run_id, "workload")
-                cfg = self.run_config(run_id)
-                weeks = (cfg["run"]["length_days"] - cfg["run"]["warmup_days"]) / 7
-                w = w.assign(scenario=scenario, group=w["role"].str.replace("_", " "))
-                agg = w.groupby(["scenario", "group"])[["casework_hours", "rework_hours", "meeting_hours"]].sum()
-                rows.append(agg / weeks)
-        work = pd.concat(rows).groupby(["scenario", "group"]).mean().reset_index()
+        w = self.weekly_workload.assign(group=self.weekly_workload["role"].str.replace("_", " "))
+        per_run = w.groupby(["scenario", "run", "group"])[["casework_hours", "rework_hours", "meeting_hours"]].sum()
+        work = per_run.groupby(["scenario", "group"]).mean().reset_index()
         groups = sorted(work["group"].unique())
         ncols = min(4, len(groups))
         nrows = math.ceil(len(groups) / ncols)
@@ -376,22 +388,10 @@ class Report:
 
     def organisation_workload_html(self) -> str:
         """Hours a week by organisation (all roles), each scenario's mean over replications."""
-        frames = []
-        for scenario in self.scenarios:
-            for run_id in self.point_zero_runs(scenario):
-                w = self.run_table(run_id, "workload")
-                cfg = self.run_config(run_id)
-                weeks = (cfg["run"]["length_days"] - cfg["run"]["warmup_days"]) / 7
-                names = {o: d.get("name") or o for o, d in cfg["organisations"].items()}
-                g = w.groupby("organisation")[["total_hours", "meeting_hours"]].sum() / weeks
-                g = g.assign(scenario=scenario, name=[names.get(o, o) for o in g.index], run=run_id)
-                frames.append(g.reset_index())
-        work = (
-            pd.concat(frames)
-            .groupby(["scenario", "organisation", "name"])[["total_hours", "meeting_hours"]]
-            .mean()
-            .reset_index()
-        )
+        per_run = self.weekly_workload.groupby(["scenario", "run", "organisation", "name"])[
+            ["total_hours", "meeting_hours"]
+        ].sum()
+        work = per_run.groupby(["scenario", "organisation", "name"]).mean().reset_index()
         orgs = work.groupby(["organisation", "name"])["total_hours"].max().sort_values(ascending=False)
         head = "".join(f"<th>{html.escape(s)}</th>" for s in self.scenarios)
         rows = []
