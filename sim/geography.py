@@ -97,9 +97,9 @@ class Geography:
     def overlap(self, a: str, b: str) -> float:
         """Population-weighted Jaccard overlap of two footprints: 1 coterminous, 0 disjoint."""
         wa, wb = self.weights[a], self.weights[b]
-        zones = set(wa) | set(wb)
-        num = sum(min(wa.get(z, 0.0), wb.get(z, 0.0)) for z in zones)
-        den = sum(max(wa.get(z, 0.0), wb.get(z, 0.0)) for z in zones)
+        zones = set(wa) | set(wb)  # summed with fsum: the same in every process, whatever the set's order
+        num = math.fsum(min(wa.get(z, 0.0), wb.get(z, 0.0)) for z in zones)
+        den = math.fsum(max(wa.get(z, 0.0), wb.get(z, 0.0)) for z in zones)
         return num / den if den > 0 else 0.0
 
     def containment(self, a: str, b: str) -> float:

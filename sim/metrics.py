@@ -14,6 +14,7 @@ the window from the end of warm-up to the end of the run:
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.model import CASEWORK, HANDOVER_COLUMNS, MEETING, REWORK, Recorder
+from sim.model import CASEWORK, HANDOVER_COLUMNS, MEETING, REWORK, HandoverLog, Recorder
 
 HEADLINE: dict[str, str] = {
     "handovers_per_discharge": "Handovers between organisations per discharge",
@@ -92,16 +93,14 @@ def write_tables(out_dir: str | Path, tables: dict[str, pd.DataFrame]) -> dict[s
 
 
 def build_tables(rec: Recorder) -> dict[str, pd.DataFrame]:
-    """The run's tables.  The recorder's per-patient and per-handover rows are released
-    as soon as their tables exist, so that a large run does not hold both at once."""
+    """The run's tables.  The recorder's per-patient and per-handover columns are
+    released as soon as their tables exist, so that a large run does not hold both."""
     patients = patients_table(rec)
-    rec.patients = []
-    handovers = pd.DataFrame(rec.handovers, columns=list(HANDOVER_COLUMNS))
-    rec.handovers = []
+    handovers = handovers_table(rec)
     workload = workload_table(rec)
     meetings = meetings_table(rec)
     interfaces = interfaces_table(rec, handovers, meetings)
-    awaiting = pd.DataFrame(rec.awaiting_series, columns=["day", "awaiting_discharge"])
+    awaiting = awaiting_table(rec, patients)
     summary = summary_table(rec, patients, handovers, workload, meetings)
     return {
         "patients": patients,
@@ -114,40 +113,41 @@ def build_tables(rec: Recorder) -> dict[str, pd.DataFrame]:
     }
 
 
-PATIENT_FLOATS = ("admitted", "ready", "discharged", "journey_end")
+PATIENT_FLOATS = ("ready", "discharged", "journey_end")
 PATIENT_COUNTS = ("inter_handovers", "intra_handovers", "failed_handovers", "gaps", "gap_events")
 PATIENT_DAYS = ("gap_days", "decision_wait_days")
 
 
+def _names(names: list[str], codes: Any) -> np.ndarray:
+    """Names looked up from codes (an array of int32 or its buffer), as an array of
+    references to the same few strings."""
+    if isinstance(codes, array):
+        codes = np.frombuffer(codes, dtype=np.int32)
+    return np.asarray(names, dtype=object)[codes]
+
+
 def patients_table(rec: Recorder) -> pd.DataFrame:
-    """One row per journey, built column by column straight into arrays."""
+    """One row per patient admitted, in order of arrival."""
     cfg, geo = rec.config, rec.geography
-    end = rec.end
-    rows = rec.patients
-    n = len(rows)
-
-    def floats(attr: str) -> np.ndarray:
-        return np.fromiter((getattr(p, attr) for p in rows), dtype=np.float64, count=n)
-
-    def ints(attr: str) -> np.ndarray:
-        return np.fromiter((getattr(p, attr) for p in rows), dtype=np.int64, count=n)
-
-    zones = [p.zone for p in rows]
+    end, n = rec.end, rec.n
+    zone_ids = cfg.zone_ids()
     columns: dict[str, Any] = {
-        "patient_id": ints("id"),
-        "zone": zones,
-        "trust": [p.trust for p in rows],
+        "patient_id": np.arange(n, dtype=np.int64),
+        "zone": _names(zone_ids, rec.zone),
+        "trust": _names(rec.org_ids, rec.trust),
     }
     for t in reversed(list(geo.single)):  # the organisation serving each patient, by type
         lookup = geo.single[t]
-        columns[t] = [lookup[z] for z in zones]
-    columns["pathway"] = [p.pathway for p in rows]
+        columns[t] = _names([lookup[z] for z in zone_ids], rec.zone)
+    pathway = np.frombuffer(rec.pathway, dtype=np.int32)
+    columns["pathway"] = _names(list(cfg.pathways), pathway)
+    columns["admitted"] = rec.admitted
     for attr in PATIENT_FLOATS:
-        columns[attr] = floats(attr)
+        columns[attr] = np.frombuffer(getattr(rec, attr), dtype=np.float64).copy()
     for attr in PATIENT_COUNTS:
-        columns[attr] = ints(attr)
+        columns[attr] = np.frombuffer(getattr(rec, attr), dtype=np.int64).copy()
     for attr in PATIENT_DAYS:
-        columns[attr] = floats(attr)
+        columns[attr] = np.frombuffer(getattr(rec, attr), dtype=np.float64).copy()
     ready, discharged = columns["ready"], columns["discharged"]
     waiting_at_end = ~np.isnan(ready) & np.isnan(discharged)
     with np.errstate(invalid="ignore"):
@@ -157,25 +157,66 @@ def patients_table(rec: Recorder) -> pd.DataFrame:
         np.isnan(discharged), "in_hospital", np.where(np.isnan(columns["journey_end"]), "after_discharge", "complete")
     )
     columns["cohort"] = np.where(columns["admitted"] >= rec.warmup, "measured", "warmup")
-    # each step's times, in columns named after the step, filled a pathway at a time
-    by_pathway: dict[str, list[int]] = {}
-    for k, p in enumerate(rows):
-        by_pathway.setdefault(p.pathway, []).append(k)
-    for pathway_id, index in by_pathway.items():
-        steps = cfg.pathways[pathway_id].steps
-        if not steps:
-            continue
-        times = np.full((len(index), 4 * len(steps)), np.nan)
-        for r, k in enumerate(index):
-            recorded = rows[k].step_times
-            times[r, : len(recorded)] = recorded
-        for i, step in enumerate(steps):
+    # each step's times, in columns named after the step (steps of the same name on
+    # different pathways share their columns)
+    times = np.frombuffer(rec.step_times, dtype=np.float64).reshape(n, rec.step_width)
+    for p, pathway_id in enumerate(cfg.pathways):
+        on_pathway = pathway == p
+        for i, step in enumerate(cfg.pathways[pathway_id].steps):
             for j, what in enumerate(STEP_TIMES):
                 name = f"{step.name}_{what}"
                 if name not in columns:
                     columns[name] = np.full(n, np.nan)
-                columns[name][index] = times[:, 4 * i + j]
+                columns[name][on_pathway] = times[on_pathway, 4 * i + j]
+    rec.release_patients()
     return pd.DataFrame(columns, copy=False)
+
+
+def handovers_table(rec: Recorder) -> pd.DataFrame:
+    """One row per handover accepted, by patient and then time sent."""
+    log = rec.handovers
+    patient = np.frombuffer(log.patient, dtype=np.int64)
+    sent = np.frombuffer(log.sent, dtype=np.float64)
+    order = np.lexsort((sent, patient))
+    inter = np.frombuffer(log.inter, dtype=np.int8)[order].astype(bool)
+    table = pd.DataFrame(
+        {
+            "patient_id": patient[order],
+            "step": _names(rec.step_names, np.frombuffer(log.step, dtype=np.int32)[order]),
+            "kind": np.where(inter, "inter", "intra"),
+            "from_org": _names(rec.org_ids, np.frombuffer(log.sender, dtype=np.int32)[order]),
+            "to_org": _names(rec.org_ids, np.frombuffer(log.receiver, dtype=np.int32)[order]),
+            "sent": sent[order],
+            "accepted": np.frombuffer(log.accepted, dtype=np.float64)[order],
+            "failed": np.frombuffer(log.failed, dtype=np.int64)[order],
+            "rework_hours": np.frombuffer(log.rework_hours, dtype=np.float64)[order],
+            "in_hospital": np.frombuffer(log.in_hospital, dtype=np.int8)[order].astype(bool),
+        },
+        columns=list(HANDOVER_COLUMNS),
+        copy=False,
+    )
+    rec.handovers = HandoverLog()
+    return table
+
+
+def awaiting_table(rec: Recorder, patients: pd.DataFrame) -> pd.DataFrame:
+    """Patients awaiting discharge (ready, not yet discharged) at the start of each day."""
+    days = np.arange(math.ceil(rec.end), dtype=np.float64)
+    ready = np.sort(patients["ready"].dropna().to_numpy())
+    gone = np.sort(patients["discharged"].dropna().to_numpy())
+    count = np.searchsorted(ready, days, side="right") - np.searchsorted(gone, days, side="right")
+    return pd.DataFrame({"day": days, "awaiting_discharge": count.astype(np.int64)})
+
+
+def bed_days_awaiting(rec: Recorder, patients: pd.DataFrame) -> float:
+    """Patient-days spent awaiting discharge inside the window (the time-integral of
+    the number awaiting), counting those still waiting at the end."""
+    lo, hi = rec.warmup, rec.end
+    ready = patients["ready"].to_numpy()
+    waited = ~np.isnan(ready)
+    start = np.maximum(ready[waited], lo)
+    stop = np.minimum(np.nan_to_num(patients["discharged"].to_numpy()[waited], nan=hi), hi)
+    return float(np.clip(stop - start, 0.0, None).sum())
 
 
 def workload_table(rec: Recorder) -> pd.DataFrame:
@@ -301,9 +342,10 @@ def summary_table(
     n_dis = len(discharged)
     ho = handovers[in_window(handovers["sent"])]
     inter = ho[ho["kind"] == "inter"]
-    gaps = pd.DataFrame(rec.gaps, columns=["patient_id", "start", "days"])
-    gaps = gaps[in_window(gaps["start"])]
+    gap_start, gap_days = (np.frombuffer(c, dtype=np.float64) for c in rec.gap_log[1:])
+    gap_days = gap_days[in_window(gap_start)]
     threshold = rec.config.handovers.gap_event_threshold_days
+    bed_days = bed_days_awaiting(rec, patients)
 
     def per_discharge(x: float) -> float:
         return x / n_dis if n_dis else math.nan
@@ -327,12 +369,12 @@ def summary_table(
         "intra_handovers_per_discharge": per_discharge(len(ho) - len(inter)),
         "failed_handovers": int(inter["failed"].sum()),
         "failed_handovers_per_100": 100.0 * inter["failed"].sum() / len(inter) if len(inter) else math.nan,
-        "gaps_per_discharge": per_discharge(len(gaps)),
-        "gap_events_per_discharge": per_discharge(int((gaps["days"] > threshold).sum())),
-        "gap_days_per_discharge": per_discharge(float(gaps["days"].sum())),
+        "gaps_per_discharge": per_discharge(len(gap_days)),
+        "gap_events_per_discharge": per_discharge(int((gap_days > threshold).sum())),
+        "gap_days_per_discharge": per_discharge(float(gap_days.sum())),
         "delayed_days_per_discharge": float(discharged["delayed_days"].mean()) if n_dis else math.nan,
-        "bed_days_lost": rec.awaiting_integral_days,
-        "mean_awaiting_discharge": rec.awaiting_integral_days / (hi - lo),
+        "bed_days_lost": bed_days,
+        "mean_awaiting_discharge": bed_days / (hi - lo),
         "decision_wait_days_per_discharge": float(discharged["decision_wait_days"].mean()) if n_dis else math.nan,
         "interfaces": int(sum(1 for v in rec.geography.expected_flows.values() if v > 0)),
         "meetings_per_week": float(meetings["sittings"].sum()) / weeks if len(meetings) else 0.0,

@@ -10,6 +10,15 @@ How time is kept
     h hours of effort holds one member of staff for h / 5.36 days.  Meetings hold their
     attendees the same way, so they take staff away from casework.
 
+    Each patient also keeps a clock of their own (``t`` in :meth:`Model.journey`).  It
+    runs ahead of the simulation's clock through whatever touches nothing shared
+    (handover delays, decisions, first contacts, services' holds) and catches up only
+    when the patient asks a pool for staff or a bed, so every pool is asked in time
+    order.  Staff and beds are :class:`sim.pool.Pool` objects, which grant a free unit
+    without an event and take units back at a time given in advance.  A patient
+    therefore costs a handful of events rather than one or more per delay, with the
+    same journeys.
+
 How random numbers are kept in step (common random numbers)
     Arrivals come from one stream per zone.  Every patient then gets a row of uniform
     numbers from their zone's patient stream, with a fixed slot for each draw (trust,
@@ -22,12 +31,13 @@ How random numbers are kept in step (common random numbers)
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import math
 from array import array
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import simpy
@@ -38,11 +48,11 @@ from sim.config import (
     EachPartnerDecision,
     ImmediateDecision,
     PanelDecision,
-    Pathway,
     Step,
     is_unlimited,
 )
 from sim.geography import Geography, MeetingSeries
+from sim.pool import Pool
 from sim.rng import stream
 
 # Slots in each patient's row of uniform numbers.
@@ -59,71 +69,118 @@ PRIORITY_CASEWORK = 1
 
 CASEWORK, REWORK, MEETING = "casework", "rework", "meetings"
 EventLoop = Generator[simpy.Event, Any, Any]
-R = TypeVar("R", simpy.Resource, simpy.PriorityResource)
 
 
-@dataclass
-class StaffPool:
-    """The staff of one role in one organisation; measures its own busy time."""
+class StaffPool(Pool):
+    """The staff of one role in one organisation; keeps its own hours and busy time."""
 
-    org: str
-    role: str
-    count: float  # math.inf when unlimited
-    hours_per_day: float
-    resource: simpy.PriorityResource | None
-    hours: dict[str, float] = field(default_factory=lambda: {CASEWORK: 0.0, REWORK: 0.0, MEETING: 0.0})
-    busy_days_in_window: float = 0.0
-    tasks: int = 0
+    def __init__(self, env: simpy.Environment, org: str, role: str, count: float, hours_per_day: float,
+                 window: tuple[float, float]):
+        super().__init__(env, count)
+        self.org = org
+        self.role = role
+        self.count = count  # math.inf when unlimited
+        self.hours_per_day = hours_per_day
+        self.window = window
+        self.hours = {CASEWORK: 0.0, REWORK: 0.0, MEETING: 0.0}
+        self.busy_days_in_window = 0.0
+        self.tasks = 0
+
+    def started(self, start: float, hold: float | None, note: Any) -> None:
+        """A task (``note`` = (hours, category)) starts: its hours count towards the
+        category when it starts inside the window (meetings pass None: their hours
+        are counted when the meeting sits); busy time is clipped to the window."""
+        hours, category = note
+        lo, hi = self.window
+        if category is not None and lo <= start < hi:
+            self.hours[category] += hours
+            self.tasks += 1
+        self.busy_days_in_window += _window_overlap(start, start + (hold or 0.0), lo, hi)
 
 
-@dataclass
-class Slots:
-    """A finite capacity (reablement slots, intermediate-care beds, care-home beds)."""
-
-    org: str
-    name: str
-    count: float
-    resource: simpy.Resource | None
+def _filled(value: float, n: int, typecode: str = "d") -> array:
+    return array(typecode, [value]) * n
 
 
-@dataclass(slots=True)
-class PatientRecord:
-    id: int
-    zone: str
-    trust: str
-    pathway: str
-    admitted: float
-    ready: float = math.nan
-    discharged: float = math.nan
-    journey_end: float = math.nan
-    inter_handovers: int = 0
-    intra_handovers: int = 0
-    failed_handovers: int = 0
-    gaps: int = 0
-    gap_events: int = 0
-    gap_days: float = 0.0
-    decision_wait_days: float = 0.0
-    # 4 per step: sent, accepted, started, ended; an array of doubles is a third the size of a list
-    step_times: array = field(default_factory=lambda: array("d"))
+class HandoverLog:
+    """The handovers of a run, a column each (codes for the organisations and steps)."""
+
+    def __init__(self) -> None:
+        self.patient, self.step, self.inter = array("q"), array("i"), array("b")
+        self.sender, self.receiver = array("i"), array("i")
+        self.sent, self.accepted = array("d"), array("d")
+        self.failed, self.rework_hours, self.in_hospital = array("q"), array("d"), array("b")
+
+    def add(self, patient: int, step: int, inter: bool, sender: int, receiver: int, sent: float,
+            accepted: float, failed: int, rework_hours: float, in_hospital: bool) -> None:
+        self.patient.append(patient)
+        self.step.append(step)
+        self.inter.append(inter)
+        self.sender.append(sender)
+        self.receiver.append(receiver)
+        self.sent.append(sent)
+        self.accepted.append(accepted)
+        self.failed.append(failed)
+        self.rework_hours.append(rework_hours)
+        self.in_hospital.append(in_hospital)
+
+    def __len__(self) -> int:
+        return len(self.patient)
 
 
 @dataclass
 class Recorder:
-    """Everything a run records, as flat rows; :mod:`sim.metrics` builds tables from it."""
+    """Everything a run records, a column per quantity; :mod:`sim.metrics` builds the
+    tables from it.  Patients are indexed by id (their order of arrival)."""
 
     config: Config
     geography: Geography
     seed: int
     replication: int
-    patients: list[PatientRecord] = field(default_factory=list)
-    handovers: list[tuple[Any, ...]] = field(default_factory=list)
-    gaps: list[tuple[int, float, float]] = field(default_factory=list)  # patient, start, days
-    meetings: list[tuple[str, float, int, float]] = field(default_factory=list)  # series, day, attendees, hours
+    org_ids: list[str]
+    step_names: list[str]
+    step_width: int  # 4 step times (sent, accepted, started, ended) per step of the longest pathway
     staff: dict[tuple[str, str], StaffPool] = field(default_factory=dict)
-    slots: dict[tuple[str, str], Slots] = field(default_factory=dict)
-    awaiting_series: list[tuple[float, int]] = field(default_factory=list)  # (day, patients awaiting discharge)
-    awaiting_integral_days: float = 0.0  # patient-days awaiting discharge inside the window
-    became_ready_in_window: int = 0
+    slots: dict[tuple[str, str], Pool] = field(default_factory=dict)
+    # per patient, filled in at admission
+    admitted: np.ndarray = field(default_factory=lambda: np.empty(0))
+    zone: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    trust: array = field(default_factory=lambda: array("i"))
+    pathway: array = field(default_factory=lambda: array("i"))
+    # per patient, filled in as their journey goes on (NaN or 0 until then)
+    ready: array = field(default_factory=lambda: array("d"))
+    discharged: array = field(default_factory=lambda: array("d"))
+    journey_end: array = field(default_factory=lambda: array("d"))
+    inter_handovers: array = field(default_factory=lambda: array("q"))
+    intra_handovers: array = field(default_factory=lambda: array("q"))
+    failed_handovers: array = field(default_factory=lambda: array("q"))
+    gaps: array = field(default_factory=lambda: array("q"))
+    gap_events: array = field(default_factory=lambda: array("q"))
+    gap_days: array = field(default_factory=lambda: array("d"))
+    decision_wait_days: array = field(default_factory=lambda: array("d"))
+    step_times: array = field(default_factory=lambda: array("d"))  # patient-major, step_width each
+    handovers: HandoverLog = field(default_factory=HandoverLog)
+    gap_log: tuple[array, array, array] = field(default_factory=lambda: (array("q"), array("d"), array("d")))
+    meetings: list[tuple[str, float, int, float]] = field(default_factory=list)  # series, day, attendees, hours
+
+    def admit(self, times: np.ndarray, zones: np.ndarray) -> None:
+        n = len(times)
+        self.admitted, self.zone = times, zones
+        self.trust, self.pathway = _filled(-1, n, "i"), _filled(-1, n, "i")
+        for name in ("ready", "discharged", "journey_end"):
+            setattr(self, name, _filled(math.nan, n))
+        for name in ("inter_handovers", "intra_handovers", "failed_handovers", "gaps", "gap_events"):
+            setattr(self, name, _filled(0, n, "q"))
+        self.gap_days, self.decision_wait_days = _filled(0.0, n), _filled(0.0, n)
+        self.step_times = _filled(math.nan, n * self.step_width)
+
+    def release_patients(self) -> None:
+        """Let go of the per-patient columns once they are in a table."""
+        self.admit(np.empty(0), np.empty(0, dtype=np.int64))
+
+    @property
+    def n(self) -> int:
+        return len(self.admitted)
 
     @property
     def warmup(self) -> float:
@@ -161,11 +218,18 @@ class Model:
         self.seed = seed
         self.replication = replication
         self.env = simpy.Environment()
-        self.rec = Recorder(config, self.geo, seed, replication)
+        self.end = config.run.length_days
         self.max_steps = max((len(p.steps) for p in config.pathways.values()), default=0)
         self.row_width = PATIENT_SLOTS + STEP_SLOTS * self.max_steps
         self.pathway_ids = list(config.pathways)
-        self.pathway_cdf = list(itertools.accumulate(config.pathways[p].share for p in self.pathway_ids))
+        self.pathways = [config.pathways[p] for p in self.pathway_ids]
+        self.discharge_index = [p.discharge_index for p in self.pathways]
+        self.pathway_cdf = list(itertools.accumulate(p.share for p in self.pathways))
+        org_ids = list(config.organisations)
+        self.org_code = {o: k for k, o in enumerate(org_ids)}
+        step_names = list(dict.fromkeys(s.name for p in self.pathways for s in p.steps))
+        self.step_code = {s: k for k, s in enumerate(step_names)}
+        self.rec = Recorder(config, self.geo, seed, replication, org_ids, step_names, 4 * self.max_steps)
         self.trust_cdf = {
             z: (tuple(o for o, _ in shares), list(itertools.accumulate(s for _, s in shares)))
             for z, shares in self.geo.admitting_shares.items()
@@ -175,60 +239,37 @@ class Model:
         self._failure_p: dict[tuple[str, str], float] = {}
         self._phases: dict[str, float] = {}
         self._uniforms: dict[str, _UniformBlocks] = {}
-        self._rework_overflow = stream(seed, replication, "rework-overflow")
-        self._awaiting = 0
-        self._awaiting_since = 0.0
         self._build_resources()
 
     # -- resources ------------------------------------------------------------------
 
     def _build_resources(self) -> None:
+        window = (self.cfg.run.warmup_days, self.end)
         for oid, org in self.cfg.organisations.items():
             for role, staff in org.staff.items():
-                n_staff, team = self._finite(staff.count, simpy.PriorityResource)
-                self.rec.staff[(oid, role)] = StaffPool(oid, role, n_staff, staff.hours_per_day, team)
+                count = math.inf if is_unlimited(staff.count) else float(staff.count)
+                self.rec.staff[(oid, role)] = StaffPool(self.env, oid, role, count, staff.hours_per_day, window)
             for name, cap in org.capacity.items():
-                n_slots, slots = self._finite(cap, simpy.Resource)
-                self.rec.slots[(oid, name)] = Slots(oid, name, n_slots, slots)
+                self.rec.slots[(oid, name)] = Pool(self.env, math.inf if is_unlimited(cap) else float(cap))
 
-    def _finite(self, count: int | str, kind: type[R]) -> tuple[float, R | None]:
-        """A resource of ``count`` units, or None when unlimited (nobody ever waits).
-        Zero units is a resource whose one unit is taken for good: everybody waits."""
-        if is_unlimited(count):
-            return math.inf, None
-        n = int(count)
-        resource = kind(self.env, capacity=max(1, n))
-        if n == 0:
-            resource.request()  # granted at once and never released
-        return float(n), resource
+    def work(self, pool: StaffPool, hours: float, category: str, t: float) -> Generator[simpy.Event, Any, float]:
+        """Ask at time ``t`` for one member of ``pool`` for ``hours`` of effort; returns
+        the day the work starts (it ends ``hours / pool.hours_per_day`` days later).
 
-    def work(
-        self, org: str, role: str, hours: float, category: str | None, priority: int = PRIORITY_CASEWORK
-    ) -> EventLoop:
-        """Queue for one member of staff, then hold them for ``hours`` of effort.
-
-        The hours count towards ``category`` when the work starts inside the window
-        (meetings pass None: their hours are counted when the meeting sits).  Busy
-        time is measured separately, clipped to the window.  Returns the start day."""
-        pool = self.rec.staff[(org, role)]
+        An unlimited pool starts the work at ``t`` without touching the clock; a
+        finite one is asked when the clock reaches ``t``, in turn with everybody else."""
         days = hours / pool.hours_per_day
-        if pool.resource is None:
-            self._account(pool, category, hours, self.env.now, days)
-            start = self.env.now
-            yield self.env.timeout(days)
-            return start
-        with pool.resource.request(priority=priority) as req:
-            yield req
-            start = self.env.now
-            self._account(pool, category, hours, start, days)
-            yield self.env.timeout(days)
+        if pool.unlimited:
+            pool.started(t, days, (hours, category))
+            return t
+        env = self.env
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        granted = pool.request(days, (hours, category))
+        if granted is None:
+            return env.now
+        start: float = yield granted
         return start
-
-    def _account(self, pool: StaffPool, category: str | None, hours: float, start: float, days: float) -> None:
-        if category is not None and self.rec.warmup <= start < self.rec.end:
-            pool.hours[category] += hours
-            pool.tasks += 1
-        pool.busy_days_in_window += _window_overlap(start, start + days, self.rec.warmup, self.rec.end)
 
     # -- random numbers ---------------------------------------------------------------
 
@@ -244,7 +285,7 @@ class Model:
     def arrivals(self) -> tuple[np.ndarray, np.ndarray]:
         """Arrival days and zone indices of every patient in the run, in time order."""
         demand = self.cfg.demand
-        end = self.cfg.run.length_days
+        end = self.end
         peak = demand.max_multiplier
         times, zones = [], []
         for zi, zone in enumerate(self.cfg.zone_ids()):
@@ -278,123 +319,152 @@ class Model:
     # -- processes ------------------------------------------------------------------------
 
     def source(self, times: np.ndarray, zone_idx: np.ndarray) -> EventLoop:
+        """Admit every patient and start each journey when the patient is ready.
+
+        Admission touches nothing shared: it draws the patient's row of uniform
+        numbers, trust, pathway and length of stay.  So patients are admitted ahead
+        of the clock, in order of arrival, as far as the next patient to become ready;
+        the only event per patient is the start of their journey."""
+        env, rec, end = self.env, self.rec, self.end
         zone_ids = self.cfg.zone_ids()
         per_zone = [0] * len(zone_ids)
-        for pid, (t, zi) in enumerate(zip(times.tolist(), zone_idx.tolist(), strict=False)):
-            if t > self.env.now:
-                yield self.env.timeout(t - self.env.now)
-            zone = zone_ids[zi]
-            u = self.uniforms(zone, per_zone[zi])
-            per_zone[zi] += 1
-            self.env.process(self.patient(pid, zone, u))
-
-    def _set_awaiting(self, delta: int) -> None:
-        now = self.env.now
-        self.rec.awaiting_integral_days += self._awaiting * _window_overlap(
-            self._awaiting_since, now, self.rec.warmup, self.rec.end
-        )
-        self._awaiting += delta
-        self._awaiting_since = now
-
-    def sampler(self) -> EventLoop:
-        """Daily count of patients awaiting discharge (for the report's time series)."""
+        arrive, zones = times.tolist(), zone_idx.tolist()
+        n, a = len(arrive), 0
+        los = self.cfg.patients.length_of_stay_days
+        due: list[tuple[float, int, str, int, np.ndarray]] = []  # (ready, id, zone, index, row), soonest first
         while True:
-            self.rec.awaiting_series.append((self.env.now, self._awaiting))
-            yield self.env.timeout(1.0)
+            while a < n and (not due or arrive[a] <= due[0][0]):
+                zi = zones[a]
+                zone = zone_ids[zi]
+                index = per_zone[zi]
+                per_zone[zi] += 1
+                u = self.uniforms(zone, index)
+                orgs, cdf = self.trust_cdf[zone]
+                rec.trust[a] = self.org_code[orgs[_pick(cdf, float(u[U_TRUST]))]]
+                rec.pathway[a] = _pick(self.pathway_cdf, float(u[U_PATHWAY]))
+                ready = arrive[a] + los.ppf(float(u[U_LOS]))
+                if ready < end:
+                    heapq.heappush(due, (ready, a, zone, index, u))
+                a += 1
+            if not due:
+                return
+            ready, pid, zone, index, u = heapq.heappop(due)
+            if ready > env.now:
+                yield env.timeout(ready - env.now)
+            env.process(self.journey(pid, zone, index, u))
 
-    def patient(self, pid: int, zone: str, u: np.ndarray) -> EventLoop:
-        env, cfg = self.env, self.cfg
-        orgs, cdf = self.trust_cdf[zone]
-        trust = orgs[_pick(cdf, float(u[U_TRUST]))]
-        pathway_id = self.pathway_ids[_pick(self.pathway_cdf, float(u[U_PATHWAY]))]
-        pathway = cfg.pathways[pathway_id]
-        rec = PatientRecord(pid, zone, trust, pathway_id, env.now)
-        self.rec.patients.append(rec)
-        yield env.timeout(cfg.patients.length_of_stay_days.ppf(float(u[U_LOS])))
-        rec.ready = env.now
-        if self.rec.warmup <= env.now < self.rec.end:
-            self.rec.became_ready_in_window += 1
-        self._set_awaiting(+1)
-        yield from self.journey(rec, pathway, u)
-        rec.journey_end = env.now
+    def journey(self, pid: int, zone: str, index: int, u: np.ndarray) -> EventLoop:
+        """From ready for discharge to the start of the last service, for patient ``pid``,
+        the ``index``-th from ``zone``, whose row of uniform numbers is ``u``.
 
-    def discharge(self, rec: PatientRecord) -> None:
-        rec.discharged = self.env.now
-        self._set_awaiting(-1)
-
-    def journey(self, rec: PatientRecord, pathway: Pathway, u: np.ndarray) -> EventLoop:
-        env = self.env
-        responsible = rec.trust
+        ``t`` is the patient's own clock.  It runs ahead of the simulation's clock
+        through everything that touches nothing shared (delays, decisions, the hold
+        of a service) and catches up, with one timeout, only when the patient needs
+        staff or a bed, so that every pool is asked in time order.  Whenever ``t``
+        reaches the end of the run the journey stops where it is, as it would have
+        if each delay had been its own timeout."""
+        env, rec, end = self.env, self.rec, self.end
+        t = env.now
+        rec.ready[pid] = t
+        trust = rec.org_ids[rec.trust[pid]]
+        p = rec.pathway[pid]
+        pathway = self.pathways[p]
+        discharge_at = self.discharge_index[p]
+        responsible = trust
         liaison = self.admitting_liaison  # the role that refers on the sender's side
         role = liaison
         in_hospital = True
         care_ended = math.nan  # after discharge: when the last service's care ended
-        discharge_at = pathway.discharge_index
         last = len(pathway.steps) - 1
+        times = rec.step_times
+        k = pid * rec.step_width
         for i, step in enumerate(pathway.steps):
             base = PATIENT_SLOTS + i * STEP_SLOTS
-            org = self.geo.resolve(step.by, rec.zone, rec.trust)
-            sent = env.now
-            if org != responsible:
-                yield from self.handover(rec, step, responsible, liaison, org, u, base, in_hospital, inter=True)
-            elif step.staff is not None and step.staff != role:
-                yield from self.handover(rec, step, responsible, liaison, org, u, base, in_hospital, inter=False)
-            accepted = env.now
+            org = self.geo.resolve(step.by, zone, trust)
+            sent = t
+            inter = org != responsible
+            if inter or (step.staff is not None and step.staff != role):
+                t = yield from self.handover(
+                    pid, zone, index, step, responsible, liaison, org, u, base, in_hospital, inter, t
+                )
+                if t >= end:
+                    return
+            accepted = t
             responsible = org
             liaison = self.liaison[step.by]
             role = step.staff or liaison or role
             if step.decision:
-                waited = yield from self.decide(rec, u, base)
-                rec.decision_wait_days += waited
-            slot_req = None
+                until = self.decide(zone, trust, u, base, t)
+                if until >= end:
+                    return
+                rec.decision_wait_days[pid] += until - t
+                if until > t:
+                    # A panel takes its cases in the order they were referred: join its
+                    # list now, so that the patients one sitting decides go on in that
+                    # order, rather than in the order their clocks last caught up.
+                    if t > env.now:
+                        yield env.timeout(t - env.now)
+                    yield env.timeout(until - env.now)
+                t = until
             slots = None
             if step.capacity is not None:
                 slots = self.rec.slots[(org, step.capacity)]
-                if slots.resource is not None:
-                    slot_req = slots.resource.request()
-                    yield slot_req
+                if not slots.unlimited:
+                    if t > env.now:
+                        yield env.timeout(t - env.now)
+                    granted = slots.request(None)
+                    if granted is not None:
+                        yield granted
+                    t = env.now
             if i == discharge_at:
-                self.discharge(rec)
+                rec.discharged[pid] = t
                 in_hospital = False
-                care_ended = env.now
+                care_ended = t
             if not in_hospital and step.first_contact_days is not None:
-                yield env.timeout(step.first_contact_days.ppf(float(u[base + S_FIRST_CONTACT])))
-            started = env.now
+                t += step.first_contact_days.ppf(float(u[base + S_FIRST_CONTACT]))
+                if t >= end:
+                    return
+            started = t
             if step.staff is not None and step.effort_hours is not None:
                 hours = step.effort_hours.ppf(float(u[base + S_EFFORT]))
-                started = yield from self.work(org, step.staff, hours, CASEWORK)
+                pool = rec.staff[(org, step.staff)]
+                started = yield from self.work(pool, hours, CASEWORK, t)
+                t = started + hours / pool.hours_per_day
+                if t >= end:
+                    return
             if not in_hospital:
-                self.gap(rec, care_ended, started)
+                self.gap(pid, care_ended, started)
             hold = step.hold_days.ppf(float(u[base + S_HOLD])) if step.hold_days is not None else 0.0
             if i == last:
                 # The journey ends once the last service has begun; its slot is held on.
-                if slot_req is not None and slots is not None:
-                    env.process(self.release_later(slots, slot_req, hold))
+                if slots is not None:
+                    slots.release(at=t + hold)
             else:
-                if hold > 0:
-                    yield env.timeout(hold)
-                if slot_req is not None and slots is not None and slots.resource is not None:
-                    slots.resource.release(slot_req)
-                care_ended = env.now
-            rec.step_times.extend((sent, accepted, started, env.now))
+                t += hold
+                if t >= end:
+                    return
+                if slots is not None:
+                    slots.release(at=t)
+                care_ended = t
+            times[k + 4 * i : k + 4 * i + 4] = array("d", (sent, accepted, started, t))
         if discharge_at == len(pathway.steps):
-            self.discharge(rec)
+            rec.discharged[pid] = t
+        rec.journey_end[pid] = t
 
-    def release_later(self, slots: Slots, req: simpy.Event, days: float) -> EventLoop:
-        yield self.env.timeout(days)
-        assert slots.resource is not None
-        slots.resource.release(req)  # type: ignore[arg-type]
-
-    def gap(self, rec: PatientRecord, since: float, until: float) -> None:
+    def gap(self, pid: int, since: float, until: float) -> None:
         """An interval after discharge in which no organisation is providing care."""
         days = until - since
         if days <= 0:
             return
-        rec.gaps += 1
-        rec.gap_days += days
+        rec = self.rec
+        rec.gaps[pid] += 1
+        rec.gap_days[pid] += days
         if days > self.cfg.handovers.gap_event_threshold_days:
-            rec.gap_events += 1
-        self.rec.gaps.append((rec.id, since, days))
+            rec.gap_events[pid] += 1
+        patient, start, length = rec.gap_log
+        patient.append(pid)
+        start.append(since)
+        length.append(days)
 
     def failure_probability(self, sender: str, receiver: str) -> float:
         key = (sender, receiver)
@@ -404,7 +474,9 @@ class Model:
 
     def handover(
         self,
-        rec: PatientRecord,
+        pid: int,
+        zone: str,
+        index: int,
         step: Step,
         sender: str,
         sender_role: str | None,
@@ -413,80 +485,89 @@ class Model:
         base: int,
         in_hospital: bool,
         inter: bool,
-    ) -> EventLoop:
-        """A transfer of responsibility: the sender refers, the referral travels and is
-        accepted, or fails and comes back for rework until it goes through."""
-        env, h = self.env, self.cfg.handovers
-        sent = env.now
-        if inter and sender_role is not None:
-            yield from self.work(
-                sender, sender_role, h.referral_effort_hours.ppf(float(u[base + S_REFERRAL])), CASEWORK
-            )
+        t: float,
+    ) -> Generator[simpy.Event, Any, float]:
+        """A transfer of responsibility, sent at ``t``: the sender refers, the referral
+        travels and is accepted, or fails and comes back for rework until it goes
+        through.  Returns the time of acceptance (or a time past the end of the run,
+        where it stops)."""
+        h, end, rec = self.cfg.handovers, self.end, self.rec
+        sent = t
+        pool = rec.staff[(sender, sender_role)] if sender_role is not None else None
+        if inter and pool is not None:
+            hours = h.referral_effort_hours.ppf(float(u[base + S_REFERRAL]))
+            start = yield from self.work(pool, hours, CASEWORK, t)
+            t = start + hours / pool.hours_per_day
+            if t >= end:
+                return t
         delay = h.delay_days if inter else h.intra_delay_days
         p_fail = self.failure_probability(sender, receiver)
         failures = 0
         if p_fail > 0:
             x = math.log1p(-float(u[base + S_FAILURES])) / math.log(p_fail)
             failures = int(x) if x < 1e6 else 10**6
-        yield env.timeout(delay.ppf(float(u[base + S_DELAY])))
+        t += delay.ppf(float(u[base + S_DELAY]))
+        if t >= end:
+            return t
         rework_hours = 0.0
+        overflow = None
         for k in range(failures):
             if k < REWORK_SLOTS:
                 ue, ud, ur = (float(v) for v in u[base + S_REWORK + 3 * k : base + S_REWORK + 3 * k + 3])
             else:
-                ue, ud, ur = (float(v) for v in self._rework_overflow.random(3))
+                if overflow is None:  # rare: a third failure; the patient's own stream
+                    overflow = stream(self.seed, self.replication, f"rework:{zone}:{index}")
+                ue, ud, ur = (float(v) for v in overflow.random(3))
             hours = h.rework.effort_hours.ppf(ue)
             rework_hours += hours
-            if sender_role is not None:
-                yield from self.work(sender, sender_role, hours, REWORK)
-            yield env.timeout(h.rework.delay_days.ppf(ud) + delay.ppf(ur))
+            if pool is not None:
+                start = yield from self.work(pool, hours, REWORK, t)
+                t = start + hours / pool.hours_per_day
+                if t >= end:
+                    return t
+            t += h.rework.delay_days.ppf(ud) + delay.ppf(ur)
+            if t >= end:
+                return t
         if inter:
-            rec.inter_handovers += 1
+            rec.inter_handovers[pid] += 1
         else:
-            rec.intra_handovers += 1
-        rec.failed_handovers += failures
-        self.rec.handovers.append(
-            (
-                rec.id,
-                step.name,
-                "inter" if inter else "intra",
-                sender,
-                receiver,
-                sent,
-                env.now,
-                failures,
-                rework_hours,
-                in_hospital,
-            )
+            rec.intra_handovers[pid] += 1
+        rec.failed_handovers[pid] += failures
+        rec.handovers.add(
+            pid,
+            self.step_code[step.name],
+            inter,
+            self.org_code[sender],
+            self.org_code[receiver],
+            sent,
+            t,
+            failures,
+            rework_hours,
+            in_hospital,
         )
+        return t
 
-    def decide(self, rec: PatientRecord, u: np.ndarray, base: int) -> EventLoop:
-        """Wait for a funding or placement decision under the patient's place governance."""
-        env = self.env
-        place = self.geo.governing_org(rec.zone)
+    def decide(self, zone: str, trust: str, u: np.ndarray, base: int, now: float) -> float:
+        """When a funding or placement decision asked for at ``now`` is made, under the
+        governance of the patient's place."""
+        place = self.geo.governing_org(zone)
         assert place is not None
         name = self.cfg.arrangement_of(place)
         assert name is not None and self.cfg.governance is not None
         arr = self.cfg.governance.arrangements[name]
-        now = env.now
         if isinstance(arr, PanelDecision):
-            until = self.next_sitting(now + arr.lead_time_days, arr.every_days, f"panel:{place}")
-        elif isinstance(arr, EachPartnerDecision):
-            until = max(
+            return self.next_sitting(now + arr.lead_time_days, arr.every_days, f"panel:{place}")
+        if isinstance(arr, EachPartnerDecision):
+            return max(
                 self.next_sitting(now + arr.lead_time_days, arr.every_days, f"sign-off:{org}")
-                for org in self.geo.decision_partners(arr, rec.zone, rec.trust)
+                for org in self.geo.decision_partners(arr, zone, trust)
             )
-        elif isinstance(arr, DelegatedDecision):
+        if isinstance(arr, DelegatedDecision):
             if float(u[base + S_DECISION_A]) < arr.share_above_limit:
-                until = self.next_sitting(now + arr.lead_time_days, arr.escalation_every_days, f"escalation:{place}")
-            else:
-                until = now + arr.within_limit_days.ppf(float(u[base + S_DECISION_B]))
-        else:
-            assert isinstance(arr, ImmediateDecision)
-            until = now + arr.days.ppf(float(u[base + S_DECISION_B]))
-        if until > now:
-            yield env.timeout(until - now)
-        return until - now
+                return self.next_sitting(now + arr.lead_time_days, arr.escalation_every_days, f"escalation:{place}")
+            return now + arr.within_limit_days.ppf(float(u[base + S_DECISION_B]))
+        assert isinstance(arr, ImmediateDecision)
+        return now + arr.days.ppf(float(u[base + S_DECISION_B]))
 
     def phase(self, body: str) -> float:
         """Where in its cycle a recurring body first sits, as a fraction of the cycle.
@@ -504,31 +585,34 @@ class Model:
         return next_sitting(t, every, self.phase(body) * every)
 
     def meeting(self, series: MeetingSeries) -> EventLoop:
-        env = self.env
+        """A recurring meeting: each attendee is asked for, ahead of casework waiting for
+        the same staff, and held for the meeting's length once free."""
+        env, rec = self.env, self.rec
         yield env.timeout(self.phase(series.key) * series.every_days)
         while True:
-            sits_in_window = self.rec.warmup <= env.now < self.rec.end
+            sits_in_window = rec.warmup <= env.now < rec.end
             if sits_in_window:
-                self.rec.meetings.append(
+                rec.meetings.append(
                     (series.key, env.now, series.attendee_count, series.attendee_count * series.duration_hours)
                 )
             for org, role, n in series.attendees:
+                pool = rec.staff[(org, role)]
                 if sits_in_window:
-                    self.rec.staff[(org, role)].hours[MEETING] += n * series.duration_hours
+                    pool.hours[MEETING] += n * series.duration_hours
+                days = series.duration_hours / pool.hours_per_day
                 for _ in range(n):
-                    env.process(self.work(org, role, series.duration_hours, None, PRIORITY_MEETING))
+                    pool.request(days, (series.duration_hours, None), PRIORITY_MEETING, notify=False)
             yield env.timeout(series.every_days)
 
     # -- running --------------------------------------------------------------------------
 
     def run(self) -> Recorder:
         times, zones = self.arrivals()
+        self.rec.admit(times, zones)
         self.env.process(self.source(times, zones))
-        self.env.process(self.sampler())
         for series in self.geo.meeting_series:
             self.env.process(self.meeting(series))
-        self.env.run(until=self.cfg.run.length_days)
-        self._set_awaiting(0)  # close the time integral at the end of the run
+        self.env.run(until=self.end)
         return self.rec
 
 
