@@ -10,6 +10,7 @@ common random numbers across scenarios (see :mod:`sim.rng`).
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from statistics import NormalDist
 from typing import Annotated, Literal
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import special
 
 _STANDARD_NORMAL = NormalDist()
+_inv_normal = _STANDARD_NORMAL.inv_cdf
 _U_MIN = 1e-12  # keeps ppf away from the infinite tails at u == 0 or 1
 
 
@@ -68,10 +70,14 @@ class Lognormal(_Dist):
     mean: float = Field(gt=0)
     sd: float = Field(gt=0)
 
-    def ppf(self, u: float) -> float:
+    @cached_property
+    def _mu_sigma(self) -> tuple[float, float]:
         sigma2 = math.log1p((self.sd / self.mean) ** 2)
-        mu = math.log(self.mean) - sigma2 / 2
-        return math.exp(mu + math.sqrt(sigma2) * _STANDARD_NORMAL.inv_cdf(_clip(u)))
+        return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
+
+    def ppf(self, u: float) -> float:
+        mu, sigma = self._mu_sigma
+        return math.exp(mu + sigma * _inv_normal(_clip(u)))
 
     @property
     def mean_value(self) -> float:

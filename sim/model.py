@@ -31,6 +31,7 @@ How random numbers are kept in step (common random numbers)
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import itertools
 import math
@@ -237,6 +238,7 @@ class Model:
         self.admitting_liaison = config.organisation_types[config.admitting_type].liaison_role
         self.liaison = {t: spec.liaison_role for t, spec in config.organisation_types.items()}
         self._failure_p: dict[tuple[str, str], float] = {}
+        self._routes: dict[tuple[int, str, str], tuple[str, ...]] = {}
         self._phases: dict[str, float] = {}
         self._uniforms: dict[str, _UniformBlocks] = {}
         self._build_resources()
@@ -351,7 +353,7 @@ class Model:
             ready, pid, zone, index, u = heapq.heappop(due)
             if ready > env.now:
                 yield env.timeout(ready - env.now)
-            env.process(self.journey(pid, zone, index, u))
+            _drive(self.journey(pid, zone, index, u))
 
     def journey(self, pid: int, zone: str, index: int, u: np.ndarray) -> EventLoop:
         """From ready for discharge to the start of the last service, for patient ``pid``,
@@ -378,9 +380,10 @@ class Model:
         last = len(pathway.steps) - 1
         times = rec.step_times
         k = pid * rec.step_width
+        route = self.route(p, zone, trust)
         for i, step in enumerate(pathway.steps):
             base = PATIENT_SLOTS + i * STEP_SLOTS
-            org = self.geo.resolve(step.by, zone, trust)
+            org = route[i]
             sent = t
             inter = org != responsible
             if inter or (step.staff is not None and step.staff != role):
@@ -450,6 +453,16 @@ class Model:
         if discharge_at == len(pathway.steps):
             rec.discharged[pid] = t
         rec.journey_end[pid] = t
+
+    def route(self, pathway: int, zone: str, trust: str) -> tuple[str, ...]:
+        """The organisation taking each step of a pathway for patients from ``zone``
+        admitted to ``trust``."""
+        key = (pathway, zone, trust)
+        route = self._routes.get(key)
+        if route is None:
+            steps = self.pathways[pathway].steps
+            route = self._routes[key] = tuple(self.geo.resolve(s.by, zone, trust) for s in steps)
+        return route
 
     def gap(self, pid: int, since: float, until: float) -> None:
         """An interval after discharge in which no organisation is providing care."""
@@ -632,6 +645,21 @@ class _UniformBlocks:
         if index < self.first:
             raise ValueError("patients' rows are drawn in order")
         return self.block[index - self.first]
+
+
+def _drive(journey: EventLoop, event: simpy.Event | None = None) -> None:
+    """Run a journey up to the next event it waits for, and again from there when that
+    event happens.
+
+    This is what ``env.process`` does, without the two events a SimPy process costs
+    to start and to finish: a journey is never interrupted and nobody waits for it
+    to end, so those events would carry nothing.  An exception in a journey stops
+    the run, as it would from a process."""
+    try:
+        waits_for = journey.send(None if event is None else event.value)
+    except StopIteration:
+        return
+    waits_for.callbacks.append(functools.partial(_drive, journey))
 
 
 def _pick(cdf: list[float], u: float) -> int:
