@@ -96,7 +96,9 @@ class StaffPool(Pool):
         if category is not None and lo <= start < hi:
             self.hours[category] += hours
             self.tasks += 1
-        self.busy_days_in_window += _window_overlap(start, start + (hold or 0.0), lo, hi)
+        busy = min(start + (hold or 0.0), hi) - max(start, lo)  # inside the window
+        if busy > 0:
+            self.busy_days_in_window += busy
 
 
 def _filled(value: float, n: int, typecode: str = "d") -> array:
@@ -206,6 +208,26 @@ HANDOVER_COLUMNS = (
 )
 
 
+@dataclass(slots=True, frozen=True)
+class Leg:
+    """One step of a pathway as a patient from one zone admitted to one trust takes it:
+    who does it, who hands the patient over and what that crossing risks.  Everything
+    here is fixed for a run, so it is worked out once per (pathway, zone, trust)."""
+
+    step: Step
+    number: int  # the step's place in its pathway
+    base: int  # where the step's draws start in the patient's row of uniform numbers
+    org: str
+    handover: bool  # the patient changes hands (organisation, or staff role within one)
+    inter: bool  # ... between organisations
+    sender: str
+    referrer: StaffPool | None  # the sender's liaison staff: they refer, and rework failures
+    log_fail: float  # log of the chance a handover attempt fails (0.0: it cannot)
+    slots: Pool | None  # the finite capacity the step waits for, if any
+    staff: StaffPool | None  # who does the step's work, if it has any
+    codes: tuple[int, int, int]  # step, sender and receiver, as the handover log keeps them
+
+
 def _window_overlap(start: float, end: float, lo: float, hi: float) -> float:
     return max(0.0, min(end, hi) - max(start, lo))
 
@@ -237,8 +259,7 @@ class Model:
         }
         self.admitting_liaison = config.organisation_types[config.admitting_type].liaison_role
         self.liaison = {t: spec.liaison_role for t, spec in config.organisation_types.items()}
-        self._failure_p: dict[tuple[str, str], float] = {}
-        self._routes: dict[tuple[int, str, str], tuple[str, ...]] = {}
+        self._legs: dict[tuple[int, str, str], tuple[Leg, ...]] = {}
         self._phases: dict[str, float] = {}
         self._uniforms: dict[str, _UniformBlocks] = {}
         self._build_resources()
@@ -370,32 +391,21 @@ class Model:
         rec.ready[pid] = t
         trust = rec.org_ids[rec.trust[pid]]
         p = rec.pathway[pid]
-        pathway = self.pathways[p]
+        legs = self.legs(p, zone, trust)
         discharge_at = self.discharge_index[p]
-        responsible = trust
-        liaison = self.admitting_liaison  # the role that refers on the sender's side
-        role = liaison
         in_hospital = True
         care_ended = math.nan  # after discharge: when the last service's care ended
-        last = len(pathway.steps) - 1
+        last = len(legs) - 1
         times = rec.step_times
         k = pid * rec.step_width
-        route = self.route(p, zone, trust)
-        for i, step in enumerate(pathway.steps):
-            base = PATIENT_SLOTS + i * STEP_SLOTS
-            org = route[i]
+        for leg in legs:
+            step, i, base = leg.step, leg.number, leg.base
             sent = t
-            inter = org != responsible
-            if inter or (step.staff is not None and step.staff != role):
-                t = yield from self.handover(
-                    pid, zone, index, step, responsible, liaison, org, u, base, in_hospital, inter, t
-                )
+            if leg.handover:
+                t = yield from self.handover(pid, zone, index, leg, u, in_hospital, t)
                 if t >= end:
                     return
             accepted = t
-            responsible = org
-            liaison = self.liaison[step.by]
-            role = step.staff or liaison or role
             if step.decision:
                 until = self.decide(zone, trust, u, base, t)
                 if until >= end:
@@ -409,16 +419,14 @@ class Model:
                         yield env.timeout(t - env.now)
                     yield env.timeout(until - env.now)
                 t = until
-            slots = None
-            if step.capacity is not None:
-                slots = self.rec.slots[(org, step.capacity)]
-                if not slots.unlimited:
-                    if t > env.now:
-                        yield env.timeout(t - env.now)
-                    granted = slots.request(None)
-                    if granted is not None:
-                        yield granted
-                    t = env.now
+            slots = leg.slots
+            if slots is not None:
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                granted = slots.request(None)
+                if granted is not None:
+                    yield granted
+                t = env.now
             if i == discharge_at:
                 rec.discharged[pid] = t
                 in_hospital = False
@@ -428,9 +436,9 @@ class Model:
                 if t >= end:
                     return
             started = t
-            if step.staff is not None and step.effort_hours is not None:
-                hours = step.effort_hours.ppf(float(u[base + S_EFFORT]))
-                pool = rec.staff[(org, step.staff)]
+            pool = leg.staff
+            if pool is not None:
+                hours = step.effort_hours.ppf(float(u[base + S_EFFORT]))  # type: ignore[union-attr]
                 started = yield from self.work(pool, hours, CASEWORK, t)
                 t = started + hours / pool.hours_per_day
                 if t >= end:
@@ -450,19 +458,47 @@ class Model:
                     slots.release(at=t)
                 care_ended = t
             times[k + 4 * i : k + 4 * i + 4] = array("d", (sent, accepted, started, t))
-        if discharge_at == len(pathway.steps):
+        if discharge_at == len(legs):
             rec.discharged[pid] = t
         rec.journey_end[pid] = t
 
-    def route(self, pathway: int, zone: str, trust: str) -> tuple[str, ...]:
-        """The organisation taking each step of a pathway for patients from ``zone``
-        admitted to ``trust``."""
+    def legs(self, pathway: int, zone: str, trust: str) -> tuple[Leg, ...]:
+        """The steps of a pathway as patients from ``zone`` admitted to ``trust`` take them."""
         key = (pathway, zone, trust)
-        route = self._routes.get(key)
-        if route is None:
-            steps = self.pathways[pathway].steps
-            route = self._routes[key] = tuple(self.geo.resolve(s.by, zone, trust) for s in steps)
-        return route
+        legs = self._legs.get(key)
+        if legs is not None:
+            return legs
+        staff, slots = self.rec.staff, self.rec.slots
+        responsible = trust
+        liaison = self.admitting_liaison  # the role that refers on the sender's side
+        role = liaison
+        made = []
+        for i, step in enumerate(self.pathways[pathway].steps):
+            org = self.geo.resolve(step.by, zone, trust)
+            inter = org != responsible
+            p_fail = self.geo.failure_probability(responsible, org)
+            capacity = slots[(org, step.capacity)] if step.capacity is not None else None
+            made.append(
+                Leg(
+                    step=step,
+                    number=i,
+                    base=PATIENT_SLOTS + i * STEP_SLOTS,
+                    org=org,
+                    handover=inter or (step.staff is not None and step.staff != role),
+                    inter=inter,
+                    sender=responsible,
+                    referrer=staff[(responsible, liaison)] if liaison is not None else None,
+                    log_fail=math.log(p_fail) if p_fail > 0 else 0.0,
+                    slots=capacity if capacity is not None and not capacity.unlimited else None,
+                    staff=staff[(org, step.staff)] if step.staff is not None and step.effort_hours is not None else None,
+                    codes=(self.step_code[step.name], self.org_code[responsible], self.org_code[org]),
+                )
+            )
+            responsible = org
+            liaison = self.liaison[step.by]
+            role = step.staff or liaison or role
+        legs = self._legs[key] = tuple(made)
+        return legs
 
     def gap(self, pid: int, since: float, until: float) -> None:
         """An interval after discharge in which no organisation is providing care."""
@@ -479,45 +515,26 @@ class Model:
         start.append(since)
         length.append(days)
 
-    def failure_probability(self, sender: str, receiver: str) -> float:
-        key = (sender, receiver)
-        if key not in self._failure_p:
-            self._failure_p[key] = self.geo.failure_probability(sender, receiver)
-        return self._failure_p[key]
-
     def handover(
-        self,
-        pid: int,
-        zone: str,
-        index: int,
-        step: Step,
-        sender: str,
-        sender_role: str | None,
-        receiver: str,
-        u: np.ndarray,
-        base: int,
-        in_hospital: bool,
-        inter: bool,
-        t: float,
+        self, pid: int, zone: str, index: int, leg: Leg, u: np.ndarray, in_hospital: bool, t: float
     ) -> Generator[simpy.Event, Any, float]:
         """A transfer of responsibility, sent at ``t``: the sender refers, the referral
         travels and is accepted, or fails and comes back for rework until it goes
         through.  Returns the time of acceptance (or a time past the end of the run,
         where it stops)."""
-        h, end, rec = self.cfg.handovers, self.end, self.rec
+        h, end, rec, base = self.cfg.handovers, self.end, self.rec, leg.base
         sent = t
-        pool = rec.staff[(sender, sender_role)] if sender_role is not None else None
-        if inter and pool is not None:
+        pool = leg.referrer
+        if leg.inter and pool is not None:
             hours = h.referral_effort_hours.ppf(float(u[base + S_REFERRAL]))
             start = yield from self.work(pool, hours, CASEWORK, t)
             t = start + hours / pool.hours_per_day
             if t >= end:
                 return t
-        delay = h.delay_days if inter else h.intra_delay_days
-        p_fail = self.failure_probability(sender, receiver)
+        delay = h.delay_days if leg.inter else h.intra_delay_days
         failures = 0
-        if p_fail > 0:
-            x = math.log1p(-float(u[base + S_FAILURES])) / math.log(p_fail)
+        if leg.log_fail:
+            x = math.log1p(-float(u[base + S_FAILURES])) / leg.log_fail
             failures = int(x) if x < 1e6 else 10**6
         t += delay.ppf(float(u[base + S_DELAY]))
         if t >= end:
@@ -541,23 +558,13 @@ class Model:
             t += h.rework.delay_days.ppf(ud) + delay.ppf(ur)
             if t >= end:
                 return t
-        if inter:
+        if leg.inter:
             rec.inter_handovers[pid] += 1
         else:
             rec.intra_handovers[pid] += 1
         rec.failed_handovers[pid] += failures
-        rec.handovers.add(
-            pid,
-            self.step_code[step.name],
-            inter,
-            self.org_code[sender],
-            self.org_code[receiver],
-            sent,
-            t,
-            failures,
-            rework_hours,
-            in_hospital,
-        )
+        step, sender, receiver = leg.codes
+        rec.handovers.add(pid, step, leg.inter, sender, receiver, sent, t, failures, rework_hours, in_hospital)
         return t
 
     def decide(self, zone: str, trust: str, u: np.ndarray, base: int, now: float) -> float:

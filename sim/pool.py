@@ -57,9 +57,15 @@ class Pool:
         if self.unlimited:
             self.started(now, hold, note)
             return None
-        self._collect(now)
-        if self.free > 0 and not self._queue:
-            self._take(now, hold, note)
+        returns = self._returns
+        while returns and returns[0] <= now:  # units back by now are free
+            heapq.heappop(returns)
+            self.free += 1
+        if self.free > 0 and not self._queue:  # the common case, written out
+            self.free -= 1
+            if hold is not None:
+                heapq.heappush(returns, now + hold)
+            self.started(now, hold, note)
             return None
         event = self.env.event() if notify else None
         self._requests += 1
