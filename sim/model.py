@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.calendar import Environment
 from sim.config import (
     Config,
     DelegatedDecision,
@@ -240,7 +241,7 @@ class Model:
         self.geo = Geography(config)
         self.seed = seed
         self.replication = replication
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.end = config.run.length_days
         self.max_steps = max((len(p.steps) for p in config.pathways.values()), default=0)
         self.row_width = PATIENT_SLOTS + STEP_SLOTS * self.max_steps

@@ -1,0 +1,160 @@
+"""The engine's parts against SimPy's own: the pool against a PriorityResource, the
+bucketed environment against a plain one, and journeys run without a Process."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import pytest
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.calendar import Environment
+from sim.pool import Pool
+
+from .conftest import build, example_data
+
+
+def _workload(seed: int, n: int) -> list[tuple[float, int, float]]:
+    """Arrival time, priority and holding time of ``n`` requests (continuous times)."""
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(0.4, n))
+    return [(float(a), int(p), float(h)) for a, p, h in zip(arrivals, rng.integers(0, 2, n), rng.exponential(1.0, n))]
+
+
+def _simpy_grants(work: list[tuple[float, int, float]], capacity: int) -> list[float]:
+    env = simpy.Environment()
+    res = simpy.PriorityResource(env, capacity=capacity)
+    granted = [math.nan] * len(work)
+
+    def customer(i: int, at: float, priority: int, hold: float) -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(at)
+        with res.request(priority=priority) as req:
+            yield req
+            granted[i] = env.now
+            yield env.timeout(hold)
+
+    for i, w in enumerate(work):
+        env.process(customer(i, *w))
+    env.run()
+    return granted
+
+
+def _pool_grants(work: list[tuple[float, int, float]], capacity: int, env: simpy.Environment) -> list[float]:
+    pool = Pool(env, capacity)
+    granted = [math.nan] * len(work)
+
+    def customer(i: int, at: float, priority: int, hold: float) -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(at)
+        event = pool.request(hold, priority=priority)
+        granted[i] = env.now if event is None else (yield event)
+
+    for i, w in enumerate(work):
+        env.process(customer(i, *w))
+    env.run()
+    return granted
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 200), capacity=st.integers(1, 4))
+def test_pool_grants_as_a_simpy_priority_resource_does(seed: int, n: int, capacity: int) -> None:
+    """Same requests, same grant times: first come first served within priority, the
+    holder's time given in advance instead of a release event."""
+    work = _workload(seed, n)
+    assert _pool_grants(work, capacity, simpy.Environment()) == pytest.approx(_simpy_grants(work, capacity), abs=1e-9)
+
+
+def test_pool_priority_and_order() -> None:
+    env = simpy.Environment()
+    pool = Pool(env, 1)
+    assert pool.request(5.0) is None  # free: granted at once, back at day 5
+    late = pool.request(1.0, priority=1)
+    early = pool.request(1.0, priority=1)
+    urgent = pool.request(1.0, priority=0)
+    assert pool.waiting == 3
+    env.run()
+    assert (urgent.value, late.value, early.value) == (5.0, 6.0, 7.0)
+
+
+def test_pool_release_at_a_later_time_and_zero_and_unlimited() -> None:
+    env = simpy.Environment()
+    beds = Pool(env, 1)
+    assert beds.request(None) is None
+    beds.release(at=3.0)  # the holder knows now when it will give the bed back
+    waiting = beds.request(None)
+    env.run()
+    assert waiting is not None and waiting.value == 3.0
+    none = Pool(env, 0)
+    never = none.request(1.0)
+    env.run(until=100)
+    assert never is not None and not never.triggered
+    plenty = Pool(env, math.inf)
+    assert all(plenty.request(1.0) is None for _ in range(1000))
+
+
+def _event_order(env: simpy.Environment, seed: int) -> list[tuple[float, int]]:
+    """Processes that wait random delays (many ties: whole and half days, zero, slot
+    boundaries) and start others; the order in which everything happened."""
+    rng = np.random.default_rng(seed)
+    delays = rng.choice([0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 7.0, 0.1, 0.3], size=(40, 6))
+    log: list[tuple[float, int]] = []
+
+    def walker(k: int) -> Generator[simpy.Event, Any, None]:
+        for d in delays[k]:
+            yield env.timeout(float(d))
+            log.append((env.now, k))
+            if k < 20 and d == 0.5:
+                env.process(walker(k + 20))
+
+    def urgent() -> Generator[simpy.Event, Any, None]:
+        for _ in range(10):
+            yield env.timeout(1.0)
+            ev = env.event()
+            ev.succeed()
+            yield ev
+            log.append((env.now, -1))
+
+    for k in range(20):
+        env.process(walker(k))
+    env.process(urgent())
+    env.run(until=30)
+    return log
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), slot=st.sampled_from([0.25, 0.5, 0.3, 1.0, 3.0]))
+def test_bucketed_environment_keeps_simpys_order_exactly(seed: int, slot: float) -> None:
+    assert _event_order(Environment(slot_days=slot), seed) == _event_order(simpy.Environment(), seed)
+
+
+def test_model_tables_do_not_depend_on_the_slot_width() -> None:
+    """The buckets are bookkeeping: a run gives the same tables whatever their width."""
+    import sim.calendar
+
+    cfg = build(example_data())
+    a = sim.simulate(cfg, seed=4)
+    default = sim.calendar.SLOT_DAYS
+    try:
+        sim.calendar.SLOT_DAYS = 5.0
+        b = sim.simulate(cfg, seed=4)
+    finally:
+        sim.calendar.SLOT_DAYS = default
+    for name, table in a.tables.items():
+        assert table.equals(b.tables[name]), name
+
+
+def test_an_error_in_a_journey_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Journeys run without a SimPy Process; an exception still ends the run loudly."""
+    from sim import model
+
+    def broken(self: Any, *args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(model.Model, "decide", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        sim.simulate(build(example_data()), seed=1)
