@@ -11,24 +11,25 @@ day) into a bucket for its slot instead, and moves a slot's bucket into the heap
 the clock reaches the slot.  The heap then holds only the events of the current slot.
 
 The order of events is exactly SimPy's: by time, then priority, then the order in
-which they were scheduled.  Events in a bucket are moved into the heap in the order
-they were scheduled, and every event due in a slot that was scheduled before the slot
-began is in its bucket, so they all come before the events scheduled during the slot.
+which they were scheduled.  Each event gets its place in that order (SimPy's event
+id) when it is scheduled, bucket or not; the buckets only delay when the heap sees
+it.  An event leaves its bucket when its slot begins, before anything in the slot has
+happened, so the heap always holds every event due in the current slot.
 """
 
 from __future__ import annotations
 
 import math
-from heapq import heappush
+from heapq import heapify, heappush
 from typing import Any
 
 import simpy
 from simpy.events import NORMAL
 
 SLOT_DAYS = 0.25
-"""Width of a time slot.  The heap holds about a slot's worth of events; moving a
-bucket costs the same however wide the slot, so narrower is cheaper down to the
-point where most slots are empty."""
+"""Width of a time slot, a power of two so that slots' bounds are exact.  The heap
+holds about a slot's worth of events; narrower is cheaper down to the point where
+most slots are empty."""
 
 _BEFORE_URGENT = -1  # a slot's bucket is moved before anything else at that time
 
@@ -36,35 +37,29 @@ _BEFORE_URGENT = -1  # a slot's bucket is moved before anything else at that tim
 class Environment(simpy.Environment):
     def __init__(self, initial_time: float = 0, slot_days: float | None = None):
         super().__init__(initial_time)
-        self.slot_days = slot_days = SLOT_DAYS if slot_days is None else slot_days
+        slot_days = SLOT_DAYS if slot_days is None else slot_days
+        if slot_days <= 0 or math.frexp(slot_days)[0] != 0.5:
+            raise ValueError(f"slot_days must be a power of two (1/4, 1/2, 1, 2 ...), not {slot_days}")
+        self.slot_days = slot_days  # a power of two, so time / slot_days is exact
         self._slot = math.floor(initial_time / slot_days)  # the slot the heap holds
         self._horizon = (self._slot + 1) * slot_days  # events from here on wait in buckets
-        self._buckets: dict[int, list[tuple[float, Any, simpy.Event]]] = {}
+        self._buckets: dict[int, list[tuple[float, Any, int, simpy.Event]]] = {}
         self._mover_due = False
 
     def schedule(self, event: simpy.Event, priority: Any = NORMAL, delay: float = 0) -> None:
         at = self._now + delay
+        entry = (at, priority, next(self._eid), event)  # exactly SimPy's heap entry
         if at < self._horizon or at == math.inf:
-            heappush(self._queue, (at, priority, next(self._eid), event))
+            heappush(self._queue, entry)
             return
-        slot = self._slot_of(at)
+        slot = math.floor(at / self.slot_days)
         bucket = self._buckets.get(slot)
         if bucket is None:
-            bucket = self._buckets[slot] = []
-        bucket.append((at, priority, event))
-        if not self._mover_due:
-            self._schedule_mover()
-
-    def _slot_of(self, at: float) -> int:
-        """The slot k with k * slot_days <= at < (k + 1) * slot_days, computed as the
-        boundaries are (division can round across a boundary)."""
-        w = self.slot_days
-        slot = max(math.floor(at / w), self._slot + 1)
-        while slot * w > at:
-            slot -= 1
-        while (slot + 1) * w <= at:
-            slot += 1
-        return slot
+            self._buckets[slot] = [entry]
+            if not self._mover_due:
+                self._schedule_mover()
+        else:
+            bucket.append(entry)
 
     def _schedule_mover(self) -> None:
         """Move the next slot's bucket into the heap when the clock reaches the slot."""
@@ -78,9 +73,10 @@ class Environment(simpy.Environment):
     def _move(self, _event: simpy.Event) -> None:
         self._slot += 1
         self._horizon = (self._slot + 1) * self.slot_days
-        queue, eid = self._queue, self._eid
-        for at, priority, event in self._buckets.pop(self._slot, ()):
-            heappush(queue, (at, priority, next(eid), event))
+        bucket = self._buckets.pop(self._slot, None)
+        if bucket:
+            self._queue.extend(bucket)
+            heapify(self._queue)
         self._mover_due = False
         if self._buckets:
             self._schedule_mover()

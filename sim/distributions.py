@@ -22,8 +22,11 @@ _inv_normal = _STANDARD_NORMAL.inv_cdf
 _U_MIN = 1e-12  # keeps ppf away from the infinite tails at u == 0 or 1
 
 
+_U_MAX = 1.0 - _U_MIN
+
+
 def _clip(u: float) -> float:
-    return min(max(u, _U_MIN), 1.0 - _U_MIN)
+    return u if _U_MIN < u < _U_MAX else (_U_MIN if u <= _U_MIN else _U_MAX)
 
 
 class _Dist(BaseModel):

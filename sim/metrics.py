@@ -293,13 +293,16 @@ def interfaces_table(rec: Recorder, handovers: pd.DataFrame, meetings: pd.DataFr
     geo = rec.geography
     weeks = (rec.end - rec.warmup) / 7.0
     pairs: set[tuple[str, str]] = {tuple(sorted(k)) for k in geo.expected_flows}  # type: ignore[misc]
-    inter = handovers[(handovers["kind"] == "inter") & (handovers["sent"] >= rec.warmup)]
+    inter = handovers.loc[
+        (handovers["kind"] == "inter") & (handovers["sent"] >= rec.warmup), ["from_org", "to_org", "failed"]
+    ]
+    by_direction = inter.groupby(["from_org", "to_org"], sort=False)["failed"].agg(["size", "sum"])
     sim_counts: dict[tuple[str, str], list[float]] = {}
-    for a, b, failed in zip(inter["from_org"], inter["to_org"], inter["failed"], strict=False):
+    for (a, b), n, failed in zip(by_direction.index, by_direction["size"], by_direction["sum"], strict=True):
         key = (a, b) if a <= b else (b, a)
         pairs.add(key)
         c = sim_counts.setdefault(key, [0.0, 0.0])
-        c[0] += 1
+        c[0] += n
         c[1] += failed
     pair_meetings: dict[tuple[str, str], list[float]] = {}
     for _, m in meetings.iterrows():
