@@ -31,7 +31,6 @@ How random numbers are kept in step (common random numbers)
 from __future__ import annotations
 
 import bisect
-import functools
 import heapq
 import itertools
 import math
@@ -375,7 +374,7 @@ class Model:
             ready, pid, zone, index, u = heapq.heappop(due)
             if ready > env.now:
                 yield env.timeout(ready - env.now)
-            _drive(self.journey(pid, zone, index, u))
+            _Driven(self.journey(pid, zone, index, u))
 
     def journey(self, pid: int, zone: str, index: int, u: np.ndarray) -> EventLoop:
         """From ready for discharge to the start of the last service, for patient ``pid``,
@@ -655,19 +654,28 @@ class _UniformBlocks:
         return self.block[index - self.first]
 
 
-def _drive(journey: EventLoop, event: simpy.Event | None = None) -> None:
-    """Run a journey up to the next event it waits for, and again from there when that
+class _Driven:
+    """Runs a journey up to the next event it waits for, and again from there when that
     event happens.
 
     This is what ``env.process`` does, without the two events a SimPy process costs
     to start and to finish: a journey is never interrupted and nobody waits for it
     to end, so those events would carry nothing.  An exception in a journey stops
-    the run, as it would from a process."""
-    try:
-        waits_for = journey.send(None if event is None else event.value)
-    except StopIteration:
-        return
-    waits_for.callbacks.append(functools.partial(_drive, journey))
+    the run, as it would from a process.  The object itself is the callback, so a
+    wait costs no new object, and it holds no reference back to itself."""
+
+    __slots__ = ("journey",)
+
+    def __init__(self, journey: EventLoop):
+        self.journey = journey
+        self(None)
+
+    def __call__(self, event: simpy.Event | None) -> None:
+        try:
+            waits_for = self.journey.send(None if event is None else event._value)
+        except StopIteration:
+            return
+        waits_for.callbacks.append(self)  # type: ignore[union-attr]
 
 
 def _pick(cdf: list[float], u: float) -> int:
