@@ -36,4 +36,4 @@ def simulate(config: Config, seed: int = 0, replication: int = 0) -> RunResult:
         if collecting:
             gc.enable()
     tables = build_tables(rec)
-    return RunResult(config.name, seed, replication, tables, time.perf_counter() - started)
+    return RunResult(config.name, seed, replication, tables, time.perf_counter() - started, rec.events)

@@ -19,6 +19,7 @@ happened, so the heap always holds every event due in the current slot.
 
 from __future__ import annotations
 
+import itertools
 import math
 from heapq import heapify, heappush
 from typing import Any
@@ -60,6 +61,13 @@ class Environment(simpy.Environment):
                 self._schedule_mover()
         else:
             bucket.append(entry)
+
+    @property
+    def scheduled(self) -> int:
+        """How many events have been scheduled so far (SimPy numbers them in turn)."""
+        count = next(self._eid)
+        self._eid = itertools.count(count)  # put the number back
+        return count
 
     def _schedule_mover(self) -> None:
         """Move the next slot's bucket into the heap when the clock reaches the slot."""

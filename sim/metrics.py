@@ -62,6 +62,7 @@ class RunResult:
     replication: int
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     wall_seconds: float = math.nan
+    events: int = 0  # events the run scheduled
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})

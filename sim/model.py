@@ -165,6 +165,7 @@ class Recorder:
     handovers: HandoverLog = field(default_factory=HandoverLog)
     gap_log: tuple[array, array, array] = field(default_factory=lambda: (array("q"), array("d"), array("d")))
     meetings: list[tuple[str, float, int, float]] = field(default_factory=list)  # series, day, attendees, hours
+    events: int = 0  # events the run scheduled (a measure of its work, for the benchmark)
 
     def admit(self, times: np.ndarray, zones: np.ndarray) -> None:
         n = len(times)
@@ -633,6 +634,7 @@ class Model:
         for series in self.geo.meeting_series:
             self.env.process(self.meeting(series))
         self.env.run(until=self.end)
+        self.rec.events = self.env.scheduled
         return self.rec
 
 
