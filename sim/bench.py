@@ -15,9 +15,9 @@ Parts so far:
 5. scaling: wall time for 1/8, 1/4, 1/2 and all of England's demand, with the cost
    per patient and per event against 1/8 (staff stay as built for all of England's
    demand, so queues, and the events they take, grow towards full demand);
-6. a sweep of 40 one-second runs (a year of Lancashire and South Cumbria): local
-   processes against serial (parallel efficiency), and a Dask LocalCluster against
-   local processes.
+6. a sweep of 40 one-second runs (a year of Lancashire and South Cumbria), three
+   alternating rounds: local processes against serial (parallel efficiency), and a
+   Dask LocalCluster against local processes, medians of the rounds' ratios.
 Parts 4 to 6 take minutes; ``--quick`` leaves them out.
 """
 
@@ -148,48 +148,56 @@ def in_fresh_process(config_path: Path, demand_scale: float) -> dict[str, Any]:
     return result
 
 
-def sweep_efficiency(runs: int = 40) -> dict[str, Any]:
-    """The same sweep serial, on local processes and on a Dask LocalCluster (each in a
-    fresh results folder): parallel efficiency and Dask against local processes."""
+def sweep_efficiency(runs: int = 40, rounds: int = 3) -> dict[str, Any]:
+    """The same sweep serial, on local processes and on a Dask LocalCluster, in
+    alternating rounds (each in a fresh results folder): parallel efficiency and Dask
+    against local processes, as medians of the rounds' ratios."""
     import os
     import tempfile
+
+    from distributed import LocalCluster
 
     from sim.sweep import run_sweep
 
     workers = os.cpu_count() or 1
-    with tempfile.TemporaryDirectory() as tmp:
+    rows: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp, LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         exp = Path(tmp) / "bench.yaml"
         exp.write_text(
             f"name: bench\nbase: {ROOT / 'configs' / 'lancashire-south-cumbria.yaml'}\nseed: 9\n"
             f"replications: {runs}\n"
         )
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        serial = run_sweep(exp, Path(tmp) / "serial", workers=1, progress=False)
-        timings["serial"] = time.perf_counter() - t0
-        compute = json.loads((serial.out_dir / "manifest.json").read_text())["timings"]["run_seconds_total"]
-        t0 = time.perf_counter()
-        run_sweep(exp, Path(tmp) / "processes", workers=workers, progress=False)
-        timings["processes"] = time.perf_counter() - t0
-        from distributed import LocalCluster
-
-        with LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        ) as cluster:
+        for r in range(rounds):
+            row: dict[str, float] = {}
             t0 = time.perf_counter()
-            run_sweep(exp, Path(tmp) / "dask", scheduler=cluster.scheduler_address, progress=False)
-            timings["dask"] = time.perf_counter() - t0
+            serial = run_sweep(exp, Path(tmp) / f"serial-{r}", workers=1, progress=False)
+            row["serial"] = time.perf_counter() - t0
+            manifest = json.loads((serial.out_dir / "manifest.json").read_text())
+            row["serial_compute"] = manifest["timings"]["run_seconds_total"]
+            t0 = time.perf_counter()
+            run_sweep(exp, Path(tmp) / f"processes-{r}", workers=workers, progress=False)
+            row["processes"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            run_sweep(exp, Path(tmp) / f"dask-{r}", scheduler=cluster.scheduler_address, progress=False)
+            row["dask"] = time.perf_counter() - t0
+            rows.append(row)
+    # against the serial sweep's compute alone: the serial sweep also writes each run's
+    # files in between runs, which the parallel sweep overlaps with the workers' work
+    efficiency = [r["serial_compute"] / (workers * r["processes"]) for r in rows]
+    dask = [r["dask"] / r["processes"] for r in rows]
     return {
         "runs": runs,
+        "rounds": rounds,
         "workers": workers,
-        "seconds": timings,
-        # against the serial sweep's compute alone: the serial sweep also writes each run's
-        # files in between runs, which the parallel sweep overlaps with the workers' work
-        "parallel_efficiency": compute / (workers * timings["processes"]),
-        "end_to_end_speedup": timings["serial"] / timings["processes"],
-        "serial_compute_seconds": compute,
-        "seconds_per_run": compute / runs,
-        "dask_over_processes": timings["dask"] / timings["processes"],
+        "seconds": rows,
+        "seconds_per_run": statistics.median(r["serial_compute"] / runs for r in rows),
+        "parallel_efficiency": statistics.median(efficiency),
+        "parallel_efficiency_each": efficiency,
+        "end_to_end_speedup": statistics.median(r["serial"] / r["processes"] for r in rows),
+        "dask_over_processes": statistics.median(dask),
+        "dask_over_processes_each": dask,
         "target_parallel_efficiency": 0.9,
         "target_dask_over_processes": 1.1,
     }
