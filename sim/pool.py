@@ -12,9 +12,11 @@ make it cheaper:
   the next unit comes back, and hand it to the first in the queue.
 
 So a patient who finds staff free costs no events at all in the pool, and a patient
-who waits costs two (the wake-up and their own resumption), where a SimPy resource
-costs three or four (request, release, and the timeout the holder sleeps through).
-The order of grants is the same as SimPy's: by priority, then by time of request.
+who waits costs one (the wake-up, which resumes them), where a SimPy resource costs
+three or four (request, release, and the timeout the holder sleeps through).  The
+order of grants is the same as SimPy's: by priority, then by time of request.  (A
+waiter woken this way goes on at once, where SimPy would first finish the other
+events due at that very instant; that differs only for events at the same time.)
 """
 
 from __future__ import annotations
@@ -108,16 +110,22 @@ class Pool:
             heapq.heappop(returns)
             self.free += 1
 
-    def _grant(self) -> None:
+    def _grant(self, granted: list[simpy.Event] | None = None) -> None:
         """Serve the queue in order while units are free; then, if anybody is still
-        waiting, make sure a wake-up is due when the next unit comes back."""
+        waiting, make sure a wake-up is due when the next unit comes back.  A waiter
+        is told through their event, or, when ``granted`` is given, their event is
+        added to it for the caller to fire."""
         queue = self._queue
         now = self.env.now
         while queue and self.free > 0:
             _, _, hold, note, event = heapq.heappop(queue)
             self._take(now, hold, note)
-            if event is not None:
+            if event is None:
+                continue
+            if granted is None:
                 event.succeed(now)
+            else:
+                granted.append(event)
         if queue:
             self._schedule_wake()
 
@@ -135,4 +143,17 @@ class Pool:
         # the clock reaches ``at`` up to rounding (it adds the delay to its own time)
         self._wakes.discard(at)
         self._collect(max(at, self.env.now))
-        self._grant()
+        granted: list[simpy.Event] = []
+        self._grant(granted)
+        # The wake-up is itself an event being processed, so the waiters it serves go
+        # on from here, as they would from their own event, without scheduling one:
+        # their events are fired the way the environment fires an event it takes from
+        # its queue (value set, then each callback called once).  This comes after the
+        # queue is served, so a waiter asking this pool again finds it in order.
+        now = self.env.now
+        for event in granted:
+            event._ok = True
+            event._value = now
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:  # type: ignore[union-attr]
+                callback(event)
