@@ -28,9 +28,21 @@ import simpy
 from simpy.events import NORMAL
 
 SLOT_DAYS = 0.25
-"""Width of a time slot, a power of two so that slots' bounds are exact.  The heap
-holds about a slot's worth of events; narrower is cheaper down to the point where
-most slots are empty."""
+"""Width of a time slot when none is given, a power of two so that slots' bounds are
+exact.  The heap holds about a slot's worth of events; narrower is cheaper down to
+the point where most slots are empty (see :func:`slot_for`)."""
+
+EVENTS_PER_SLOT = 1000  # enough that moving a bucket is rare, few enough for a short heap
+
+
+def slot_for(events_per_day: float) -> float:
+    """A slot width (a power of two, from 1/64 to 64 days) holding about
+    EVENTS_PER_SLOT events at ``events_per_day``: a quarter of a day would hold only
+    two events of a small queue, but 3,000 of all England's."""
+    if events_per_day <= 0:
+        return 64.0
+    exponent = round(math.log2(EVENTS_PER_SLOT / events_per_day))
+    return float(2.0 ** min(max(exponent, -6), 6))
 
 _BEFORE_URGENT = -1  # a slot's bucket is moved before anything else at that time
 

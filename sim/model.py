@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.calendar import Environment
+from sim.calendar import Environment, slot_for
 from sim.config import (
     Config,
     DelegatedDecision,
@@ -126,9 +126,6 @@ class HandoverLog:
         self.failed.append(failed)
         self.rework_hours.append(rework_hours)
         self.in_hospital.append(in_hospital)
-
-    def __len__(self) -> int:
-        return len(self.patient)
 
 
 @dataclass
@@ -229,10 +226,6 @@ class Leg:
     codes: tuple[int, int, int]  # step, sender and receiver, as the handover log keeps them
 
 
-def _window_overlap(start: float, end: float, lo: float, hi: float) -> float:
-    return max(0.0, min(end, hi) - max(start, lo))
-
-
 class Model:
     """Builds the processes of one run and runs them."""
 
@@ -241,7 +234,9 @@ class Model:
         self.geo = Geography(config)
         self.seed = seed
         self.replication = replication
-        self.env = Environment()
+        # about seven events a patient: the event queue's slots are sized to hold ~1,000
+        daily = sum(self.geo.daily_rate(z) for z in config.zone_ids()) * config.demand.max_multiplier
+        self.env = Environment(slot_days=slot_for(7 * daily))
         self.end = config.run.length_days
         self.max_steps = max((len(p.steps) for p in config.pathways.values()), default=0)
         self.row_width = PATIENT_SLOTS + STEP_SLOTS * self.max_steps
@@ -289,7 +284,7 @@ class Model:
         env = self.env
         if t > env.now:
             yield env.timeout(t - env.now)
-        granted = pool.request(days, (hours, category))
+        granted = pool.request(days, (hours, category), PRIORITY_CASEWORK)
         if granted is None:
             return env.now
         start: float = yield granted
@@ -634,6 +629,8 @@ class Model:
         for series in self.geo.meeting_series:
             self.env.process(self.meeting(series))
         self.env.run(until=self.end)
+        if self.rec.trust.count(-1):  # the source admits everyone before the end
+            raise RuntimeError("internal error: some patients were never admitted")
         self.rec.events = self.env.scheduled
         return self.rec
 

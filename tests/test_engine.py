@@ -132,20 +132,26 @@ def test_bucketed_environment_keeps_simpys_order_exactly(seed: int, slot: float)
     assert _event_order(Environment(slot_days=slot), seed) == _event_order(simpy.Environment(), seed)
 
 
-def test_model_tables_do_not_depend_on_the_slot_width() -> None:
+def test_model_tables_do_not_depend_on_the_slot_width(monkeypatch: pytest.MonkeyPatch) -> None:
     """The buckets are bookkeeping: a run gives the same tables whatever their width."""
-    import sim.calendar
+    from sim import model
 
     cfg = build(example_data())
     a = sim.simulate(cfg, seed=4)
-    default = sim.calendar.SLOT_DAYS
-    try:
-        sim.calendar.SLOT_DAYS = 4.0
+    for width in (1 / 16, 4.0):
+        monkeypatch.setattr(model, "slot_for", lambda _rate, width=width: width)
         b = sim.simulate(cfg, seed=4)
-    finally:
-        sim.calendar.SLOT_DAYS = default
-    for name, table in a.tables.items():
-        assert table.equals(b.tables[name]), name
+        for name, table in a.tables.items():
+            assert table.equals(b.tables[name]), (name, width)
+
+
+def test_slot_width_follows_the_event_rate() -> None:
+    from sim.calendar import slot_for
+
+    assert slot_for(4_000) == 0.25  # about a thousand events a slot
+    assert slot_for(11_000) == 0.125  # all of England
+    assert slot_for(7) == 64.0 and slot_for(0) == 64.0  # a small queue: the widest slot
+    assert slot_for(1e9) == 1 / 64
 
 
 def test_slot_width_must_be_a_power_of_two() -> None:
