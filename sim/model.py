@@ -75,8 +75,15 @@ EventLoop = Generator[simpy.Event, Any, Any]
 class StaffPool(Pool):
     """The staff of one role in one organisation; keeps its own hours and busy time."""
 
-    def __init__(self, env: simpy.Environment, org: str, role: str, count: float, hours_per_day: float,
-                 window: tuple[float, float]):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        org: str,
+        role: str,
+        count: float,
+        hours_per_day: float,
+        window: tuple[float, float],
+    ):
         super().__init__(env, count)
         self.org = org
         self.role = role
@@ -114,8 +121,19 @@ class HandoverLog:
         self.sent, self.accepted = array("d"), array("d")
         self.failed, self.rework_hours, self.in_hospital = array("q"), array("d"), array("b")
 
-    def add(self, patient: int, step: int, inter: bool, sender: int, receiver: int, sent: float,
-            accepted: float, failed: int, rework_hours: float, in_hospital: bool) -> None:
+    def add(
+        self,
+        patient: int,
+        step: int,
+        inter: bool,
+        sender: int,
+        receiver: int,
+        sent: float,
+        accepted: float,
+        failed: int,
+        rework_hours: float,
+        in_hospital: bool,
+    ) -> None:
         self.patient.append(patient)
         self.step.append(step)
         self.inter.append(inter)
@@ -474,6 +492,7 @@ class Model:
             inter = org != responsible
             p_fail = self.geo.failure_probability(responsible, org)
             capacity = slots[(org, step.capacity)] if step.capacity is not None else None
+            worker = step.staff if step.effort_hours is not None else None
             made.append(
                 Leg(
                     step=step,
@@ -486,7 +505,7 @@ class Model:
                     referrer=staff[(responsible, liaison)] if liaison is not None else None,
                     log_fail=math.log(p_fail) if p_fail > 0 else 0.0,
                     slots=capacity if capacity is not None and not capacity.unlimited else None,
-                    staff=staff[(org, step.staff)] if step.staff is not None and step.effort_hours is not None else None,
+                    staff=staff[(org, worker)] if worker is not None else None,
                     codes=(self.step_code[step.name], self.org_code[responsible], self.org_code[org]),
                 )
             )
@@ -674,7 +693,7 @@ class _Driven:
             waits_for = self.journey.send(None if event is None else event._value)
         except StopIteration:
             return
-        waits_for.callbacks.append(self)  # type: ignore[union-attr]
+        waits_for.callbacks.append(self)
 
 
 def _pick(cdf: list[float], u: float) -> int:

@@ -154,6 +154,7 @@ class Pool:
         for event in granted:
             event._ok = True
             event._value = now
-            callbacks, event.callbacks = event.callbacks, None
-            for callback in callbacks:  # type: ignore[union-attr]
+            callbacks = event.callbacks
+            event.callbacks = None  # type: ignore[assignment]
+            for callback in callbacks:
                 callback(event)

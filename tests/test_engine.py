@@ -24,7 +24,10 @@ def _workload(seed: int, n: int) -> list[tuple[float, int, float]]:
     """Arrival time, priority and holding time of ``n`` requests (continuous times)."""
     rng = np.random.default_rng(seed)
     arrivals = np.cumsum(rng.exponential(0.4, n))
-    return [(float(a), int(p), float(h)) for a, p, h in zip(arrivals, rng.integers(0, 2, n), rng.exponential(1.0, n))]
+    return [
+        (float(a), int(p), float(h))
+        for a, p, h in zip(arrivals, rng.integers(0, 2, n), rng.exponential(1.0, n), strict=True)
+    ]
 
 
 def _simpy_grants(work: list[tuple[float, int, float]], capacity: int) -> list[float]:
