@@ -41,10 +41,11 @@ def slot_for(events_per_day: float) -> float:
     """A slot width (a power of two, from 1/64 to 64 days) holding about
     EVENTS_PER_SLOT events at ``events_per_day``: a quarter of a day would hold only
     two events of a small queue, but 3,000 of all England's."""
-    if events_per_day <= 0:
+    if not events_per_day > EVENTS_PER_SLOT / 64:  # a trickle (or none): the widest slot
         return 64.0
-    exponent = round(math.log2(EVENTS_PER_SLOT / events_per_day))
-    return float(2.0 ** min(max(exponent, -6), 6))
+    if events_per_day >= EVENTS_PER_SLOT * 64:
+        return 1 / 64
+    return float(2.0 ** round(math.log2(EVENTS_PER_SLOT / events_per_day)))
 
 
 _BEFORE_URGENT = -1  # a slot's bucket is moved before anything else at that time

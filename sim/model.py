@@ -31,7 +31,7 @@ How random numbers are kept in step (common random numbers)
 from __future__ import annotations
 
 import bisect
-import heapq
+import functools
 import itertools
 import math
 from array import array
@@ -64,6 +64,7 @@ S_REWORK = 8  # then (rework effort, rework delay, resend delay) for each of the
 REWORK_SLOTS = 2
 STEP_SLOTS = S_REWORK + 3 * REWORK_SLOTS
 UNIFORM_BLOCK = 256  # patients' rows drawn at a time per zone
+ADMIT_AHEAD_DAYS = 1.0  # the source admits a day's arrivals at a time
 
 PRIORITY_MEETING = 0  # meetings are served before casework waiting for the same staff
 PRIORITY_CASEWORK = 1
@@ -356,21 +357,22 @@ class Model:
     # -- processes ------------------------------------------------------------------------
 
     def source(self, times: np.ndarray, zone_idx: np.ndarray) -> EventLoop:
-        """Admit every patient and start each journey when the patient is ready.
+        """Admit every patient, and have each journey start when the patient is ready.
 
         Admission touches nothing shared: it draws the patient's row of uniform
-        numbers, trust, pathway and length of stay.  So patients are admitted ahead
-        of the clock, in order of arrival, as far as the next patient to become ready;
-        the only event per patient is the start of their journey."""
+        numbers, trust, pathway and length of stay.  So once a day the source admits
+        the patients arriving in the day ahead, in order of arrival, and schedules the
+        start of each one's journey; that start is the only event a patient costs
+        before their journey."""
         env, rec, end = self.env, self.rec, self.end
         zone_ids = self.cfg.zone_ids()
         per_zone = [0] * len(zone_ids)
         arrive, zones = times.tolist(), zone_idx.tolist()
         n, a = len(arrive), 0
         los = self.cfg.patients.length_of_stay_days
-        due: list[tuple[float, int, str, int, np.ndarray]] = []  # (ready, id, zone, index, row), soonest first
-        while True:
-            while a < n and (not due or arrive[a] <= due[0][0]):
+        while a < n:
+            ahead = env.now + ADMIT_AHEAD_DAYS
+            while a < n and arrive[a] < ahead:
                 zi = zones[a]
                 zone = zone_ids[zi]
                 index = per_zone[zi]
@@ -381,14 +383,14 @@ class Model:
                 rec.pathway[a] = _pick(self.pathway_cdf, float(u[U_PATHWAY]))
                 ready = arrive[a] + los.ppf(float(u[U_LOS]))
                 if ready < end:
-                    heapq.heappush(due, (ready, a, zone, index, u))
+                    start = env.timeout(ready - env.now)
+                    start.callbacks.append(functools.partial(self._begin, a, zone, index, u))
                 a += 1
-            if not due:
-                return
-            ready, pid, zone, index, u = heapq.heappop(due)
-            if ready > env.now:
-                yield env.timeout(ready - env.now)
-            _Driven(self.journey(pid, zone, index, u))
+            if a < n:
+                yield env.timeout(max(ahead, arrive[a]) - env.now)
+
+    def _begin(self, pid: int, zone: str, index: int, u: np.ndarray, _event: simpy.Event) -> None:
+        _Driven(self.journey(pid, zone, index, u))
 
     def journey(self, pid: int, zone: str, index: int, u: np.ndarray) -> EventLoop:
         """From ready for discharge to the start of the last service, for patient ``pid``,

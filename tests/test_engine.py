@@ -155,6 +155,7 @@ def test_slot_width_follows_the_event_rate() -> None:
     assert slot_for(11_000) == 0.125  # all of England
     assert slot_for(7) == 64.0 and slot_for(0) == 64.0  # a small queue: the widest slot
     assert slot_for(1e9) == 1 / 64
+    assert slot_for(5e-309) == 64.0 and slot_for(math.inf) == 1 / 64  # no overflow at the extremes
 
 
 def test_slot_width_must_be_a_power_of_two() -> None:
