@@ -161,29 +161,33 @@ class Recorder:
     step_width: int  # 4 step times (sent, accepted, started, ended) per step of the longest pathway
     staff: dict[tuple[str, str], StaffPool] = field(default_factory=dict)
     slots: dict[tuple[str, str], Pool] = field(default_factory=dict)
-    # per patient, filled in at admission
-    admitted: np.ndarray = field(default_factory=lambda: np.empty(0))
-    zone: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    trust: array = field(default_factory=lambda: array("i"))
-    pathway: array = field(default_factory=lambda: array("i"))
-    # per patient, filled in as their journey goes on (NaN or 0 until then)
-    ready: array = field(default_factory=lambda: array("d"))
-    discharged: array = field(default_factory=lambda: array("d"))
-    journey_end: array = field(default_factory=lambda: array("d"))
-    inter_handovers: array = field(default_factory=lambda: array("q"))
-    intra_handovers: array = field(default_factory=lambda: array("q"))
-    failed_handovers: array = field(default_factory=lambda: array("q"))
-    gaps: array = field(default_factory=lambda: array("q"))
-    gap_events: array = field(default_factory=lambda: array("q"))
-    gap_days: array = field(default_factory=lambda: array("d"))
-    decision_wait_days: array = field(default_factory=lambda: array("d"))
-    step_times: array = field(default_factory=lambda: array("d"))  # patient-major, step_width each
+    # per patient, indexed by id: set up by admit(), then filled in at admission
+    # (trust, pathway) and as each journey goes on (NaN or 0 until then)
+    admitted: np.ndarray = field(init=False)
+    zone: np.ndarray = field(init=False)
+    trust: array = field(init=False)
+    pathway: array = field(init=False)
+    ready: array = field(init=False)
+    discharged: array = field(init=False)
+    journey_end: array = field(init=False)
+    inter_handovers: array = field(init=False)
+    intra_handovers: array = field(init=False)
+    failed_handovers: array = field(init=False)
+    gaps: array = field(init=False)
+    gap_events: array = field(init=False)
+    gap_days: array = field(init=False)
+    decision_wait_days: array = field(init=False)
+    step_times: array = field(init=False)  # patient-major, step_width each
     handovers: HandoverLog = field(default_factory=HandoverLog)
     gap_log: tuple[array, array, array] = field(default_factory=lambda: (array("q"), array("d"), array("d")))
     meetings: list[tuple[str, float, int, float]] = field(default_factory=list)  # series, day, attendees, hours
     events: int = 0  # events the run scheduled (a measure of its work, for the benchmark)
 
+    def __post_init__(self) -> None:
+        self.release_patients()
+
     def admit(self, times: np.ndarray, zones: np.ndarray) -> None:
+        """Columns for the patients arriving at ``times`` from zones ``zones``."""
         n = len(times)
         self.admitted, self.zone = times, zones
         self.trust, self.pathway = _filled(-1, n, "i"), _filled(-1, n, "i")
@@ -195,7 +199,7 @@ class Recorder:
         self.step_times = _filled(math.nan, n * self.step_width)
 
     def release_patients(self) -> None:
-        """Let go of the per-patient columns once they are in a table."""
+        """Empty per-patient columns (also how they are let go once in a table)."""
         self.admit(np.empty(0), np.empty(0, dtype=np.int64))
 
     @property
