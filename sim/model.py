@@ -315,7 +315,7 @@ class Model:
 
     # -- random numbers ---------------------------------------------------------------
 
-    def uniforms(self, zone: str, index: int) -> np.ndarray:
+    def uniforms(self, zone: str, index: int) -> list[float]:
         """The row of uniform numbers of the ``index``-th patient from ``zone``."""
         blocks = self._uniforms.get(zone)
         if blocks is None:
@@ -383,9 +383,9 @@ class Model:
                 per_zone[zi] += 1
                 u = self.uniforms(zone, index)
                 orgs, cdf = self.trust_cdf[zone]
-                rec.trust[a] = self.org_code[orgs[_pick(cdf, float(u[U_TRUST]))]]
-                rec.pathway[a] = _pick(self.pathway_cdf, float(u[U_PATHWAY]))
-                ready = arrive[a] + los.ppf(float(u[U_LOS]))
+                rec.trust[a] = self.org_code[orgs[_pick(cdf, u[U_TRUST])]]
+                rec.pathway[a] = _pick(self.pathway_cdf, u[U_PATHWAY])
+                ready = arrive[a] + los.ppf(u[U_LOS])
                 if ready < end:
                     start = env.timeout(ready - env.now)
                     start.callbacks.append(functools.partial(self._begin, a, zone, index, u))
@@ -393,10 +393,10 @@ class Model:
             if a < n:
                 yield env.timeout(max(ahead, arrive[a]) - env.now)
 
-    def _begin(self, pid: int, zone: str, index: int, u: np.ndarray, _event: simpy.Event) -> None:
+    def _begin(self, pid: int, zone: str, index: int, u: list[float], _event: simpy.Event) -> None:
         _Driven(self.journey(pid, zone, index, u))
 
-    def journey(self, pid: int, zone: str, index: int, u: np.ndarray) -> EventLoop:
+    def journey(self, pid: int, zone: str, index: int, u: list[float]) -> EventLoop:
         """From ready for discharge to the start of the last service, for patient ``pid``,
         the ``index``-th from ``zone``, whose row of uniform numbers is ``u``.
 
@@ -452,20 +452,20 @@ class Model:
                 in_hospital = False
                 care_ended = t
             if not in_hospital and step.first_contact_days is not None:
-                t += step.first_contact_days.ppf(float(u[base + S_FIRST_CONTACT]))
+                t += step.first_contact_days.ppf(u[base + S_FIRST_CONTACT])
                 if t >= end:
                     return
             started = t
             pool = leg.staff
             if pool is not None:
-                hours = step.effort_hours.ppf(float(u[base + S_EFFORT]))  # type: ignore[union-attr]
+                hours = step.effort_hours.ppf(u[base + S_EFFORT])  # type: ignore[union-attr]
                 started = yield from self.work(pool, hours, CASEWORK, t)
                 t = started + hours / pool.hours_per_day
                 if t >= end:
                     return
             if not in_hospital:
                 self.gap(pid, care_ended, started)
-            hold = step.hold_days.ppf(float(u[base + S_HOLD])) if step.hold_days is not None else 0.0
+            hold = step.hold_days.ppf(u[base + S_HOLD]) if step.hold_days is not None else 0.0
             if i == last:
                 # The journey ends once the last service has begun; its slot is held on.
                 if slots is not None:
@@ -477,7 +477,8 @@ class Model:
                 if slots is not None:
                     slots.release(at=t)
                 care_ended = t
-            times[k + 4 * i : k + 4 * i + 4] = array("d", (sent, accepted, started, t))
+            j = k + 4 * i
+            times[j], times[j + 1], times[j + 2], times[j + 3] = sent, accepted, started, t
         if discharge_at == len(legs):
             rec.discharged[pid] = t
         rec.journey_end[pid] = t
@@ -537,7 +538,7 @@ class Model:
         length.append(days)
 
     def handover(
-        self, pid: int, zone: str, index: int, leg: Leg, u: np.ndarray, in_hospital: bool, t: float
+        self, pid: int, zone: str, index: int, leg: Leg, u: list[float], in_hospital: bool, t: float
     ) -> Generator[simpy.Event, Any, float]:
         """A transfer of responsibility, sent at ``t``: the sender refers, the referral
         travels and is accepted, or fails and comes back for rework until it goes
@@ -547,7 +548,7 @@ class Model:
         sent = t
         pool = leg.referrer
         if leg.inter and pool is not None:
-            hours = h.referral_effort_hours.ppf(float(u[base + S_REFERRAL]))
+            hours = h.referral_effort_hours.ppf(u[base + S_REFERRAL])
             start = yield from self.work(pool, hours, CASEWORK, t)
             t = start + hours / pool.hours_per_day
             if t >= end:
@@ -555,20 +556,20 @@ class Model:
         delay = h.delay_days if leg.inter else h.intra_delay_days
         failures = 0
         if leg.log_fail:
-            x = math.log1p(-float(u[base + S_FAILURES])) / leg.log_fail
+            x = math.log1p(-u[base + S_FAILURES]) / leg.log_fail
             failures = int(x) if x < 1e6 else 10**6
-        t += delay.ppf(float(u[base + S_DELAY]))
+        t += delay.ppf(u[base + S_DELAY])
         if t >= end:
             return t
         rework_hours = 0.0
         overflow = None
         for k in range(failures):
             if k < REWORK_SLOTS:
-                ue, ud, ur = (float(v) for v in u[base + S_REWORK + 3 * k : base + S_REWORK + 3 * k + 3])
+                ue, ud, ur = u[base + S_REWORK + 3 * k : base + S_REWORK + 3 * k + 3]
             else:
                 if overflow is None:  # rare: a third failure; the patient's own stream
                     overflow = stream(self.seed, self.replication, f"rework:{zone}:{index}")
-                ue, ud, ur = (float(v) for v in overflow.random(3))
+                ue, ud, ur = overflow.random(3).tolist()
             hours = h.rework.effort_hours.ppf(ue)
             rework_hours += hours
             if pool is not None:
@@ -588,7 +589,7 @@ class Model:
         rec.handovers.add(pid, step, leg.inter, sender, receiver, sent, t, failures, rework_hours, in_hospital)
         return t
 
-    def decide(self, zone: str, trust: str, u: np.ndarray, base: int, now: float) -> float:
+    def decide(self, zone: str, trust: str, u: list[float], base: int, now: float) -> float:
         """When a funding or placement decision asked for at ``now`` is made, under the
         governance of the patient's place."""
         place = self.geo.governing_org(zone)
@@ -604,11 +605,11 @@ class Model:
                 for org in self.geo.decision_partners(arr, zone, trust)
             )
         if isinstance(arr, DelegatedDecision):
-            if float(u[base + S_DECISION_A]) < arr.share_above_limit:
+            if u[base + S_DECISION_A] < arr.share_above_limit:
                 return self.next_sitting(now + arr.lead_time_days, arr.escalation_every_days, f"escalation:{place}")
-            return now + arr.within_limit_days.ppf(float(u[base + S_DECISION_B]))
+            return now + arr.within_limit_days.ppf(u[base + S_DECISION_B])
         assert isinstance(arr, ImmediateDecision)
-        return now + arr.days.ppf(float(u[base + S_DECISION_B]))
+        return now + arr.days.ppf(u[base + S_DECISION_B])
 
     def phase(self, body: str) -> float:
         """Where in its cycle a recurring body first sits, as a fraction of the cycle.
@@ -661,21 +662,22 @@ class Model:
 
 
 class _UniformBlocks:
-    """A zone's patients' rows of uniform numbers, drawn a block at a time in order."""
+    """A zone's patients' rows of uniform numbers, drawn a block at a time in order
+    (and kept as Python floats, which the model reads one at a time)."""
 
     def __init__(self, gen: np.random.Generator, width: int):
         self.gen = gen
         self.width = width
         self.first = -UNIFORM_BLOCK
-        self.block = np.empty((0, width))
+        self.rows: list[list[float]] = []
 
-    def row(self, index: int) -> np.ndarray:
+    def row(self, index: int) -> list[float]:
         while index >= self.first + UNIFORM_BLOCK:
-            self.block = self.gen.random((UNIFORM_BLOCK, self.width))
+            self.rows = self.gen.random((UNIFORM_BLOCK, self.width)).tolist()
             self.first += UNIFORM_BLOCK
         if index < self.first:
             raise ValueError("patients' rows are drawn in order")
-        return self.block[index - self.first]
+        return self.rows[index - self.first]
 
 
 class _Driven:
