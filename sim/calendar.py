@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from heapq import heapify, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL
+from simpy.core import BoundClass, StopSimulation
+from simpy.events import NORMAL, URGENT
 
 SLOT_DAYS = 0.25
 """Width of a time slot when none is given, a power of two so that slots' bounds are
@@ -56,6 +57,10 @@ class Environment(simpy.Environment):
 
     def __init__(self, initial_time: float = 0, slot_days: float | None = None):
         super().__init__(initial_time)
+        # SimPy binds env.timeout, env.event ... to the instance only for its own class
+        for name, obj in vars(simpy.Environment).items():
+            if type(obj) is BoundClass:
+                setattr(self, name, getattr(self, name))
         slot_days = SLOT_DAYS if slot_days is None else slot_days
         if slot_days <= 0 or math.frexp(slot_days)[0] != 0.5:
             raise ValueError(f"slot_days must be a power of two (1/4, 1/2, 1, 2 ...), not {slot_days}")
@@ -79,6 +84,44 @@ class Environment(simpy.Environment):
                 self._schedule_mover()
         else:
             bucket.append(entry)
+
+    def run(self, until: Any = None) -> Any:
+        """As ``simpy.Environment.run``, with the loop of ``step`` written out (one
+        Python call less an event)."""
+        if until is not None:
+            if not isinstance(until, simpy.Event):
+                at = until if isinstance(until, int) else float(until)
+                if at <= self._now:
+                    raise ValueError(f"until ({at}) must be greater than the current simulation time")
+                until = simpy.Event(self)
+                until._ok = True
+                until._value = None
+                self.schedule(until, URGENT, at - self._now)
+            elif until.callbacks is None:
+                return until.value
+            until.callbacks.append(StopSimulation.callback)
+        queue = self._queue
+        try:
+            while queue:
+                self._now, _, _, event = heappop(queue)
+                callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+                try:
+                    for callback in callbacks:
+                        callback(event)
+                except StopSimulation:
+                    event.callbacks = callbacks[callbacks.index(callback) + 1 :]
+                    self.schedule(event, URGENT - 1)
+                    raise
+                if not event._ok and not hasattr(event, "_defused"):
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    raise exc
+        except StopSimulation as exc:
+            return exc.args[0]
+        if until is not None:
+            assert not until.triggered
+            raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}')
+        return None
 
     @property
     def scheduled(self) -> int:

@@ -31,7 +31,6 @@ How random numbers are kept in step (common random numbers)
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 import math
 from array import array
@@ -41,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from sim.calendar import Environment, slot_for
 from sim.config import (
@@ -70,7 +70,8 @@ PRIORITY_MEETING = 0  # meetings are served before casework waiting for the same
 PRIORITY_CASEWORK = 1
 
 CASEWORK, REWORK, MEETING = "casework", "rework", "meetings"
-EventLoop = Generator[simpy.Event, Any, Any]
+EventLoop = Generator[simpy.Event, Any, Any]  # a SimPy process
+Journey = Generator[simpy.Event | float, Any, Any]  # yields an event, or a time to wait until
 
 
 class StaffPool(Pool):
@@ -294,7 +295,9 @@ class Model:
             for name, cap in org.capacity.items():
                 self.rec.slots[(oid, name)] = Pool(self.env, math.inf if is_unlimited(cap) else float(cap))
 
-    def work(self, pool: StaffPool, hours: float, category: str, t: float) -> Generator[simpy.Event, Any, float]:
+    def work(
+        self, pool: StaffPool, hours: float, category: str, t: float
+    ) -> Generator[simpy.Event | float, Any, float]:
         """Ask at time ``t`` for one member of ``pool`` for ``hours`` of effort; returns
         the day the work starts (it ends ``hours / pool.hours_per_day`` days later).
 
@@ -306,7 +309,7 @@ class Model:
             return t
         env = self.env
         if t > env.now:
-            yield env.timeout(t - env.now)
+            yield t  # resumed when the clock reaches t
         granted = pool.request(days, (hours, category), PRIORITY_CASEWORK)
         if granted is None:
             return env.now
@@ -387,16 +390,12 @@ class Model:
                 rec.pathway[a] = _pick(self.pathway_cdf, u[U_PATHWAY])
                 ready = arrive[a] + los.ppf(u[U_LOS])
                 if ready < end:
-                    start = env.timeout(ready - env.now)
-                    start.callbacks.append(functools.partial(self._begin, a, zone, index, u))
+                    _Driven(env, self.journey(a, zone, index, u), ready)
                 a += 1
             if a < n:
                 yield env.timeout(max(ahead, arrive[a]) - env.now)
 
-    def _begin(self, pid: int, zone: str, index: int, u: list[float], _event: simpy.Event) -> None:
-        _Driven(self.journey(pid, zone, index, u))
-
-    def journey(self, pid: int, zone: str, index: int, u: list[float]) -> EventLoop:
+    def journey(self, pid: int, zone: str, index: int, u: list[float]) -> Journey:
         """From ready for discharge to the start of the last service, for patient ``pid``,
         the ``index``-th from ``zone``, whose row of uniform numbers is ``u``.
 
@@ -436,13 +435,13 @@ class Model:
                     # list now, so that the patients one sitting decides go on in that
                     # order, rather than in the order their clocks last caught up.
                     if t > env.now:
-                        yield env.timeout(t - env.now)
-                    yield env.timeout(until - env.now)
+                        yield t
+                    yield until
                 t = until
             slots = leg.slots
             if slots is not None:
                 if t > env.now:
-                    yield env.timeout(t - env.now)
+                    yield t
                 granted = slots.request(None)
                 if granted is not None:
                     yield granted
@@ -539,7 +538,7 @@ class Model:
 
     def handover(
         self, pid: int, zone: str, index: int, leg: Leg, u: list[float], in_hospital: bool, t: float
-    ) -> Generator[simpy.Event, Any, float]:
+    ) -> Generator[simpy.Event | float, Any, float]:
         """A transfer of responsibility, sent at ``t``: the sender refers, the referral
         travels and is accepted, or fails and comes back for rework until it goes
         through.  Returns the time of acceptance (or a time past the end of the run,
@@ -681,27 +680,39 @@ class _UniformBlocks:
 
 
 class _Driven:
-    """Runs a journey up to the next event it waits for, and again from there when that
-    event happens.
+    """Runs a journey up to the next thing it waits for, and again from there when
+    that happens.
 
     This is what ``env.process`` does, without the two events a SimPy process costs
     to start and to finish: a journey is never interrupted and nobody waits for it
-    to end, so those events would carry nothing.  An exception in a journey stops
-    the run, as it would from a process.  The object itself is the callback, so a
-    wait costs no new object, and it holds no reference back to itself."""
+    to end, so those events would carry nothing.  A journey waits either for an
+    event (a pool's grant) or, when it yields a time, for the clock to reach that
+    time: then the driver puts itself in the event queue as the event, so catching
+    up with the clock costs no new event object (a ``Timeout`` would, and the order
+    of events is the same: it is scheduled at the same point, with the same delay).
+    An exception in a journey stops the run, as it would from a process."""
 
-    __slots__ = ("journey",)
+    __slots__ = ("callbacks", "env", "journey")
+    _ok = True  # read by the environment, as of any event it processes
+    _value = None  # what a journey waiting for a time is sent when resumed
 
-    def __init__(self, journey: EventLoop):
+    def __init__(self, env: simpy.Environment, journey: Journey, start: float):
         self.journey = journey
-        self(None)
+        self.env = env
+        self.callbacks = [self]
+        env.schedule(self, NORMAL, start - env.now)  # type: ignore[arg-type]
 
-    def __call__(self, event: simpy.Event | None) -> None:
+    def __call__(self, event: simpy.Event | _Driven) -> None:
         try:
-            waits_for = self.journey.send(None if event is None else event._value)
+            waits_for = self.journey.send(event._value)
         except StopIteration:
             return
-        waits_for.callbacks.append(self)
+        if isinstance(waits_for, float):
+            self.callbacks = [self]
+            env = self.env
+            env.schedule(self, NORMAL, waits_for - env.now)  # type: ignore[arg-type]
+        else:
+            waits_for.callbacks.append(self)
 
 
 def _pick(cdf: list[float], u: float) -> int:
