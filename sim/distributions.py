@@ -59,7 +59,7 @@ class Exponential(_Dist):
     mean: float = Field(gt=0)
 
     def ppf(self, u: float) -> float:
-        return -self.mean * math.log1p(-_clip(u))
+        return -self.mean * math.log1p(-(u if _U_MIN < u < _U_MAX else _clip(u)))
 
     @property
     def mean_value(self) -> float:
@@ -80,7 +80,7 @@ class Lognormal(_Dist):
 
     def ppf(self, u: float) -> float:
         mu, sigma = self._mu_sigma
-        return math.exp(mu + sigma * _inv_normal(_clip(u)))
+        return math.exp(mu + sigma * _inv_normal(u if _U_MIN < u < _U_MAX else _clip(u)))
 
     @property
     def mean_value(self) -> float:

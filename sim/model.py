@@ -100,12 +100,18 @@ class StaffPool(Pool):
         """A task (``note`` = (hours, category)) starts: its hours count towards the
         category when it starts inside the window (meetings pass None: their hours
         are counted when the meeting sits); busy time is clipped to the window."""
-        hours, category = note
         lo, hi = self.window
-        if category is not None and lo <= start < hi:
-            self.hours[category] += hours
-            self.tasks += 1
-        busy = min(start + (hold or 0.0), hi) - max(start, lo)  # inside the window
+        if start >= hi:
+            return
+        end = start if hold is None else start + hold
+        if start >= lo:
+            hours, category = note
+            if category is not None:
+                self.hours[category] += hours
+                self.tasks += 1
+            busy = (end if end < hi else hi) - start  # the part inside the window
+        else:
+            busy = (end if end < hi else hi) - lo
         if busy > 0:
             self.busy_days_in_window += busy
 
@@ -258,7 +264,7 @@ class Model:
         self.geo = Geography(config)
         self.seed = seed
         self.replication = replication
-        # about seven events a patient: the event queue's slots are sized to hold ~1,000
+        # about seven events a patient: the event queue's slots are sized to hold ~100
         daily = sum(self.geo.daily_rate(z) for z in config.zone_ids()) * config.demand.max_multiplier
         self.env = Environment(slot_days=slot_for(7 * daily))
         self.end = config.run.length_days
@@ -562,7 +568,7 @@ class Model:
             return t
         rework_hours = 0.0
         overflow = None
-        for k in range(failures):
+        for k in range(failures) if failures else ():
             if k < REWORK_SLOTS:
                 ue, ud, ur = u[base + S_REWORK + 3 * k : base + S_REWORK + 3 * k + 3]
             else:
@@ -583,7 +589,8 @@ class Model:
             rec.inter_handovers[pid] += 1
         else:
             rec.intra_handovers[pid] += 1
-        rec.failed_handovers[pid] += failures
+        if failures:
+            rec.failed_handovers[pid] += failures
         step, sender, receiver = leg.codes
         rec.handovers.add(pid, step, leg.inter, sender, receiver, sent, t, failures, rework_hours, in_hospital)
         return t

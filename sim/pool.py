@@ -26,6 +26,7 @@ import math
 from typing import Any
 
 import simpy
+from simpy.events import NORMAL
 
 
 class Pool:
@@ -136,8 +137,7 @@ class Pool:
         if self._wakes and min(self._wakes) <= at:
             return
         self._wakes.add(at)
-        wake = self.env.timeout(max(at - self.env.now, 0.0))
-        wake.callbacks.append(lambda _event: self._woken(at))
+        self.env.schedule(_Wake(self, at), NORMAL, max(at - self.env.now, 0.0))  # type: ignore[arg-type]
 
     def _woken(self, at: float) -> None:
         # the clock reaches ``at`` up to rounding (it adds the delay to its own time)
@@ -158,3 +158,22 @@ class Pool:
             event.callbacks = None  # type: ignore[assignment]
             for callback in callbacks:
                 callback(event)
+
+
+class _Wake:
+    """A pool's wake-up at time ``at``.  It goes into the event queue as its own event
+    and is its own callback: the environment needs no more of an event than
+    ``callbacks``, ``_ok`` and ``_value``, and a ``Timeout`` with a callback would
+    cost two more objects and a Python ``__init__``."""
+
+    __slots__ = ("at", "callbacks", "pool")
+    _ok = True
+    _value = None
+
+    def __init__(self, pool: Pool, at: float):
+        self.pool = pool
+        self.at = at
+        self.callbacks = [self]
+
+    def __call__(self, _event: _Wake) -> None:
+        self.pool._woken(self.at)

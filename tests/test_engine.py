@@ -151,11 +151,12 @@ def test_model_tables_do_not_depend_on_the_slot_width(monkeypatch: pytest.Monkey
 def test_slot_width_follows_the_event_rate() -> None:
     from sim.calendar import slot_for
 
-    assert slot_for(4_000) == 0.25  # about a thousand events a slot
-    assert slot_for(11_000) == 0.125  # all of England
-    assert slot_for(7) == 64.0 and slot_for(0) == 64.0  # a small queue: the widest slot
-    assert slot_for(1e9) == 1 / 64
-    assert slot_for(5e-309) == 64.0 and slot_for(math.inf) == 1 / 64  # no overflow at the extremes
+    assert slot_for(400) == 0.25  # about a hundred events a slot
+    assert slot_for(11_000) == 1 / 128  # all of England
+    assert slot_for(7) == 16.0  # an M/M/3 queue
+    assert slot_for(1) == 64.0 and slot_for(0) == 64.0  # a trickle: the widest slot
+    assert slot_for(1e9) == 1 / 1024
+    assert slot_for(5e-309) == 64.0 and slot_for(math.inf) == 1 / 1024  # no overflow at the extremes
 
 
 def test_slot_width_must_be_a_power_of_two() -> None:
