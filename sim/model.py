@@ -36,7 +36,7 @@ import math
 from array import array
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import simpy
@@ -72,6 +72,7 @@ PRIORITY_CASEWORK = 1
 CASEWORK, REWORK, MEETING = "casework", "rework", "meetings"
 EventLoop = Generator[simpy.Event, Any, Any]  # a SimPy process
 Journey = Generator[simpy.Event | float, Any, Any]  # yields an event, or a time to wait until
+Row: TypeAlias = "memoryview[float]"  # a patient's row of uniform numbers
 
 
 class StaffPool(Pool):
@@ -324,7 +325,7 @@ class Model:
 
     # -- random numbers ---------------------------------------------------------------
 
-    def uniforms(self, zone: str, index: int) -> list[float]:
+    def uniforms(self, zone: str, index: int) -> Row:
         """The row of uniform numbers of the ``index``-th patient from ``zone``."""
         blocks = self._uniforms.get(zone)
         if blocks is None:
@@ -401,7 +402,7 @@ class Model:
             if a < n:
                 yield env.timeout(max(ahead, arrive[a]) - env.now)
 
-    def journey(self, pid: int, zone: str, index: int, u: list[float]) -> Journey:
+    def journey(self, pid: int, zone: str, index: int, u: Row) -> Journey:
         """From ready for discharge to the start of the last service, for patient ``pid``,
         the ``index``-th from ``zone``, whose row of uniform numbers is ``u``.
 
@@ -543,7 +544,7 @@ class Model:
         length.append(days)
 
     def handover(
-        self, pid: int, zone: str, index: int, leg: Leg, u: list[float], in_hospital: bool, t: float
+        self, pid: int, zone: str, index: int, leg: Leg, u: Row, in_hospital: bool, t: float
     ) -> Generator[simpy.Event | float, Any, float]:
         """A transfer of responsibility, sent at ``t``: the sender refers, the referral
         travels and is accepted, or fails and comes back for rework until it goes
@@ -595,7 +596,7 @@ class Model:
         rec.handovers.add(pid, step, leg.inter, sender, receiver, sent, t, failures, rework_hours, in_hospital)
         return t
 
-    def decide(self, zone: str, trust: str, u: list[float], base: int, now: float) -> float:
+    def decide(self, zone: str, trust: str, u: Row, base: int, now: float) -> float:
         """When a funding or placement decision asked for at ``now`` is made, under the
         governance of the patient's place."""
         place = self.geo.governing_org(zone)
@@ -668,22 +669,26 @@ class Model:
 
 
 class _UniformBlocks:
-    """A zone's patients' rows of uniform numbers, drawn a block at a time in order
-    (and kept as Python floats, which the model reads one at a time)."""
+    """A zone's patients' rows of uniform numbers, drawn a block at a time in order.
+
+    A row is a view of its block (a ``memoryview``, which reads out Python floats):
+    a patient makes only the floats it reads, when it reads them, where a list would
+    make every slot's float at once, most never read."""
 
     def __init__(self, gen: np.random.Generator, width: int):
         self.gen = gen
         self.width = width
         self.first = -UNIFORM_BLOCK
-        self.rows: list[list[float]] = []
+        self.block: Row = memoryview(b"").cast("d")
 
-    def row(self, index: int) -> list[float]:
+    def row(self, index: int) -> Row:
         while index >= self.first + UNIFORM_BLOCK:
-            self.rows = self.gen.random((UNIFORM_BLOCK, self.width)).tolist()
+            self.block = self.gen.random(UNIFORM_BLOCK * self.width).data  # type: ignore[assignment]
             self.first += UNIFORM_BLOCK
         if index < self.first:
             raise ValueError("patients' rows are drawn in order")
-        return self.rows[index - self.first]
+        start = (index - self.first) * self.width
+        return self.block[start : start + self.width]
 
 
 class _Driven:
