@@ -100,9 +100,10 @@ def test_pool_release_at_a_later_time_and_zero_and_unlimited() -> None:
     assert all(plenty.request(1.0) is None for _ in range(1000))
 
 
-def _event_order(env: simpy.Environment, seed: int) -> list[tuple[float, int]]:
+def _event_order(env: simpy.Environment, seed: int, drive: str = "run") -> list[tuple[float, int]]:
     """Processes that wait random delays (many ties: whole and half days, zero, slot
-    boundaries) and start others; the order in which everything happened."""
+    boundaries) and start others; the order in which everything happened, driven to
+    day 30 by one ``run``, by a run stopped and resumed, or one ``step`` at a time."""
     rng = np.random.default_rng(seed)
     delays = rng.choice([0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 7.0, 0.1, 0.3], size=(40, 6))
     log: list[tuple[float, int]] = []
@@ -125,14 +126,44 @@ def _event_order(env: simpy.Environment, seed: int) -> list[tuple[float, int]]:
     for k in range(20):
         env.process(walker(k))
     env.process(urgent())
-    env.run(until=30)
+    if drive == "run":
+        env.run(until=30)
+    elif drive == "resume":
+        env.run(until=7.25)
+        env.run(until=env.timeout(8.0))  # until an event, at a slot boundary
+        env.run(until=30)
+    else:
+        while env.peek() < 30:
+            env.step()
     return log
 
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), slot=st.sampled_from([0.125, 0.25, 0.5, 1.0, 4.0]))
 def test_bucketed_environment_keeps_simpys_order_exactly(seed: int, slot: float) -> None:
-    assert _event_order(Environment(slot_days=slot), seed) == _event_order(simpy.Environment(), seed)
+    expected = _event_order(simpy.Environment(), seed)
+    for drive in ("run", "resume", "step"):
+        assert _event_order(Environment(slot_days=slot), seed, drive) == expected, drive
+
+
+def test_bucketed_environment_stops_on_a_failure_and_at_the_end_as_simpy_does() -> None:
+    for env in (simpy.Environment(), Environment(slot_days=0.25)):
+
+        def failing(env: simpy.Environment = env) -> Generator[simpy.Event, Any, None]:
+            yield env.timeout(3.5)
+            raise KeyError("late")
+
+        env.process(failing())
+        with pytest.raises(KeyError, match="late"):
+            env.run()
+        assert env.now == 3.5
+        env.timeout(2.0)
+        env.run()  # runs out of events
+        assert env.now == 5.5
+        with pytest.raises(simpy.core.EmptySchedule):
+            env.step()
+        with pytest.raises(RuntimeError, match="until"):
+            env.run(until=env.event())
 
 
 def test_model_tables_do_not_depend_on_the_slot_width(monkeypatch: pytest.MonkeyPatch) -> None:
