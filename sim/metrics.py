@@ -115,8 +115,6 @@ def build_tables(rec: Recorder) -> dict[str, pd.DataFrame]:
 
 
 PATIENT_FLOATS = ("ready", "discharged", "journey_end")
-PATIENT_COUNTS = ("inter_handovers", "intra_handovers", "failed_handovers", "gaps", "gap_events")
-PATIENT_DAYS = ("gap_days", "decision_wait_days")
 
 
 def _names(names: list[str], codes: Any) -> np.ndarray:
@@ -125,6 +123,26 @@ def _names(names: list[str], codes: Any) -> np.ndarray:
     if isinstance(codes, array):
         codes = np.frombuffer(codes, dtype=np.int32)
     return np.asarray(names, dtype=object)[codes]
+
+
+def _patient_counts(rec: Recorder) -> dict[str, np.ndarray]:
+    """Each patient's handovers, failed attempts and gaps in care, counted from the
+    handover and gap logs (each gap's days added in the order they happened)."""
+    n, log = rec.n, rec.handovers
+    patient = np.frombuffer(log.patient, dtype=np.int64)
+    inter = np.frombuffer(log.inter, dtype=np.int8).astype(bool)
+    failed = np.frombuffer(log.failed, dtype=np.int64)
+    gap_patient = np.frombuffer(rec.gap_log[0], dtype=np.int64)
+    gap_days = np.frombuffer(rec.gap_log[2], dtype=np.float64)
+    over = gap_days > rec.config.handovers.gap_event_threshold_days
+    return {
+        "inter_handovers": np.bincount(patient[inter], minlength=n),
+        "intra_handovers": np.bincount(patient[~inter], minlength=n),
+        "failed_handovers": np.bincount(patient, weights=failed, minlength=n).astype(np.int64),
+        "gaps": np.bincount(gap_patient, minlength=n),
+        "gap_events": np.bincount(gap_patient[over], minlength=n),
+        "gap_days": np.bincount(gap_patient, weights=gap_days, minlength=n),
+    }
 
 
 def patients_table(rec: Recorder) -> pd.DataFrame:
@@ -145,10 +163,8 @@ def patients_table(rec: Recorder) -> pd.DataFrame:
     columns["admitted"] = rec.admitted
     for attr in PATIENT_FLOATS:
         columns[attr] = np.frombuffer(getattr(rec, attr), dtype=np.float64).copy()
-    for attr in PATIENT_COUNTS:
-        columns[attr] = np.frombuffer(getattr(rec, attr), dtype=np.int64).copy()
-    for attr in PATIENT_DAYS:
-        columns[attr] = np.frombuffer(getattr(rec, attr), dtype=np.float64).copy()
+    columns.update(_patient_counts(rec))
+    columns["decision_wait_days"] = np.frombuffer(rec.decision_wait_days, dtype=np.float64).copy()
     ready, discharged = columns["ready"], columns["discharged"]
     waiting_at_end = ~np.isnan(ready) & np.isnan(discharged)
     with np.errstate(invalid="ignore"):

@@ -178,12 +178,6 @@ class Recorder:
     ready: array = field(init=False)
     discharged: array = field(init=False)
     journey_end: array = field(init=False)
-    inter_handovers: array = field(init=False)
-    intra_handovers: array = field(init=False)
-    failed_handovers: array = field(init=False)
-    gaps: array = field(init=False)
-    gap_events: array = field(init=False)
-    gap_days: array = field(init=False)
     decision_wait_days: array = field(init=False)
     step_times: array = field(init=False)  # patient-major, step_width each
     handovers: HandoverLog = field(default_factory=HandoverLog)
@@ -201,9 +195,7 @@ class Recorder:
         self.trust, self.pathway = _filled(-1, n, "i"), _filled(-1, n, "i")
         for name in ("ready", "discharged", "journey_end"):
             setattr(self, name, _filled(math.nan, n))
-        for name in ("inter_handovers", "intra_handovers", "failed_handovers", "gaps", "gap_events"):
-            setattr(self, name, _filled(0, n, "q"))
-        self.gap_days, self.decision_wait_days = _filled(0.0, n), _filled(0.0, n)
+        self.decision_wait_days = _filled(0.0, n)
         self.step_times = _filled(math.nan, n * self.step_width)
 
     def release_patients(self) -> None:
@@ -533,12 +525,7 @@ class Model:
         days = until - since
         if days <= 0:
             return
-        rec = self.rec
-        rec.gaps[pid] += 1
-        rec.gap_days[pid] += days
-        if days > self.cfg.handovers.gap_event_threshold_days:
-            rec.gap_events[pid] += 1
-        patient, start, length = rec.gap_log
+        patient, start, length = self.rec.gap_log
         patient.append(pid)
         start.append(since)
         length.append(days)
@@ -586,12 +573,6 @@ class Model:
             t += h.rework.delay_days.ppf(ud) + delay.ppf(ur)
             if t >= end:
                 return t
-        if leg.inter:
-            rec.inter_handovers[pid] += 1
-        else:
-            rec.intra_handovers[pid] += 1
-        if failures:
-            rec.failed_handovers[pid] += failures
         step, sender, receiver = leg.codes
         rec.handovers.add(pid, step, leg.inter, sender, receiver, sent, t, failures, rework_hours, in_hospital)
         return t
