@@ -15,7 +15,6 @@ from statistics import NormalDist
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import special
 
 _STANDARD_NORMAL = NormalDist()
 _inv_normal = _STANDARD_NORMAL.inv_cdf
@@ -97,6 +96,8 @@ class Gamma(_Dist):
     def ppf(self, u: float) -> float:
         shape = (self.mean / self.sd) ** 2
         scale = self.sd**2 / self.mean
+        from scipy import special  # here: it takes a quarter of a second to import
+
         return float(special.gammaincinv(shape, _clip(u))) * scale
 
     @property

@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from scipy.stats import qmc
 
 from sim.config import Config, Run, config_from_dict, problems_from_validation
 from sim.errors import ConfigError, Problem
@@ -110,6 +109,8 @@ class Sweep(Strict):
             values = [self.factors[k] for k in keys]
             return [dict(zip(keys, combo, strict=True)) for combo in zip(*values, strict=True)]
         assert self.points is not None
+        from scipy.stats import qmc  # here: scipy.stats takes 0.4 s to import, in every worker
+
         sampler = qmc.LatinHypercube(d=len(keys), rng=np.random.default_rng(seed))
         unit = sampler.random(self.points)
         points = []
