@@ -400,7 +400,7 @@ class Model:
 
         ``t`` is the patient's own clock.  It runs ahead of the simulation's clock
         through everything that touches nothing shared (delays, decisions, the hold
-        of a service) and catches up, with one timeout, only when the patient needs
+        of a service) and catches up, with one event, only when the patient needs
         staff or a bed, so that every pool is asked in time order.  Whenever ``t``
         reaches the end of the run the journey stops where it is, as it would have
         if each delay had been its own timeout."""
