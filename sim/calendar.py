@@ -57,6 +57,22 @@ def slot_for(events_per_day: float) -> float:
     return float(2.0 ** round(math.log2(EVENTS_PER_SLOT / events_per_day)))
 
 
+class SelfEvent:
+    """Something that goes into the event queue as its own event and is its own
+    callback: all the environment reads of an event is ``callbacks``, ``_ok`` and
+    ``_value``, so a wake-up needs no ``Timeout`` (a Python ``__init__``) nor a
+    callback object beside it.  To be woken after ``delay``, a subclass sets
+    ``self.callbacks = [self]`` and calls ``env.schedule(self, NORMAL, delay)``;
+    it is then called with itself."""
+
+    __slots__ = ("callbacks",)
+    _ok = True  # it never fails
+    _value = None  # it carries no value
+
+    def __call__(self, event: SelfEvent) -> None:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+
 _BEFORE_URGENT = -1  # a slot's bucket is moved before anything else at that time
 
 

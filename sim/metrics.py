@@ -96,7 +96,7 @@ def write_tables(out_dir: str | Path, tables: dict[str, pd.DataFrame]) -> dict[s
 def build_tables(rec: Recorder) -> dict[str, pd.DataFrame]:
     """The run's tables.  The recorder's per-patient and per-handover columns are
     released as soon as their tables exist, so that a large run does not hold both."""
-    patients = patients_table(rec)
+    patients = patients_table(rec)  # first: it counts from the logs handovers_table lets go
     handovers = handovers_table(rec)
     workload = workload_table(rec)
     meetings = meetings_table(rec)

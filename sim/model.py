@@ -42,7 +42,7 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL
 
-from sim.calendar import Environment, slot_for
+from sim.calendar import Environment, SelfEvent, slot_for
 from sim.config import (
     Config,
     DelegatedDecision,
@@ -672,7 +672,7 @@ class _UniformBlocks:
         return self.block[start : start + self.width]
 
 
-class _Driven:
+class _Driven(SelfEvent):
     """Runs a journey up to the next thing it waits for, and again from there when
     that happens.
 
@@ -685,9 +685,7 @@ class _Driven:
     of events is the same: it is scheduled at the same point, with the same delay).
     An exception in a journey stops the run, as it would from a process."""
 
-    __slots__ = ("callbacks", "env", "journey")
-    _ok = True  # read by the environment, as of any event it processes
-    _value = None  # what a journey waiting for a time is sent when resumed
+    __slots__ = ("env", "journey")  # a journey waiting for a time is sent None (_value)
 
     def __init__(self, env: simpy.Environment, journey: Journey, start: float):
         self.journey = journey
@@ -695,7 +693,7 @@ class _Driven:
         self.callbacks = [self]
         env.schedule(self, NORMAL, start - env.now)  # type: ignore[arg-type]
 
-    def __call__(self, event: simpy.Event | _Driven) -> None:
+    def __call__(self, event: simpy.Event | SelfEvent) -> None:
         try:
             waits_for = self.journey.send(event._value)
         except StopIteration:

@@ -28,6 +28,8 @@ from typing import Any
 import simpy
 from simpy.events import NORMAL
 
+from sim.calendar import SelfEvent
+
 
 class Pool:
     """``capacity`` units (``math.inf``: unlimited, nobody ever waits; 0: nobody is
@@ -160,20 +162,15 @@ class Pool:
                 callback(event)
 
 
-class _Wake:
-    """A pool's wake-up at time ``at``.  It goes into the event queue as its own event
-    and is its own callback: the environment needs no more of an event than
-    ``callbacks``, ``_ok`` and ``_value``, and a ``Timeout`` with a callback would
-    cost two more objects and a Python ``__init__``."""
+class _Wake(SelfEvent):
+    """A pool's wake-up at time ``at``."""
 
-    __slots__ = ("at", "callbacks", "pool")
-    _ok = True
-    _value = None
+    __slots__ = ("at", "pool")
 
     def __init__(self, pool: Pool, at: float):
         self.pool = pool
         self.at = at
         self.callbacks = [self]
 
-    def __call__(self, _event: _Wake) -> None:
+    def __call__(self, _event: SelfEvent) -> None:
         self.pool._woken(self.at)
