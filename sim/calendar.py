@@ -111,7 +111,7 @@ class Environment(simpy.Environment):
 
     def run(self, until: Any = None) -> Any:
         """As ``simpy.Environment.run``, with the loop of ``step`` written out (one
-        Python call less an event)."""
+        Python call less an event: see :meth:`_process`)."""
         if until is not None:
             if not isinstance(until, simpy.Event):
                 at = until if isinstance(until, int) else float(until)
@@ -124,19 +124,8 @@ class Environment(simpy.Environment):
             elif until.callbacks is None:
                 return until.value
             until.callbacks.append(StopSimulation.callback)
-        queue = self._queue
         try:
-            while queue:  # step(), written out
-                self._now, _, _, event = queue.pop(0)
-                callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
-                try:
-                    for callback in callbacks:
-                        callback(event)
-                except StopSimulation:
-                    self._stopped(event, callbacks, callback)
-                    raise
-                if not event._ok and not hasattr(event, "_defused"):
-                    self._crash(event)
+            self._process(until_empty=True)
         except StopSimulation as exc:
             return exc.args[0]
         if until is not None:
@@ -148,28 +137,28 @@ class Environment(simpy.Environment):
         """Process the next event (``simpy.Environment.step`` for a sorted queue)."""
         if not self._queue:
             raise EmptySchedule()
-        self._now, _, _, event = self._queue.pop(0)
-        callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
-        try:
-            for callback in callbacks:
-                callback(event)
-        except StopSimulation:
-            self._stopped(event, callbacks, callback)
-            raise
-        if not event._ok and not hasattr(event, "_defused"):
-            self._crash(event)
+        self._process(until_empty=False)
 
-    def _stopped(self, event: Any, callbacks: list[Any], callback: Any) -> None:
-        """A callback stopped the run: the event's other callbacks run when it resumes."""
-        event.callbacks = callbacks[callbacks.index(callback) + 1 :]
-        self.schedule(event, URGENT - 1)
-
-    @staticmethod
-    def _crash(event: Any) -> None:
-        """A failed event nobody defused stops the run with its exception (as SimPy)."""
-        exc = type(event._value)(*event._value.args)
-        exc.__cause__ = event._value
-        raise exc
+    def _process(self, until_empty: bool) -> None:
+        """Process the events in the queue in order: all of them (``run`` loops here
+        rather than calling ``step`` an event), or only the next."""
+        queue = self._queue
+        while queue:
+            self._now, _, _, event = queue.pop(0)
+            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+            try:
+                for callback in callbacks:
+                    callback(event)
+            except StopSimulation:  # the run stops: the event's other callbacks run when it resumes
+                event.callbacks = callbacks[callbacks.index(callback) + 1 :]
+                self.schedule(event, URGENT - 1)
+                raise
+            if not event._ok and not hasattr(event, "_defused"):  # a failure nobody defused
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+            if not until_empty:
+                return
 
     @property
     def scheduled(self) -> int:
