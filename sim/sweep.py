@@ -63,13 +63,36 @@ def run_sweep(
     progress: bool = True,
 ) -> SweepReport:
     started = time.perf_counter()
+    executor = Executor(workers=workers or Executor().workers, scheduler=scheduler)
+    executor.start()
     experiment = load_experiment(path)
     store = Store(results_dir(experiment, results_root))
     store.prepare()
-    executor = Executor(workers=workers or Executor().workers, scheduler=scheduler)
     reps = {(c.scenario, c.point): experiment.initial_replications for c in experiment.cells}
-    auto = isinstance(experiment.spec.replications, AutoReplications)
     already = {p.name for p in store.runs.iterdir() if store.finished(p.name)}
+    with executor:
+        ran = _run_rounds(experiment, store, executor, reps, retry_failed, progress)
+    plan = experiment.plan(reps)
+    tables = consolidate(experiment, plan, store)
+    wall = time.perf_counter() - started
+    write_manifest(experiment, plan, store, {"this_invocation_seconds": wall}, executor.describe())
+    failures = tables["failures"].to_dict(orient="records")
+    planned = {s.run_id for s in plan}
+    unused = len(already - planned)
+    return SweepReport(experiment.name, store.root, len(planned), len(planned & already), ran, failures, wall, unused)
+
+
+def _run_rounds(
+    experiment: Experiment,
+    store: Store,
+    executor: Executor,
+    reps: dict[tuple[str, int], int],
+    retry_failed: bool,
+    progress: bool,
+) -> int:
+    """Run what the plan asks for and is not finished; with automatic replications, add
+    replications (updating ``reps``) until each cell is precise enough.  Runs done."""
+    auto = isinstance(experiment.spec.replications, AutoReplications)
     ran = 0
     failed_now: set[str] = set()
     while True:
@@ -93,19 +116,11 @@ def run_sweep(
         bar.close()
         ran += done.done + done.failed
         if not auto or retry_failed:
-            break
+            return ran
         more = needs_more(experiment, store, reps)
         if not more:
-            break
+            return ran
         reps.update(more)
-    plan = experiment.plan(reps)
-    tables = consolidate(experiment, plan, store)
-    wall = time.perf_counter() - started
-    write_manifest(experiment, plan, store, {"this_invocation_seconds": wall}, executor.describe())
-    failures = tables["failures"].to_dict(orient="records")
-    planned = {s.run_id for s in plan}
-    unused = len(already - planned)
-    return SweepReport(experiment.name, store.root, len(planned), len(planned & already), ran, failures, wall, unused)
 
 
 def calibrate_seconds(experiment: Experiment) -> float:

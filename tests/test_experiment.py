@@ -369,6 +369,36 @@ replications: {metrics: [delayed_days_per_discharge], half_width_pct: 0.01, min:
     assert (summary["n"] == 7).all()
 
 
+def test_automatic_replications_on_processes_keep_one_pool_and_match_serial(tmp_path, monkeypatch):
+    import concurrent.futures as cf
+
+    import sim.runner
+
+    pools = []
+
+    class Counted(cf.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(kwargs.get("mp_context"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(sim.runner.cf, "ProcessPoolExecutor", Counted)
+    strict = experiment(
+        tmp_path,
+        """\
+replications: {metrics: [delayed_days_per_discharge], half_width_pct: 0.01, min: 2, max: 4, step: 1}
+""",
+        name="strict.yaml",
+        exp_name="strict",
+    )
+    serial = run_sweep(strict, tmp_path / "serial", workers=1, progress=False)
+    procs = run_sweep(strict, tmp_path / "procs", workers=2, progress=False)
+    assert serial.planned == procs.planned == 4  # three rounds: 2, 3, then 4 replications
+    assert len(pools) == 1  # one pool of workers for all three rounds
+    if "forkserver" in __import__("multiprocessing").get_all_start_methods():
+        assert pools[0].get_start_method() == "forkserver"
+    assert_same_results(serial.out_dir, procs.out_dir)
+
+
 def test_latin_hypercube_sensitivity_ranks_the_driving_factor_first(tmp_path):
     path = experiment(
         tmp_path,
