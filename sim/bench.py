@@ -12,9 +12,11 @@ Parts so far:
 4. a year of all England (every ICB, council and acute trust, about 585,000 complex
    discharges): wall time (median of three runs), peak memory, patients and events
    per second, each run in a fresh process so that its peak memory is its own;
-5. scaling: wall time for 1/8, 1/4, 1/2 and all of England's demand, with the cost
-   per patient and per event against 1/8 (staff stay as built for all of England's
-   demand, so queues, and the events they take, grow towards full demand);
+5. scaling: wall time for 1/8, 1/4, 1/2 and all of England's demand, in alternating
+   rounds with the runs of part 4, with the cost per unit of demand, per patient and
+   per event against the same round's run at 1/8, medians of the rounds (staff stay
+   as built for all of England's demand, so queues, and the events they take, grow
+   towards full demand);
 6. a sweep of 40 one-second runs (a year of Lancashire and South Cumbria), five
    alternating rounds: local processes against serial (parallel efficiency), and a
    Dask LocalCluster against local processes, medians of the rounds' ratios.  Each
@@ -230,13 +232,53 @@ def sweep_efficiency(runs: int = 40, rounds: int = 5) -> dict[str, Any]:
     }
 
 
+SCALES = (0.125, 0.25, 0.5, 1.0)
+
+
+def england_rounds(config_path: Path, rounds: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """All England's year, and the scaling runs at 1/8, 1/4, 1/2 and all of its demand,
+    in alternating rounds (each round runs every demand once, each in a fresh process,
+    in rising then falling order, so that the machine's drift falls on all of them).
+    Costs are ratios to the same round's run at 1/8, as medians over the rounds."""
+    runs: dict[float, list[dict[str, Any]]] = {f: [] for f in SCALES}
+    for r in range(rounds):
+        for f in SCALES if r % 2 == 0 else SCALES[::-1]:
+            runs[f].append(in_fresh_process(config_path, f))
+
+    def median_run(each: list[dict[str, Any]]) -> dict[str, Any]:
+        return sorted(each, key=lambda x: x["wall_seconds"])[len(each) // 2]
+
+    full = runs[1.0]
+    whole = {
+        **median_run(full),
+        "rounds": rounds,
+        "wall_seconds_each": [x["wall_seconds"] for x in full],
+        "cpu_seconds_each": [x["cpu_seconds"] for x in full],
+        "peak_memory_mb": max(x["peak_memory_mb"] for x in full),
+    }
+    scaling = []
+    for f in SCALES:
+        row = dict(whole) if f == 1.0 else median_run(runs[f])
+        for per, key in (("unit_demand", None), ("patient", "patients"), ("event", "events")):
+            each = []
+            for run, base in zip(runs[f], runs[SCALES[0]], strict=True):
+                work = f / SCALES[0] if key is None else run[key] / base[key]
+                each.append(run["wall_seconds"] / base["wall_seconds"] / work)
+            row[f"cost_per_{per}_against_eighth"] = statistics.median(each)
+            row[f"cost_per_{per}_against_eighth_each"] = each
+        scaling.append(row)
+    return whole, scaling
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--days", type=float, default=3000.0, help="simulated days per M/M/3 round")
     parser.add_argument("--out", default=str(ROOT / "results" / "benchmarks" / "latest.json"))
     parser.add_argument("--quick", action="store_true", help="leave out all of England and the scaling runs")
-    parser.add_argument("--england-rounds", type=int, default=3, help="runs of all England (median reported)")
+    parser.add_argument(
+        "--england-rounds", type=int, default=3, help="rounds of all England and the scaling runs (medians reported)"
+    )
     args = parser.parse_args(argv)
     report: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -249,30 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.quick:
         report["sweep"] = sweep_efficiency()
-        england = ROOT / "configs" / "england.yaml"
-        report["scaling"] = [in_fresh_process(england, f) for f in (0.125, 0.25, 0.5)]
-        whole = [in_fresh_process(england, 1.0) for _ in range(args.england_rounds)]
-        median = sorted(whole, key=lambda r: r["wall_seconds"])[len(whole) // 2]
+        whole, report["scaling"] = england_rounds(ROOT / "configs" / "england.yaml", args.england_rounds)
         report["england_year"] = {
-            **median,
-            "rounds": len(whole),
-            "wall_seconds_each": [r["wall_seconds"] for r in whole],
-            "cpu_seconds_each": [r["cpu_seconds"] for r in whole],
-            "peak_memory_mb": max(r["peak_memory_mb"] for r in whole),
+            **whole,
             "target_wall_seconds": 60,
             "target_peak_memory_mb": 2048,
         }
-        report["scaling"].append(median)
-        base = report["scaling"][0]
-        for row in report["scaling"]:
-            demand = row["demand_scale"] / base["demand_scale"]
-            row["cost_per_patient_against_eighth"] = (row["wall_seconds"] / base["wall_seconds"]) / (
-                row["patients"] / base["patients"]
-            )
-            row["cost_per_event_against_eighth"] = (row["wall_seconds"] / base["wall_seconds"]) / (
-                row["events"] / base["events"]
-            )
-            row["cost_per_unit_demand_against_eighth"] = (row["wall_seconds"] / base["wall_seconds"]) / demand
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
