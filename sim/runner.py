@@ -206,9 +206,10 @@ WORKER_MODULES = ["sim", "sim.runner", "pyarrow.parquet"]
 
 
 def process_context() -> Any:
-    """The start method for local workers: a fork server (a clean, single-threaded
-    process forked from, never this one, which may have threads) where the platform has
-    one; else spawn."""
+    """How local workers start: forked from a fork server, a clean single-threaded
+    process started for the purpose (never forked from this process, which may be
+    running threads: a progress bar's, Dask's, Arrow's); spawned where the platform
+    has no fork server."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
@@ -264,6 +265,11 @@ class Executor:
             for task in tasks:
                 yield execute_batch(task)
         elif self._pool is not None:
+            if getattr(self._pool, "_broken", False):
+                # a worker died (killed, out of memory) in an earlier round, which breaks
+                # a pool of processes for good: start a new one
+                self.__exit__()
+                self.__enter__()
             yield from _as_completed(self._pool, tasks)
         else:
             with self:

@@ -399,6 +399,21 @@ replications: {metrics: [delayed_days_per_discharge], half_width_pct: 0.01, min:
     assert_same_results(serial.out_dir, procs.out_dir)
 
 
+def test_a_pool_broken_by_a_dead_worker_is_replaced_for_the_next_round(tmp_path):
+    import concurrent.futures as cf
+
+    from sim.runner import Executor, batches
+
+    plan = load_experiment(experiment(tmp_path, TWO_SCENARIOS)).plan(1)
+    with Executor(workers=2) as executor:
+        dead = executor._pool.submit(os._exit, 1)  # a worker killed mid-sweep
+        with pytest.raises(cf.process.BrokenProcessPool):
+            dead.result()
+        outcomes = [o for batch in executor.map(batches(plan, 2)) for o in batch]
+    assert sorted(o.run_id for o in outcomes) == sorted(s.run_id for s in plan)
+    assert all(o.tables is not None for o in outcomes)
+
+
 def test_latin_hypercube_sensitivity_ranks_the_driving_factor_first(tmp_path):
     path = experiment(
         tmp_path,
