@@ -40,7 +40,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, Event
 
 from sim.calendar import Environment, SelfEvent, slot_for
 from sim.config import (
@@ -96,6 +96,18 @@ class StaffPool(Pool):
         self.hours = {CASEWORK: 0.0, REWORK: 0.0, MEETING: 0.0}
         self.busy_days_in_window = 0.0
         self.tasks = 0
+
+    def ask(self, t: float, hours: float, category: str) -> float | simpy.Event:
+        """One member for ``hours`` of effort, asked for at ``t``: the day the work
+        starts, or, when everybody is busy, the event of the grant (its value that
+        day).  A finite pool must be asked when the clock has reached ``t``, in turn
+        with everybody else; an unlimited one at any time (the work starts at ``t``)."""
+        days = hours / self.hours_per_day
+        if self.unlimited:
+            self.started(t, days, (hours, category))
+            return t
+        granted = self.request(days, (hours, category), PRIORITY_CASEWORK)
+        return self.env.now if granted is None else granted
 
     def started(self, start: float, hold: float | None, note: Any) -> None:
         """A task (``note`` = (hours, category)) starts: its hours count towards the
@@ -294,27 +306,6 @@ class Model:
             for name, cap in org.capacity.items():
                 self.rec.slots[(oid, name)] = Pool(self.env, math.inf if is_unlimited(cap) else float(cap))
 
-    def work(
-        self, pool: StaffPool, hours: float, category: str, t: float
-    ) -> Generator[simpy.Event | float, Any, float]:
-        """Ask at time ``t`` for one member of ``pool`` for ``hours`` of effort; returns
-        the day the work starts (it ends ``hours / pool.hours_per_day`` days later).
-
-        An unlimited pool starts the work at ``t`` without touching the clock; a
-        finite one is asked when the clock reaches ``t``, in turn with everybody else."""
-        days = hours / pool.hours_per_day
-        if pool.unlimited:
-            pool.started(t, days, (hours, category))
-            return t
-        env = self.env
-        if t > env.now:
-            yield t  # resumed when the clock reaches t
-        granted = pool.request(days, (hours, category), PRIORITY_CASEWORK)
-        if granted is None:
-            return env.now
-        start: float = yield granted
-        return start
-
     # -- random numbers ---------------------------------------------------------------
 
     def uniforms(self, zone: str, index: int) -> Row:
@@ -457,7 +448,10 @@ class Model:
             pool = leg.staff
             if pool is not None:
                 hours = step.effort_hours.ppf(u[base + S_EFFORT])  # type: ignore[union-attr]
-                started = yield from self.work(pool, hours, CASEWORK, t)
+                if t > env.now and not pool.unlimited:
+                    yield t  # a finite pool is asked when the clock reaches t
+                asked = pool.ask(t, hours, CASEWORK)
+                started = (yield asked) if isinstance(asked, Event) else asked
                 t = started + hours / pool.hours_per_day
                 if t >= end:
                     return
@@ -537,12 +531,15 @@ class Model:
         travels and is accepted, or fails and comes back for rework until it goes
         through.  Returns the time of acceptance (or a time past the end of the run,
         where it stops)."""
-        h, end, rec, base = self.cfg.handovers, self.end, self.rec, leg.base
+        h, env, end, rec, base = self.cfg.handovers, self.env, self.end, self.rec, leg.base
         sent = t
         pool = leg.referrer
         if leg.inter and pool is not None:
             hours = h.referral_effort_hours.ppf(u[base + S_REFERRAL])
-            start = yield from self.work(pool, hours, CASEWORK, t)
+            if t > env.now and not pool.unlimited:
+                yield t
+            asked = pool.ask(t, hours, CASEWORK)
+            start = (yield asked) if isinstance(asked, Event) else asked
             t = start + hours / pool.hours_per_day
             if t >= end:
                 return t
@@ -566,7 +563,10 @@ class Model:
             hours = h.rework.effort_hours.ppf(ue)
             rework_hours += hours
             if pool is not None:
-                start = yield from self.work(pool, hours, REWORK, t)
+                if t > env.now and not pool.unlimited:
+                    yield t
+                asked = pool.ask(t, hours, REWORK)
+                start = (yield asked) if isinstance(asked, Event) else asked
                 t = start + hours / pool.hours_per_day
                 if t >= end:
                     return t
