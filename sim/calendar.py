@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from bisect import insort
 from typing import Any
 
@@ -78,6 +79,11 @@ _BEFORE_URGENT = -1  # a slot's bucket is moved before anything else at that tim
 
 class Environment(simpy.Environment):
     """``simpy.Environment`` with events beyond the current slot kept in buckets."""
+
+    # SimPy's ``now`` is a property written in Python, so each read of the clock is a
+    # Python call: a patient reads it some 27 times.  The same property with a getter
+    # written in C reads it without one (1.9% fewer instructions a run).
+    now = property(operator.attrgetter("_now"), doc="The current simulation time.")
 
     def __init__(self, initial_time: float = 0, slot_days: float | None = None):
         super().__init__(initial_time)

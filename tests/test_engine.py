@@ -164,6 +164,9 @@ def test_bucketed_environment_stops_on_a_failure_and_at_the_end_as_simpy_does() 
             env.step()
         with pytest.raises(RuntimeError, match="until"):
             env.run(until=env.event())
+        with pytest.raises(AttributeError):  # the clock is read-only, as in SimPy
+            env.now = 1.0  # type: ignore[misc]
+        assert env.now == 5.5
 
 
 def test_model_tables_do_not_depend_on_the_slot_width(monkeypatch: pytest.MonkeyPatch) -> None:
