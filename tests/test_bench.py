@@ -20,7 +20,7 @@ def test_scaling_costs_are_medians_of_ratios_to_the_same_rounds_eighth(monkeypat
         wall = (1 + r) * 8 * f * (1.5 if f == 1.0 and r == 1 else 1.0)  # one slow full run
         return {
             "wall_seconds": wall,
-            "cpu_seconds": wall,
+            "cpu_seconds": wall / (2 if f == 0.25 else 1),  # waited for a core as long as it ran
             "patients": int(1000 * f),
             "events": int(7000 * f),
             "peak_memory_mb": 100 * f,
@@ -36,9 +36,12 @@ def test_scaling_costs_are_medians_of_ratios_to_the_same_rounds_eighth(monkeypat
     for row in scaling[:3]:
         assert row["cost_per_unit_demand_against_eighth"] == pytest.approx(1.0)
         assert row["cost_per_event_against_eighth"] == pytest.approx(1.0)
+    assert scaling[1]["cost_per_unit_demand_against_eighth"] == pytest.approx(1.0)
+    assert scaling[1]["cpu_cost_per_unit_demand_against_eighth"] == pytest.approx(0.5)
     full = scaling[3]
     assert full["cost_per_unit_demand_against_eighth_each"] == pytest.approx([1.0, 1.5, 1.0])
     assert full["cost_per_unit_demand_against_eighth"] == pytest.approx(1.0)  # the median of the rounds
+    assert full["cpu_cost_per_event_against_eighth_each"] == pytest.approx([1.0, 1.5, 1.0])
 
 
 def test_quick_benchmark_runs_and_writes_its_report(tmp_path, capsys):
