@@ -16,8 +16,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-_STANDARD_NORMAL = NormalDist()
-_inv_normal = _STANDARD_NORMAL.inv_cdf
+try:
+    # What NormalDist.inv_cdf calls once it has checked its argument, which ppf has
+    # already kept inside (0, 1): CPython's C version, with mu and sigma applied in
+    # C.  The same values (mu + sigma * z), at half the cost.
+    from statistics import _normal_dist_inv_cdf as _inv_cdf  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - other Pythons
+
+    def _inv_cdf(p: float, mu: float, sigma: float) -> float:
+        return NormalDist(mu, sigma).inv_cdf(p)
+
+
 _U_MIN = 1e-12  # keeps ppf away from the infinite tails at u == 0 or 1
 
 
@@ -79,7 +88,7 @@ class Lognormal(_Dist):
 
     def ppf(self, u: float) -> float:
         mu, sigma = self._mu_sigma
-        return math.exp(mu + sigma * _inv_normal(u if _U_MIN < u < _U_MAX else _clip(u)))
+        return math.exp(_inv_cdf(u if _U_MIN < u < _U_MAX else _clip(u), mu, sigma))
 
     @property
     def mean_value(self) -> float:
