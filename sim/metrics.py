@@ -129,11 +129,11 @@ def _patient_counts(rec: Recorder) -> dict[str, np.ndarray]:
     """Each patient's handovers, failed attempts and gaps in care, counted from the
     handover and gap logs (each gap's days added in the order they happened)."""
     n, log = rec.n, rec.handovers
-    patient = np.frombuffer(log.patient, dtype=np.int64)
-    inter = np.frombuffer(log.inter, dtype=np.int8).astype(bool)
-    failed = np.frombuffer(log.failed, dtype=np.int64)
-    gap_patient = np.frombuffer(rec.gap_log[0], dtype=np.int64)
-    gap_days = np.frombuffer(rec.gap_log[2], dtype=np.float64)
+    patient = log.column("patient")
+    inter = log.column("inter").astype(bool)
+    failed = log.column("failed")
+    gap_patient = rec.gap_log.column("patient")
+    gap_days = rec.gap_log.column("days")
     over = gap_days > rec.config.handovers.gap_event_threshold_days
     return {
         "inter_handovers": np.bincount(patient[inter], minlength=n),
@@ -192,22 +192,22 @@ def patients_table(rec: Recorder) -> pd.DataFrame:
 def handovers_table(rec: Recorder) -> pd.DataFrame:
     """One row per handover accepted, by patient and then time sent."""
     log = rec.handovers
-    patient = np.frombuffer(log.patient, dtype=np.int64)
-    sent = np.frombuffer(log.sent, dtype=np.float64)
+    patient = log.column("patient")
+    sent = log.column("sent")
     order = np.lexsort((sent, patient))
-    inter = np.frombuffer(log.inter, dtype=np.int8)[order].astype(bool)
+    inter = log.column("inter")[order].astype(bool)
     table = pd.DataFrame(
         {
             "patient_id": patient[order],
-            "step": _names(rec.step_names, np.frombuffer(log.step, dtype=np.int32)[order]),
+            "step": _names(rec.step_names, log.column("step")[order]),
             "kind": np.where(inter, "inter", "intra"),
-            "from_org": _names(rec.org_ids, np.frombuffer(log.sender, dtype=np.int32)[order]),
-            "to_org": _names(rec.org_ids, np.frombuffer(log.receiver, dtype=np.int32)[order]),
+            "from_org": _names(rec.org_ids, log.column("sender")[order]),
+            "to_org": _names(rec.org_ids, log.column("receiver")[order]),
             "sent": sent[order],
-            "accepted": np.frombuffer(log.accepted, dtype=np.float64)[order],
-            "failed": np.frombuffer(log.failed, dtype=np.int64)[order],
-            "rework_hours": np.frombuffer(log.rework_hours, dtype=np.float64)[order],
-            "in_hospital": np.frombuffer(log.in_hospital, dtype=np.int8)[order].astype(bool),
+            "accepted": log.column("accepted")[order],
+            "failed": log.column("failed")[order],
+            "rework_hours": log.column("rework_hours")[order],
+            "in_hospital": log.column("in_hospital")[order].astype(bool),
         },
         columns=list(HANDOVER_COLUMNS),
         copy=False,
@@ -362,7 +362,7 @@ def summary_table(
     n_dis = len(discharged)
     ho = handovers[in_window(handovers["sent"])]
     inter = ho[ho["kind"] == "inter"]
-    gap_start, gap_days = (np.frombuffer(c, dtype=np.float64) for c in rec.gap_log[1:])
+    gap_start, gap_days = rec.gap_log.column("start"), rec.gap_log.column("days")
     gap_days = gap_days[in_window(gap_start)]
     threshold = rec.config.handovers.gap_event_threshold_days
     bed_days = bed_days_awaiting(rec, patients)

@@ -208,3 +208,39 @@ def test_an_error_in_a_journey_stops_the_run(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(model.Model, "decide", broken)
     with pytest.raises(RuntimeError, match="boom"):
         sim.simulate(build(example_data()), seed=1)
+
+
+def test_model_tables_do_not_depend_on_the_log_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The logs' chunks are bookkeeping: chunks of a few rows give the same tables."""
+    from sim import model
+
+    cfg = build(example_data())
+    a = sim.simulate(cfg, seed=4)
+    assert len(a.handovers) > 3 * 7  # the run fills several chunks of seven
+    monkeypatch.setattr(model, "LOG_CHUNK", 7)
+    b = sim.simulate(cfg, seed=4)
+    for name, table in a.tables.items():
+        assert table.equals(b.tables[name]), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    chunk=st.integers(1, 5),
+    rows=st.lists(
+        st.tuples(st.integers(0, 2**40), st.floats(allow_nan=False), st.floats(allow_nan=False)), max_size=23
+    ),
+)
+def test_a_log_gives_back_its_rows_in_order_across_chunks(chunk: int, rows: list[tuple[int, float, float]]) -> None:
+    from sim import model
+
+    saved = model.LOG_CHUNK
+    model.LOG_CHUNK = chunk
+    try:
+        log = model.GapLog()
+        for row in rows:
+            log.add(*row)
+    finally:
+        model.LOG_CHUNK = saved
+    patient, start, days = (log.column(name) for name in ("patient", "start", "days"))
+    assert patient.dtype == np.int64 and start.dtype == days.dtype == np.float64
+    assert list(zip(patient.tolist(), start.tolist(), days.tolist(), strict=True)) == rows
