@@ -124,10 +124,10 @@ TEXT = pd.Series(["text"]).dtype
 
 
 def _names(names: list[str], codes: Any) -> Any:
-    """A column of names looked up from codes (an ``array`` of int32, or a numpy array
-    of integers), of the dtype pandas gives text.  When pandas keeps text in Arrow the column
-    is looked up in Arrow: five times quicker than pandas converting a column of
-    Python strings, a tenth of a second or more a column for all England."""
+    """A column of names looked up from codes (an ``array`` of int32, or a numpy
+    array of integers), of the dtype pandas gives text.  When pandas keeps text in
+    Arrow the column is looked up in Arrow: five times quicker than pandas converting
+    a column of Python strings, a tenth of a second or more a column for all England."""
     if isinstance(codes, array):
         codes = np.frombuffer(codes, dtype=np.int32)
     if isinstance(TEXT, pd.StringDtype) and TEXT.storage == "pyarrow":
