@@ -51,3 +51,49 @@ def test_quick_benchmark_runs_and_writes_its_report(tmp_path, capsys):
     assert report["engine_overhead"]["ratio_median"] > 0
     assert report["lancashire_year"]["patients"] > 0
     assert "written to" in capsys.readouterr().out
+
+
+def test_sweep_rounds_alternate_local_processes_and_dask(monkeypatch, tmp_path):
+    # each sweep takes its kind's seconds, and Dask's runs take 1.2 times local ones'
+    # in its workers; the machine slows down by a second at each sweep, so a fixed
+    # order would charge the drift to whichever went second
+    import types
+
+    import distributed
+
+    import sim.sweep
+
+    calls = []
+
+    class FakeCluster:
+        scheduler_address = "tcp://127.0.0.1:1"
+
+        def __init__(self, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+    def fake_sweep(path, out_dir, progress, workers=None, scheduler=None):
+        kind = "dask" if scheduler else "serial" if workers == 1 else "processes"
+        calls.append(kind)
+        compute = {"serial": 40.0, "processes": 40.0, "dask": 48.0}[kind]
+        out_dir.mkdir(parents=True)
+        (out_dir / "manifest.json").write_text(json.dumps({"timings": {"run_seconds_total": compute}}))
+        clock[0] += {"serial": 40.0, "processes": 20.0, "dask": 22.0}[kind] + len(calls)
+        return types.SimpleNamespace(out_dir=out_dir)
+
+    clock = [0.0]
+    monkeypatch.setattr(distributed, "LocalCluster", FakeCluster)
+    monkeypatch.setattr(sim.sweep, "run_sweep", fake_sweep)
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    out = bench.sweep_efficiency(runs=40, rounds=4)
+    assert calls == ["serial", "processes", "dask", "serial", "dask", "processes"] * 2
+    assert out["dask_run_seconds_over_processes"] == pytest.approx(1.2)
+    # round 0: processes 20 + 2, dask 22 + 3; round 1: dask 22 + 5, processes 20 + 6
+    assert out["dask_over_processes_each"][:2] == pytest.approx([25 / 22, 27 / 26])
+    assert out["seconds"][0]["serial"] == pytest.approx(41.0)
