@@ -19,9 +19,10 @@ Parts so far:
    events they take, grow towards full demand);
 6. a sweep of 40 one-second runs (a year of Lancashire and South Cumbria), five
    alternating rounds: local processes against serial (parallel efficiency), and a
-   Dask LocalCluster against local processes (each going first every other round),
-   medians of the rounds' ratios, with the runs' own seconds in Dask's workers
-   against in local ones.  Each
+   Dask LocalCluster against local processes (taking turns to go first), medians of
+   the rounds' ratios, with the runs' own seconds in Dask's workers against in local
+   ones; Dask as it starts its workers, and with its profiler of the workers off
+   (which takes a few percent of a run's time: see the README).  Each
    sweep is timed end to end as ``handover sweep`` runs it (start, runs, writing,
    consolidation); the fork server that local workers are forked from is started by
    the first round and reused by the others, as it is by any process that runs
@@ -32,13 +33,15 @@ Parts 4 to 6 take minutes; ``--quick`` leaves them out.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import math
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,42 +162,58 @@ def in_fresh_process(config_path: Path, demand_scale: float) -> dict[str, Any]:
     return result
 
 
+@contextlib.contextmanager
+def dask_cluster(workers: int, profiler: bool) -> Iterator[str]:
+    """A Dask LocalCluster of ``workers`` one-thread workers, with Dask's profiler of
+    the workers on or off, ready with the model imported (as local workers forked
+    from the fork server are): yields its scheduler's address, and closes it after."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.worker.profile.enabled": profiler}):
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        )
+    try:
+        with Client(cluster) as client:
+            client.run(importlib.import_module, "sim.runner")
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
 def sweep_efficiency(runs: int = 40, rounds: int = 5) -> dict[str, Any]:
-    """The same sweep serial, on local processes and on a Dask LocalCluster, in
-    alternating rounds (each in a fresh results folder): parallel efficiency and Dask
-    against local processes, as medians of the rounds' ratios.  Local processes and
-    Dask take turns to go first, round by round, so that the machine's drift falls on
-    both."""
+    """The same sweep serial, on local processes and on a Dask LocalCluster (with
+    Dask's profiler of the workers on, as Dask starts them, and off), in alternating
+    rounds (each in a fresh results folder): parallel efficiency and Dask against
+    local processes, as medians of the rounds' ratios.  Local processes and Dask take
+    turns to go first, round by round, so that the machine's drift falls on both.
+    Each Dask cluster is started for its sweep (outside the timing), so that no idle
+    cluster takes time from the other sweeps."""
     import os
     import tempfile
-
-    from distributed import LocalCluster
 
     from sim.sweep import run_sweep
 
     workers = os.cpu_count() or 1
     rows: list[dict[str, float]] = []
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        ) as cluster,
-    ):
+    with tempfile.TemporaryDirectory() as tmp:
         exp = Path(tmp) / "bench.yaml"
         exp.write_text(
             f"name: bench\nbase: {ROOT / 'configs' / 'lancashire-south-cumbria.yaml'}\nseed: 9\nreplications: {runs}\n"
         )
-        how: dict[str, dict[str, Any]] = {
-            "serial": {"workers": 1},
-            "processes": {"workers": workers},
-            "dask": {"scheduler": cluster.scheduler_address},
-        }
         for r in range(rounds):
             row: dict[str, float] = {}
             for kind in sweep_order(r):
-                t0 = time.perf_counter()
-                done = run_sweep(exp, Path(tmp) / f"{kind}-{r}", progress=False, **how[kind])
-                row[kind] = time.perf_counter() - t0
+                with contextlib.ExitStack() as stack:
+                    if kind.startswith("dask"):
+                        address = stack.enter_context(dask_cluster(workers, profiler=kind == "dask"))
+                        how: dict[str, Any] = {"scheduler": address}
+                    else:
+                        how = {"workers": 1 if kind == "serial" else workers}
+                    t0 = time.perf_counter()
+                    done = run_sweep(exp, Path(tmp) / f"{kind}-{r}", progress=False, **how)
+                    row[kind] = time.perf_counter() - t0
                 manifest = json.loads((done.out_dir / "manifest.json").read_text())
                 row[f"{kind}_compute"] = manifest["timings"]["run_seconds_total"]
             rows.append(row)
@@ -216,6 +235,8 @@ def sweep_efficiency(runs: int = 40, rounds: int = 5) -> dict[str, Any]:
     # slower in a Dask worker (a thread beside the worker's event loop), or the
     # difference is in the sweep around the runs
     dask_runs = [r["dask_compute"] / r["processes_compute"] for r in rows]
+    quiet = [r["dask_no_profiler"] / r["processes"] for r in rows]
+    quiet_runs = [r["dask_no_profiler_compute"] / r["processes_compute"] for r in rows]
     return {
         "runs": runs,
         "rounds": rounds,
@@ -235,15 +256,22 @@ def sweep_efficiency(runs: int = 40, rounds: int = 5) -> dict[str, Any]:
         "dask_over_processes_each": dask,
         "dask_run_seconds_over_processes": statistics.median(dask_runs),
         "dask_run_seconds_over_processes_each": dask_runs,
+        "dask_no_profiler_over_processes": statistics.median(quiet),
+        "dask_no_profiler_over_processes_each": quiet,
+        "dask_no_profiler_run_seconds_over_processes": statistics.median(quiet_runs),
+        "dask_no_profiler_run_seconds_over_processes_each": quiet_runs,
         "target_parallel_efficiency": 0.9,
         "target_dask_over_processes": 1.1,
     }
 
 
+SWEEP_KINDS = ("serial", "processes", "dask", "dask_no_profiler")
+
+
 def sweep_order(r: int) -> tuple[str, ...]:
-    """The order of round ``r``'s sweeps: serial first, then local processes and Dask,
-    each going first every other round."""
-    return ("serial", "processes", "dask") if r % 2 == 0 else ("serial", "dask", "processes")
+    """The order of round ``r``'s sweeps: serial first, then local processes and the
+    two Dask clusters, in one order and then the other."""
+    return SWEEP_KINDS if r % 2 == 0 else (SWEEP_KINDS[0], *SWEEP_KINDS[:0:-1])
 
 
 SCALES = (0.125, 0.25, 0.5, 1.0)
@@ -355,6 +383,11 @@ def main(argv: list[str] | None = None) -> int:
             f" (each round: {', '.join(f'{e:.2f}' for e in sw['dask_over_processes_each'])})"
         )
         print(f"{'  a run in a Dask worker / a local worker':<44}{sw['dask_run_seconds_over_processes']:>14.2f}")
+        print(
+            f"{'  Dask without its profiler / local':<44}{sw['dask_no_profiler_over_processes']:>14.2f}"
+            f"   (each round: {', '.join(f'{e:.2f}' for e in sw['dask_no_profiler_over_processes_each'])})"
+        )
+        print(f"{'  a run there / a local worker':<44}{sw['dask_no_profiler_run_seconds_over_processes']:>14.2f}")
     if "england_year" in report:
         whole = report["england_year"]
         each = ", ".join(f"{w:.0f}" for w in whole["wall_seconds_each"])

@@ -53,47 +53,49 @@ def test_quick_benchmark_runs_and_writes_its_report(tmp_path, capsys):
     assert "written to" in capsys.readouterr().out
 
 
-def test_sweep_rounds_alternate_local_processes_and_dask(monkeypatch, tmp_path):
-    # each sweep takes its kind's seconds, and Dask's runs take 1.2 times local ones'
-    # in its workers; the machine slows down by a second at each sweep, so a fixed
-    # order would charge the drift to whichever went second
+def test_sweep_rounds_alternate_local_processes_and_dask(monkeypatch):
+    # each sweep takes its kind's seconds, and runs take 1.2 times as long in Dask's
+    # workers with the profiler on, 1.05 with it off; the machine slows down by a
+    # second at each sweep, so a fixed order would charge the drift to whichever went
+    # later
+    import contextlib
     import types
-
-    import distributed
 
     import sim.sweep
 
-    calls = []
+    calls, clusters = [], []
 
-    class FakeCluster:
-        scheduler_address = "tcp://127.0.0.1:1"
-
-        def __init__(self, **kwargs):
-            pass
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return None
+    @contextlib.contextmanager
+    def fake_cluster(workers, profiler):
+        clusters.append(("open", profiler))
+        yield f"tcp://127.0.0.1:{8786 + profiler}"
+        clusters.append(("closed", profiler))
 
     def fake_sweep(path, out_dir, progress, workers=None, scheduler=None):
-        kind = "dask" if scheduler else "serial" if workers == 1 else "processes"
+        assert scheduler is None or clusters[-1][0] == "open"
+        kind = {None: None, "tcp://127.0.0.1:8787": "dask", "tcp://127.0.0.1:8786": "dask_no_profiler"}[scheduler]
+        kind = kind or ("serial" if workers == 1 else "processes")
         calls.append(kind)
-        compute = {"serial": 40.0, "processes": 40.0, "dask": 48.0}[kind]
+        compute = {"serial": 40.0, "processes": 40.0, "dask": 48.0, "dask_no_profiler": 42.0}[kind]
         out_dir.mkdir(parents=True)
         (out_dir / "manifest.json").write_text(json.dumps({"timings": {"run_seconds_total": compute}}))
-        clock[0] += {"serial": 40.0, "processes": 20.0, "dask": 22.0}[kind] + len(calls)
+        clock[0] += {"serial": 40.0, "processes": 20.0, "dask": 22.0, "dask_no_profiler": 21.0}[kind] + len(calls)
         return types.SimpleNamespace(out_dir=out_dir)
 
     clock = [0.0]
-    monkeypatch.setattr(distributed, "LocalCluster", FakeCluster)
+    monkeypatch.setattr(bench, "dask_cluster", fake_cluster)
     monkeypatch.setattr(sim.sweep, "run_sweep", fake_sweep)
     monkeypatch.setattr(bench.time, "perf_counter", lambda: clock[0])
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     out = bench.sweep_efficiency(runs=40, rounds=4)
-    assert calls == ["serial", "processes", "dask", "serial", "dask", "processes"] * 2
+    one_way = ["serial", "processes", "dask", "dask_no_profiler"]
+    assert calls == [*one_way, "serial", *one_way[:0:-1]] * 2
+    # a cluster for each Dask sweep, closed after it
+    one_round = [("open", True), ("closed", True), ("open", False), ("closed", False)]
+    assert clusters == [*one_round, *one_round[2:], *one_round[:2]] * 2
     assert out["dask_run_seconds_over_processes"] == pytest.approx(1.2)
-    # round 0: processes 20 + 2, dask 22 + 3; round 1: dask 22 + 5, processes 20 + 6
-    assert out["dask_over_processes_each"][:2] == pytest.approx([25 / 22, 27 / 26])
+    assert out["dask_no_profiler_run_seconds_over_processes"] == pytest.approx(1.05)
+    # round 0: processes 20 + 2, dask 22 + 3; round 1: dask 22 + 7, processes 20 + 8
+    assert out["dask_over_processes_each"][:2] == pytest.approx([25 / 22, 29 / 28])
+    assert out["dask_no_profiler_over_processes_each"][:2] == pytest.approx([25 / 22, 27 / 28])
     assert out["seconds"][0]["serial"] == pytest.approx(41.0)
