@@ -21,8 +21,9 @@ Parts so far:
    alternating rounds: local processes against serial (parallel efficiency), and a
    Dask LocalCluster against local processes (taking turns to go first), medians of
    the rounds' ratios, with the runs' own seconds in Dask's workers against in local
-   ones; Dask as it starts its workers, and with its profiler of the workers off
-   (which takes a few percent of a run's time: see the README).  Each
+   ones; Dask with its defaults, and with the settings the README says to start a
+   cluster for sweeps with (configs/dask: what a worker does beside a run every few
+   milliseconds takes from the run).  Each
    sweep is timed end to end as ``handover sweep`` runs it (start, runs, writing,
    consolidation); the fork server that local workers are forked from is started by
    the first round and reused by the others, as it is by any process that runs
@@ -162,15 +163,34 @@ def in_fresh_process(config_path: Path, demand_scale: float) -> dict[str, Any]:
     return result
 
 
+DASK_SETTINGS = ROOT / "configs" / "dask"
+
+
+def dask_settings() -> dict[str, Any]:
+    """The Dask settings the README says to start a cluster for sweeps with
+    (configs/dask), as dotted keys for ``dask.config.set``."""
+    import dask.config
+
+    def flat(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from flat(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    return dict(flat(dask.config.collect(paths=[str(DASK_SETTINGS)], env={})))
+
+
 @contextlib.contextmanager
-def dask_cluster(workers: int, profiler: bool) -> Iterator[str]:
-    """A Dask LocalCluster of ``workers`` one-thread workers, with Dask's profiler of
-    the workers on or off, ready with the model imported (as local workers forked
-    from the fork server are): yields its scheduler's address, and closes it after."""
+def dask_cluster(workers: int, settings: dict[str, Any]) -> Iterator[str]:
+    """A Dask LocalCluster of ``workers`` one-thread workers, its scheduler and workers
+    started with ``settings`` over Dask's defaults, ready with the model imported (as
+    local workers forked from the fork server are): yields its scheduler's address,
+    and closes it after."""
     import dask
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.worker.profile.enabled": profiler}):
+    with dask.config.set(settings):
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
         )
@@ -184,7 +204,7 @@ def dask_cluster(workers: int, profiler: bool) -> Iterator[str]:
 
 def sweep_efficiency(runs: int = 40, rounds: int = 5) -> dict[str, Any]:
     """The same sweep serial, on local processes and on a Dask LocalCluster (with
-    Dask's profiler of the workers on, as Dask starts them, and off), in alternating
+    Dask's defaults, and with the settings of configs/dask), in alternating
     rounds (each in a fresh results folder): parallel efficiency and Dask against
     local processes, as medians of the rounds' ratios.  Local processes and Dask take
     turns to go first, round by round, so that the machine's drift falls on both.
@@ -207,7 +227,8 @@ def sweep_efficiency(runs: int = 40, rounds: int = 5) -> dict[str, Any]:
             for kind in sweep_order(r):
                 with contextlib.ExitStack() as stack:
                     if kind.startswith("dask"):
-                        address = stack.enter_context(dask_cluster(workers, profiler=kind == "dask"))
+                        settings = dask_settings() if kind == "dask_configured" else {}
+                        address = stack.enter_context(dask_cluster(workers, settings))
                         how: dict[str, Any] = {"scheduler": address}
                     else:
                         how = {"workers": 1 if kind == "serial" else workers}
@@ -233,10 +254,12 @@ def sweep_efficiency(runs: int = 40, rounds: int = 5) -> dict[str, Any]:
     dask = [r["dask"] / r["processes"] for r in rows]
     # The same runs' own seconds in Dask's workers over in local ones: whether a run is
     # slower in a Dask worker (a thread beside the worker's event loop), or the
-    # difference is in the sweep around the runs
+    # difference is in the sweep around the runs.  A Dask worker's event loop sends a
+    # run's tables (4 MB) while the next run goes on, and that time falls in the next
+    # run's seconds; a local worker sends them between runs, outside any run's seconds
     dask_runs = [r["dask_compute"] / r["processes_compute"] for r in rows]
-    quiet = [r["dask_no_profiler"] / r["processes"] for r in rows]
-    quiet_runs = [r["dask_no_profiler_compute"] / r["processes_compute"] for r in rows]
+    configured = [r["dask_configured"] / r["processes"] for r in rows]
+    configured_runs = [r["dask_configured_compute"] / r["processes_compute"] for r in rows]
     return {
         "runs": runs,
         "rounds": rounds,
@@ -256,16 +279,16 @@ def sweep_efficiency(runs: int = 40, rounds: int = 5) -> dict[str, Any]:
         "dask_over_processes_each": dask,
         "dask_run_seconds_over_processes": statistics.median(dask_runs),
         "dask_run_seconds_over_processes_each": dask_runs,
-        "dask_no_profiler_over_processes": statistics.median(quiet),
-        "dask_no_profiler_over_processes_each": quiet,
-        "dask_no_profiler_run_seconds_over_processes": statistics.median(quiet_runs),
-        "dask_no_profiler_run_seconds_over_processes_each": quiet_runs,
+        "dask_configured_over_processes": statistics.median(configured),
+        "dask_configured_over_processes_each": configured,
+        "dask_configured_run_seconds_over_processes": statistics.median(configured_runs),
+        "dask_configured_run_seconds_over_processes_each": configured_runs,
         "target_parallel_efficiency": 0.9,
         "target_dask_over_processes": 1.1,
     }
 
 
-SWEEP_KINDS = ("serial", "processes", "dask", "dask_no_profiler")
+SWEEP_KINDS = ("serial", "processes", "dask", "dask_configured")
 
 
 def sweep_order(r: int) -> tuple[str, ...]:
@@ -384,10 +407,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"{'  a run in a Dask worker / a local worker':<44}{sw['dask_run_seconds_over_processes']:>14.2f}")
         print(
-            f"{'  Dask without its profiler / local':<44}{sw['dask_no_profiler_over_processes']:>14.2f}"
-            f"   (each round: {', '.join(f'{e:.2f}' for e in sw['dask_no_profiler_over_processes_each'])})"
+            f"{'  Dask set as configs/dask / local':<44}{sw['dask_configured_over_processes']:>14.2f}"
+            f"   (each round: {', '.join(f'{e:.2f}' for e in sw['dask_configured_over_processes_each'])})"
         )
-        print(f"{'  a run there / a local worker':<44}{sw['dask_no_profiler_run_seconds_over_processes']:>14.2f}")
+        print(f"{'  a run there / a local worker':<44}{sw['dask_configured_run_seconds_over_processes']:>14.2f}")
     if "england_year" in report:
         whole = report["england_year"]
         each = ", ".join(f"{w:.0f}" for w in whole["wall_seconds_each"])

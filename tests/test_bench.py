@@ -55,9 +55,9 @@ def test_quick_benchmark_runs_and_writes_its_report(tmp_path, capsys):
 
 def test_sweep_rounds_alternate_local_processes_and_dask(monkeypatch):
     # each sweep takes its kind's seconds, and runs take 1.2 times as long in Dask's
-    # workers with the profiler on, 1.05 with it off; the machine slows down by a
-    # second at each sweep, so a fixed order would charge the drift to whichever went
-    # later
+    # workers with its defaults, 1.05 with configs/dask's settings; the machine slows
+    # down by a second at each sweep, so a fixed order would charge the drift to
+    # whichever went later
     import contextlib
     import types
 
@@ -66,20 +66,20 @@ def test_sweep_rounds_alternate_local_processes_and_dask(monkeypatch):
     calls, clusters = [], []
 
     @contextlib.contextmanager
-    def fake_cluster(workers, profiler):
-        clusters.append(("open", profiler))
-        yield f"tcp://127.0.0.1:{8786 + profiler}"
-        clusters.append(("closed", profiler))
+    def fake_cluster(workers, settings):
+        kind = "dask_configured" if settings else "dask"
+        clusters.append(("open", kind))
+        yield kind
+        clusters.append(("closed", kind))
 
     def fake_sweep(path, out_dir, progress, workers=None, scheduler=None):
-        assert scheduler is None or clusters[-1][0] == "open"
-        kind = {None: None, "tcp://127.0.0.1:8787": "dask", "tcp://127.0.0.1:8786": "dask_no_profiler"}[scheduler]
-        kind = kind or ("serial" if workers == 1 else "processes")
+        assert scheduler is None or clusters[-1] == ("open", scheduler)
+        kind = scheduler or ("serial" if workers == 1 else "processes")
         calls.append(kind)
-        compute = {"serial": 40.0, "processes": 40.0, "dask": 48.0, "dask_no_profiler": 42.0}[kind]
+        compute = {"serial": 40.0, "processes": 40.0, "dask": 48.0, "dask_configured": 42.0}[kind]
         out_dir.mkdir(parents=True)
         (out_dir / "manifest.json").write_text(json.dumps({"timings": {"run_seconds_total": compute}}))
-        clock[0] += {"serial": 40.0, "processes": 20.0, "dask": 22.0, "dask_no_profiler": 21.0}[kind] + len(calls)
+        clock[0] += {"serial": 40.0, "processes": 20.0, "dask": 22.0, "dask_configured": 21.0}[kind] + len(calls)
         return types.SimpleNamespace(out_dir=out_dir)
 
     clock = [0.0]
@@ -88,14 +88,45 @@ def test_sweep_rounds_alternate_local_processes_and_dask(monkeypatch):
     monkeypatch.setattr(bench.time, "perf_counter", lambda: clock[0])
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     out = bench.sweep_efficiency(runs=40, rounds=4)
-    one_way = ["serial", "processes", "dask", "dask_no_profiler"]
+    one_way = ["serial", "processes", "dask", "dask_configured"]
     assert calls == [*one_way, "serial", *one_way[:0:-1]] * 2
     # a cluster for each Dask sweep, closed after it
-    one_round = [("open", True), ("closed", True), ("open", False), ("closed", False)]
+    one_round = [("open", "dask"), ("closed", "dask"), ("open", "dask_configured"), ("closed", "dask_configured")]
     assert clusters == [*one_round, *one_round[2:], *one_round[:2]] * 2
     assert out["dask_run_seconds_over_processes"] == pytest.approx(1.2)
-    assert out["dask_no_profiler_run_seconds_over_processes"] == pytest.approx(1.05)
+    assert out["dask_configured_run_seconds_over_processes"] == pytest.approx(1.05)
     # round 0: processes 20 + 2, dask 22 + 3; round 1: dask 22 + 7, processes 20 + 8
     assert out["dask_over_processes_each"][:2] == pytest.approx([25 / 22, 29 / 28])
-    assert out["dask_no_profiler_over_processes_each"][:2] == pytest.approx([25 / 22, 27 / 28])
+    assert out["dask_configured_over_processes_each"][:2] == pytest.approx([25 / 22, 27 / 28])
     assert out["seconds"][0]["serial"] == pytest.approx(41.0)
+
+
+def test_dask_cluster_for_sweeps_starts_with_the_settings_of_configs_dask():
+    # the file the README points Dask at is one Dask reads, and the benchmark's cluster
+    # (scheduler and workers alike) runs with what it says, not with Dask's defaults
+    import dask
+    from distributed import Client
+
+    settings = bench.dask_settings()
+    assert settings["distributed.worker.profile.enabled"] is False
+    assert settings["distributed.admin.tick.interval"] == "1s"
+    keys = sorted(settings)
+    with dask.config.set({}):
+        defaults = [dask.config.get(k) for k in keys]
+    assert all(d != settings[k] for k, d in zip(keys, defaults, strict=True))
+
+    def read():
+        import dask
+
+        return [dask.config.get(k) for k in keys]
+
+    def scheduler_intervals(dask_scheduler):
+        return {name: pc.callback_time for name, pc in dask_scheduler.periodic_callbacks.items()}
+
+    with bench.dask_cluster(1, settings) as address, Client(address) as client:
+        on_workers = client.run(read)
+        on_scheduler = client.run_on_scheduler(scheduler_intervals)
+    assert [settings[k] for k in keys] == next(iter(on_workers.values()))
+    # the scheduler (in this process) read its intervals when it started, in ms
+    assert on_scheduler["tick"] == 1000 and on_scheduler["monitor"] == 5000
+    assert [dask.config.get(k) for k in keys] == defaults  # this process is left as it was
