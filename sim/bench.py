@@ -50,6 +50,7 @@ import numpy as np
 import simpy
 
 import sim
+from sim import runner
 from sim.config import config_from_dict, load_config
 from sim.queues import erlang_c_wait, mmc_data
 
@@ -163,24 +164,6 @@ def in_fresh_process(config_path: Path, demand_scale: float) -> dict[str, Any]:
     return result
 
 
-DASK_SETTINGS = ROOT / "configs" / "dask"
-
-
-def dask_settings() -> dict[str, Any]:
-    """The Dask settings the README says to start a cluster for sweeps with
-    (configs/dask), as dotted keys for ``dask.config.set``."""
-    import dask.config
-
-    def flat(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-        for key, value in tree.items():
-            if isinstance(value, dict):
-                yield from flat(value, f"{prefix}{key}.")
-            else:
-                yield f"{prefix}{key}", value
-
-    return dict(flat(dask.config.collect(paths=[str(DASK_SETTINGS)], env={})))
-
-
 @contextlib.contextmanager
 def dask_cluster(workers: int, settings: dict[str, Any]) -> Iterator[str]:
     """A Dask LocalCluster of ``workers`` one-thread workers, its scheduler and workers
@@ -227,7 +210,7 @@ def sweep_efficiency(runs: int = 40, rounds: int = 5) -> dict[str, Any]:
             for kind in sweep_order(r):
                 with contextlib.ExitStack() as stack:
                     if kind.startswith("dask"):
-                        settings = dask_settings() if kind == "dask_configured" else {}
+                        settings = runner.dask_settings() if kind == "dask_configured" else {}
                         address = stack.enter_context(dask_cluster(workers, settings))
                         how: dict[str, Any] = {"scheduler": address}
                     else:

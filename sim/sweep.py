@@ -26,6 +26,7 @@ class SweepReport:
     failed: list[dict[str, Any]] = field(default_factory=list)
     wall_seconds: float = 0.0
     unused: int = 0  # finished runs in runs/ that the experiment, as it now stands, does not ask for
+    notes: list[str] = field(default_factory=list)  # advice on how the sweep was run
 
     def lines(self) -> list[str]:
         out = [
@@ -45,6 +46,7 @@ class SweepReport:
             out.append(f"  ... and {len(self.failed) - 10} more (see failures.csv)")
         if self.failed:
             out.append("re-run only the failed runs with --retry-failed")
+        out.extend(f"note: {n}" for n in self.notes)
         return out
 
 
@@ -79,7 +81,9 @@ def run_sweep(
     failures = tables["failures"].to_dict(orient="records")
     planned = {s.run_id for s in plan}
     unused = len(already - planned)
-    return SweepReport(experiment.name, store.root, len(planned), len(planned & already), ran, failures, wall, unused)
+    return SweepReport(
+        experiment.name, store.root, len(planned), len(planned & already), ran, failures, wall, unused, executor.notes
+    )
 
 
 def _run_rounds(

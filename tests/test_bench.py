@@ -7,6 +7,7 @@ import json
 import pytest
 
 import sim.bench as bench
+import sim.runner as runner
 
 
 def test_scaling_costs_are_medians_of_ratios_to_the_same_rounds_eighth(monkeypatch):
@@ -107,7 +108,7 @@ def test_dask_cluster_for_sweeps_starts_with_the_settings_of_configs_dask():
     import dask
     from distributed import Client
 
-    settings = bench.dask_settings()
+    settings = runner.dask_settings()
     assert settings["distributed.worker.profile.enabled"] is False
     assert settings["distributed.admin.tick.interval"] == "1s"
     keys = sorted(settings)

@@ -250,6 +250,27 @@ def test_serial_processes_and_dask_give_identical_results(tmp_path):
     assert_same_results(serial.out_dir, dask.out_dir)
     manifest = (dask.out_dir / "manifest.json").read_text()
     assert "Dask cluster" in manifest
+    # workers as Dask starts them: the report says how to start them for sweeps
+    assert not serial.notes and not procs.notes
+    (note,) = dask.notes
+    assert "distributed.worker.profile.enabled" in note and "DASK_CONFIG=" in note
+    assert f"note: {note}" in dask.lines()
+
+
+def test_a_dask_cluster_started_with_the_projects_settings_gets_no_note(tmp_path):
+    import dask
+    from distributed import LocalCluster
+
+    from sim.runner import dask_settings
+
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    with dask.config.set(dask_settings()):
+        cluster = LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        )
+    with cluster:
+        report = run_sweep(path, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False)
+    assert report.ran == 4 and report.notes == []
 
 
 def test_each_run_file_holds_tables_config_seed_and_time(tmp_path):
