@@ -257,6 +257,40 @@ def test_serial_processes_and_dask_give_identical_results(tmp_path):
     assert f"note: {note}" in dask.lines()
 
 
+def test_a_finished_tasks_tables_are_let_go_once_handed_on(monkeypatch):
+    # a sweep's memory must not grow with its runs: once a task's outcomes are handed
+    # on (and written), nothing in the executor keeps its future or their tables
+    import concurrent.futures as cf
+    import gc
+    import weakref
+
+    import sim.runner as runner
+
+    class Tables(dict):  # a dict that can be watched by a weak reference
+        pass
+
+    made = []
+
+    class DonePool:
+        def submit(self, fn, task):
+            future = cf.Future()
+            tables = Tables(patients=b"x" * 1000)
+            made.append((weakref.ref(future), weakref.ref(tables)))
+            future.set_result([runner.Outcome(task[0], tables, 1.0)])
+            return future
+
+    tasks = [[f"run{i}"] for i in range(4)]
+    outcomes = runner._as_completed(DonePool(), tasks)
+    first = next(outcomes)
+    del first
+    second = next(outcomes)
+    gc.collect()
+    gone = [future() is None and tables() is None for future, tables in made]
+    assert sum(gone) == 1  # the first task's, and only it: the others are still to hand on
+    assert second[0].run_id in {t[0] for t in tasks}
+    outcomes.close()
+
+
 def test_a_dask_cluster_started_with_the_projects_settings_gets_no_note(tmp_path):
     import dask
     from distributed import LocalCluster
