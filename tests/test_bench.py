@@ -112,8 +112,7 @@ def test_dask_cluster_for_sweeps_starts_with_the_settings_of_configs_dask():
     assert settings["distributed.worker.profile.enabled"] is False
     assert settings["distributed.admin.tick.interval"] == "1s"
     keys = sorted(settings)
-    with dask.config.set({}):
-        defaults = [dask.config.get(k) for k in keys]
+    defaults = [dask.config.get(k) for k in keys]
     assert all(d != settings[k] for k, d in zip(keys, defaults, strict=True))
 
     def read():

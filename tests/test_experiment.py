@@ -257,7 +257,7 @@ def test_serial_processes_and_dask_give_identical_results(tmp_path):
     assert f"note: {note}" in dask.lines()
 
 
-def test_a_finished_tasks_tables_are_let_go_once_handed_on(monkeypatch):
+def test_a_finished_tasks_tables_are_let_go_once_handed_on():
     # a sweep's memory must not grow with its runs: once a task's outcomes are handed
     # on (and written), nothing in the executor keeps its future or their tables
     import concurrent.futures as cf
