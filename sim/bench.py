@@ -179,7 +179,8 @@ def dask_cluster(workers: int, settings: dict[str, Any]) -> Iterator[str]:
         )
     try:
         with Client(cluster) as client:
-            client.run(importlib.import_module, "sim.runner")
+            for module in runner.WORKER_MODULES:
+                client.run(importlib.import_module, module)
         yield cluster.scheduler_address
     finally:
         cluster.close()
