@@ -120,6 +120,13 @@ def reorganise(
     if len(types) != 1:
         raise TransformError(f"only organisations of one type can be reorganised together, not {sorted(types)}")
     org_type = types.pop()
+    unnamed = sorted(set(names or {}) - set(into))
+    if unnamed:
+        raise TransformError(
+            f"names are given for {', '.join(map(repr, unnamed))}, "
+            f"{'which is not a successor' if len(unnamed) == 1 else 'which are not successors'}; "
+            f"the successors are {', '.join(map(repr, into))}"
+        )
     clash = [n for n in into if n in data["organisations"] and n not in organisations]
     if clash:
         raise TransformError(f"{clash[0]!r} is already the id of another organisation; name the successor otherwise")
@@ -211,7 +218,9 @@ def split_counties(data: Data, target_population: float = 500_000, type: str = "
         for d, label in zip(districts, labels, strict=True):
             into.setdefault(f"{council}__{label}", []).extend(z for z in zones if _district(z) == d)
         if len(into) > 1:
-            out = reorganise(out, [council], into)
+            name = out["organisations"][council].get("name") or council
+            names = {new: f"{name} ({k} of {len(into)})" for k, new in enumerate(sorted(into), 1)}
+            out = reorganise(out, [council], into, names)
     return out
 
 

@@ -118,8 +118,11 @@ def test_transform_command_writes_a_new_valid_configuration(tmp_path, capsys):
     assert cot.loc[("local_authority", "place"), "coterminous_share"] == 1
     split = tmp_path / "split.yaml"
     assert main(["transform", str(LSC), "--split-counties", "500000", "--out", str(split)]) == 0
-    councils = load_config(split).orgs_of_type("local_authority")
+    split_cfg = load_config(split)
+    councils = split_cfg.orgs_of_type("local_authority")
     assert "lancashire_council" not in councils and len([c for c in councils if c.startswith("lancashire")]) == 2
+    successors = sorted(c for c in councils if c.startswith("lancashire"))
+    assert [split_cfg.organisations[c].name for c in successors] == ["Lancashire (1 of 2)", "Lancashire (2 of 2)"]
     assert (
         main(
             [

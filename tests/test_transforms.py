@@ -31,6 +31,18 @@ def test_split_gives_each_successor_its_zones_and_a_share_of_staff():
     assert staff_total(data, "local_authority", "social_worker") == 5 + 7
     assert cfg.organisations["sv"].capacity["reablement_slots"] == round(160 * 160 / 300)
     assert cfg.zones == build(example_data()).zones  # same zones and demand
+    assert (cfg.organisations["sv"].name, cfg.organisations["ef"].name) == ("sv", "ef")  # no names: their ids
+
+
+def test_successors_take_the_names_given_and_others_keep_theirs():
+    into = {"sv": ["southvale"], "ef": ["eastfield"]}
+    data = apply(
+        example_data(), {"split": {"organisation": "south_council", "into": into, "names": {"sv": "Southvale"}}}
+    )
+    cfg = build(data)
+    assert cfg.organisations["sv"].name == "Southvale"
+    assert cfg.organisations["ef"].name == "ef"
+    assert cfg.organisations["north_council"].name == build(example_data()).organisations["north_council"].name
 
 
 def test_merge_sums_staff_and_capacity():
@@ -85,6 +97,16 @@ def test_reorganise_redraws_several_councils_at_once():
         ({"merge": {"organisations": ["north_council", "the_icb"], "into": "x"}}, "only organisations of one type"),
         ({"align": {"type": "acute_trust", "to": "local_authority"}}, "shares footprints"),
         ({"shuffle": {}}, "unknown transform 'shuffle'"),
+        (
+            {
+                "split": {
+                    "organisation": "south_council",
+                    "into": {"a": ["southvale"], "b": ["eastfield"]},
+                    "names": {"a": "A", "c": "C"},
+                }
+            },
+            "names are given for 'c', which is not a successor; the successors are 'a', 'b'",
+        ),
         ({"split": {"organisation": "south_council"}}, "split:"),
         (
             {"split": {"organisation": "south_council", "into": {"north_council": ["southvale"], "b": ["eastfield"]}}},
