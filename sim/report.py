@@ -13,6 +13,7 @@ import base64
 import html
 import json
 import math
+import textwrap
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,16 @@ PLURAL = {
 def _noun(org_type: str, n: int) -> str:
     fallback = org_type.replace("_", " ")
     return SINGULAR.get(org_type, fallback) if n == 1 else PLURAL.get(org_type, fallback + "s")
+
+
+def _wrap(name: str, width: int = 15, lines: int = 3) -> str:
+    """A label of at most ``lines`` lines of about ``width`` characters, cut with an
+    ellipsis only when it is longer than that."""
+    parts = textwrap.wrap(name.replace("_", " "), width) or [name]
+    if len(parts) > lines:
+        parts = parts[:lines]
+        parts[-1] = parts[-1][: width - 1].rstrip() + "\u2026"
+    return "\n".join(parts)
 
 
 def _style(i: int) -> dict[str, Any]:
@@ -143,8 +154,14 @@ class Report:
 
     def figure_networks(self) -> None:
         n = len(self.scenarios)
-        fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 5.2), squeeze=False)
-        for ax, scenario in zip(axes[0], self.scenarios, strict=True):
+        # two panels a row: wide enough for names beside every column, and read at about
+        # their own size on the page
+        ncols = min(2, n)
+        nrows = math.ceil(n / ncols)
+        fig, grid = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 5.0 * nrows), squeeze=False, layout="constrained")
+        for ax in grid.flat[n:]:
+            ax.set_visible(False)
+        for ax, scenario in zip(grid.flat, self.scenarios, strict=False):
             run_id = self.first_run(scenario)
             cfg = self.run_config(run_id)
             interfaces = self.run_table(run_id, "interfaces")
@@ -152,11 +169,12 @@ class Report:
             columns = [t for t in TYPE_ORDER if t in set(types.values())] + sorted(
                 set(types.values()) - set(TYPE_ORDER)
             )
-            pos = {}
+            pos, lines = {}, {}
             for x, t in enumerate(columns):
                 members = sorted(o for o, ot in types.items() if ot == t)
                 for k, o in enumerate(members):
                     pos[o] = (x, 1 - (k + 1) / (len(members) + 1))
+                    lines[o] = max(2, min(5, 34 // (len(members) + 1)))  # the lines a name has room for
             flows = interfaces["expected_flow_per_week"].to_numpy()
             top = flows.max() if len(flows) and flows.max() > 0 else 1.0
             for r in interfaces.itertuples():
@@ -182,19 +200,22 @@ class Report:
                 ax.scatter([x], [y], s=40, color="#E69F00", edgecolor="black", linewidth=0.6, zorder=2)
                 same_type = sum(1 for t in types.values() if t == types[o])
                 if same_type <= 12 and types[o] != "acute_trust":
-                    label = (cfg["organisations"][o].get("name") or o)[:22]
-                    left = types[o] in ("local_authority", "community_health")
+                    # beside its dot, over the lines on a pale ground, never over the next column
                     ax.annotate(
-                        label,
+                        _wrap(cfg["organisations"][o].get("name") or o, lines=lines[o]),
                         (x, y),
-                        xytext=(-5 if left else 5, 4),
+                        xytext=(5, 0),
                         textcoords="offset points",
-                        fontsize=6,
-                        ha="right" if left else "left",
+                        ha="left",
+                        va="center",
+                        fontsize=7,
+                        linespacing=1.05,
+                        bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+                        zorder=3,
                     )
             ax.set_xticks(range(len(columns)), [TYPE_LABEL.get(t, t) for t in columns], rotation=30, ha="right")
             ax.set_yticks([])
-            ax.set_xlim(-0.5, len(columns) - 0.5)
+            ax.set_xlim(-0.3, len(columns) - 0.05)  # room for the last column's names
             ax.set_ylim(0, 1)
             n_if = int((interfaces["expected_flow_per_week"] > 0).sum())
             ax.set_title(f"{scenario}\n{len(types)} organisations, {n_if} interfaces", fontsize=10)
@@ -203,7 +224,6 @@ class Report:
         fig.suptitle(
             "Organisations (dots) and the interfaces between them (blue, width = patients a week); "
             "places' footprints over councils (dashed)",
-            y=1.03,
         )
         self.save(
             fig,
@@ -294,11 +314,15 @@ class Report:
                     label=label,
                 )
                 bottom += g[col].to_numpy()
+            # room above the tallest bar (stacked parts of no height would pin the top to it)
+            ax.set_ylim(0, bottom.max() * 1.08 if bottom.max() > 0 else 1.0)
             ax.set_title(group, fontsize=10)
             ax.set_xticks(range(len(self.scenarios)), self.scenarios, rotation=45, ha="right", fontsize=8)
             ax.set_ylabel("staff hours a week")
-        axes[0][0].legend(fontsize=8, loc="lower right")
         fig.tight_layout()
+        # one legend for every panel, above them, where it hides no bar
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(parts), fontsize=9)
         self.save(
             fig,
             "workload",

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import base64
+import json
+import math
 import os
 import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.report import Report
 from sim.sweep import fmt_estimate, run_sweep
+from sim.yamlio import load_yaml
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, ROOT
 
 EXPERIMENT = f"""\
 name: small-report
@@ -165,3 +171,63 @@ def test_workload_of_each_organisation_is_in_the_report(report_dir):
     table = table[: table.index("</table>")]
     for name in ("General Hospital", "North Council", "The ICB", "sv", "ef"):
         assert name in table, name
+
+
+def drawn(report: Report, figure: str) -> tuple[plt.Figure, Any]:
+    """One of the report's figures, drawn but not saved, and its renderer."""
+    figures: dict[str, plt.Figure] = {}
+    report.save = lambda fig, name, title, caption: figures.__setitem__(name, fig)  # type: ignore[method-assign]
+    getattr(report, f"figure_{figure}")()
+    fig = figures[figure]
+    fig.canvas.draw()
+    return fig, fig.canvas.get_renderer()
+
+
+def test_workload_bars_have_room_above_them_and_the_legend_hides_none(report_dir):
+    fig, renderer = drawn(Report(report_dir), "workload")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert panels
+    for ax in panels:
+        tops = [bar.get_y() + bar.get_height() for bar in ax.patches]
+        assert max(tops) > 0
+        assert ax.get_ylim()[1] >= 1.05 * max(tops), ax.get_title()
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["casework", "rework", "meetings"]
+    box = legend.get_window_extent(renderer)
+    assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in panels)
+    plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def flagship_dir(tmp_path_factory):
+    """The flagship experiment's scenarios, one short replication each: real names."""
+    tmp = tmp_path_factory.mktemp("flagship")
+    spec, _ = load_yaml(ROOT / "experiments" / "lancashire-south-cumbria.yaml")
+    spec.update(base=str(ROOT / "configs" / "lancashire-south-cumbria.yaml"), replications=1)
+    spec["run"] = {"length_days": 20, "warmup_days": 5}
+    (tmp / "exp.yaml").write_text(json.dumps(spec))  # JSON is YAML
+    return run_sweep(tmp / "exp.yaml", tmp / "results", workers=1, progress=False).out_dir
+
+
+def test_network_names_are_whole_inside_their_panel_and_clear_of_other_names_and_dots(flagship_dir):
+    report = Report(flagship_dir)
+    fig, renderer = drawn(report, "networks")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == len(report.scenarios) == 5
+    for ax in panels:
+        labels = [t for t in ax.texts if t.get_text()]
+        names = " ".join(t.get_text().replace("\n", " ") for t in labels)
+        assert "\u2026" not in names and "NHS Lancashire and South Cumbria Integrated Care Board" in names
+        boxes = [t.get_bbox_patch().get_window_extent(renderer) for t in labels]
+        panel = ax.get_window_extent(renderer)
+        dots = [ax.transData.transform(c.get_offsets()[0]) for c in ax.collections]
+        radius = 0.5 * math.sqrt(40) * fig.dpi / 72  # a dot of 40 square points
+        for i, (label, box) in enumerate(zip(labels, boxes, strict=True)):
+            assert panel.x0 <= box.x0 and box.x1 <= panel.x1, label.get_text()
+            assert not any(box.overlaps(other) for other in boxes[i + 1 :]), label.get_text()
+            own = ax.transData.transform(label.xy)
+            for x, y in dots:
+                if (x, y) != tuple(own):
+                    near = box.x0 - radius < x < box.x1 + radius and box.y0 - radius < y < box.y1 + radius
+                    assert not near, f"{label.get_text()!r} covers a dot of its panel {ax.get_title()!r}"
+    plt.close(fig)
