@@ -8,6 +8,10 @@ an experiment's scenario as a one-key mapping, for example::
       - merge: {organisations: [icb_a, icb_b], into: icb_ab}
       - align: {type: place, to: local_authority}
       - reorganise: {organisations: [county, unitary_a], into: {north: [...], south: [...]}}
+      - split_counties: {target_population: 500000}
+
+``split`` and ``reorganise`` take ``names`` ({new id: name}) and ``merge`` a ``name``:
+what the report shows for the new organisations (their ids otherwise).
 
 When organisations are split, merged or realigned, their staff and capacity follow
 their residents: a new organisation gets, for each staff role and capacity, the sum
@@ -20,6 +24,8 @@ it takes most residents from.
 from __future__ import annotations
 
 import copy
+import difflib
+import inspect
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -242,7 +248,14 @@ def apply(data: Data, transform: dict[str, Any]) -> Data:
         raise TransformError(f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}")
     if not isinstance(args, dict):
         raise TransformError(f"the arguments of {name!r} must be a mapping")
-    try:
-        return TRANSFORMS[name](data, **args)
-    except TypeError as exc:
-        raise TransformError(f"{name}: {exc}") from None
+    params = list(inspect.signature(TRANSFORMS[name]).parameters.values())[1:]  # after the data
+    allowed = [p.name for p in params]
+    for arg in args:
+        if arg not in allowed:
+            close = difflib.get_close_matches(str(arg), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise TransformError(f"{name}: unknown argument {arg!r}; {hint}(allowed: {', '.join(allowed)})")
+    missing = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in args]
+    if missing:
+        raise TransformError(f"{name}: missing {', '.join(map(repr, missing))} (allowed: {', '.join(allowed)})")
+    return TRANSFORMS[name](data, **args)

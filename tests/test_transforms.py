@@ -107,7 +107,12 @@ def test_reorganise_redraws_several_councils_at_once():
             },
             "names are given for 'c', which is not a successor; the successors are 'a', 'b'",
         ),
-        ({"split": {"organisation": "south_council"}}, "split:"),
+        ({"split": {"organisation": "south_council"}}, r"split: missing 'into' \(allowed: organisation, into, names\)"),
+        (
+            {"split": {"organisation": "south_council", "into": {"a": ["southvale"]}, "name": {"a": "A"}}},
+            r"split: unknown argument 'name'; did you mean 'names'\? \(allowed: organisation, into, names\)",
+        ),
+        ({"align": {"type": "place", "onto": "local_authority"}}, "align: unknown argument 'onto'; did you mean 'to'"),
         (
             {"split": {"organisation": "south_council", "into": {"north_council": ["southvale"], "b": ["eastfield"]}}},
             "already the id of another organisation",
