@@ -237,6 +237,7 @@ class Report:
 
     def figure_distributions(self) -> None:
         fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+        reach = {"gap_days": 1.0, "delayed_days": 1.0}  # where the cumulative axes end
         for i, scenario in enumerate(self.scenarios):
             frames = []
             for run_id in self.point_zero_runs(scenario):
@@ -261,15 +262,17 @@ class Report:
             for ax, col in ((axes[1], "gap_days"), (axes[2], "delayed_days")):
                 x = np.sort(p[col].to_numpy())
                 ax.plot(x, np.arange(1, len(x) + 1) / len(x) * 100, label=scenario, linewidth=1.6, **style)
+                if len(x):
+                    reach[col] = max(reach[col], 1.1 * float(np.quantile(x, 0.995)))
         axes[0].set_xlabel("handovers between organisations (5 = 5 or more)")
         axes[0].set_ylabel("% of discharges")
         axes[0].set_title("Handovers per discharge")
         axes[1].set_xlabel("gap days after discharge")
         axes[1].set_title("Gaps in care (cumulative)")
-        axes[1].set_xlim(0, max(1.0, float(axes[1].get_xlim()[1]) * 0.5))
+        axes[1].set_xlim(0, reach["gap_days"])  # the longest half a percent would squash the rest
         axes[2].set_xlabel("delayed days (ready to discharge)")
         axes[2].set_title("Delayed days (cumulative)")
-        axes[2].set_xlim(0, max(1.0, float(axes[2].get_xlim()[1]) * 0.5))
+        axes[2].set_xlim(0, reach["delayed_days"])
         for ax in axes[1:]:
             ax.set_ylabel("% of discharges with at most this")
             ax.grid(alpha=0.3)
@@ -280,7 +283,8 @@ class Report:
             "distributions",
             "Distributions per discharge",
             "Per-patient distributions over every replication of the measured period: share of "
-            "discharges by number of handovers, and cumulative shares of gap days and delayed days.",
+            "discharges by number of handovers, and cumulative shares of gap days and delayed days "
+            "(their axes end a little beyond the 99.5th percentile).",
         )
 
     def figure_workload(self) -> None:
@@ -338,7 +342,9 @@ class Report:
             for run_id in self.point_zero_runs(scenario):
                 a = self.run_table(run_id, "awaiting").set_index("day")["awaiting_discharge"]
                 series.append(a)
-            frame = pd.concat(series, axis=1)
+            # each replication's 7-day mean, centred: the week's rhythm and the day's noise
+            # would hide the differences between configurations
+            frame = pd.concat(series, axis=1).rolling(7, center=True, min_periods=1).mean()
             mean = frame.mean(axis=1)
             lo, hi = frame.quantile(0.05, axis=1), frame.quantile(0.95, axis=1)
             style = _style(i)
@@ -350,7 +356,8 @@ class Report:
         ax.set_xlabel("day")
         ax.set_ylabel("patients awaiting discharge")
         ax.set_title(
-            "Patients ready for discharge but still in hospital (mean; band: 5th-95th percentile of replications)"
+            "Patients ready for discharge but still in hospital, 7-day mean "
+            "(line: mean of replications; band: their 5th-95th percentile)"
         )
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
@@ -358,8 +365,9 @@ class Report:
             fig,
             "awaiting",
             "Patients awaiting discharge over time",
-            "Daily count of patients who are ready for discharge but still in hospital; the line is the "
-            "mean over replications and the band their 5th to 95th percentile.",
+            "Patients who are ready for discharge but still in hospital, counted each day and averaged "
+            "over the 7 days around it; the line is the mean over replications and the band their 5th to "
+            "95th percentile.",
         )
 
     def figure_sweep(self) -> None:
