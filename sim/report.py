@@ -199,7 +199,7 @@ class Report:
             for o, (x, y) in pos.items():
                 ax.scatter([x], [y], s=40, color="#E69F00", edgecolor="black", linewidth=0.6, zorder=2)
                 same_type = sum(1 for t in types.values() if t == types[o])
-                if same_type <= 12 and types[o] != "acute_trust":
+                if same_type <= 12:  # more would crowd the column
                     # beside its dot, over the lines on a pale ground, never over the next column
                     ax.annotate(
                         _wrap(cfg["organisations"][o].get("name") or o, lines=lines[o]),
