@@ -209,15 +209,24 @@ def flagship_dir(tmp_path_factory):
     return run_sweep(tmp / "exp.yaml", tmp / "results", workers=1, progress=False).out_dir
 
 
-def test_network_names_are_whole_inside_their_panel_and_clear_of_other_names_and_dots(flagship_dir):
-    report = Report(flagship_dir)
+@pytest.mark.parametrize(
+    "results, scenarios, name",
+    [
+        ("flagship_dir", 5, "NHS Lancashire and South Cumbria Integrated Care Board"),
+        ("report_dir", 3, "General Hospital"),  # few trusts: they are named too
+    ],
+)
+def test_network_names_are_whole_inside_their_panel_and_clear_of_other_names_and_dots(
+    request, results, scenarios, name
+):
+    report = Report(request.getfixturevalue(results))
     fig, renderer = drawn(report, "networks")
     panels = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(panels) == len(report.scenarios) == 5
+    assert len(panels) == len(report.scenarios) == scenarios
     for ax in panels:
         labels = [t for t in ax.texts if t.get_text()]
         names = " ".join(t.get_text().replace("\n", " ") for t in labels)
-        assert "\u2026" not in names and "NHS Lancashire and South Cumbria Integrated Care Board" in names
+        assert "\u2026" not in names and name in names
         boxes = [t.get_bbox_patch().get_window_extent(renderer) for t in labels]
         panel = ax.get_window_extent(renderer)
         dots = [ax.transData.transform(c.get_offsets()[0]) for c in ax.collections]
