@@ -144,12 +144,19 @@ def differences(runs: pd.DataFrame, baseline: str, factor_keys: list[str]) -> pd
 
 
 def prcc(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Partial rank correlation of each column of ``x`` with ``y``, and its p-value."""
+    """Partial rank correlation of each column of ``x`` with ``y``, and its p-value.
+
+    Both are NaN where ``y`` does not vary: a metric the factors leave alone (meetings
+    a week when no factor touches meetings) can still differ in its last digits from
+    one point to the next, and ranking those digits would give it a correlation of
+    nothing but rounding."""
     n, k = x.shape
-    rx = np.column_stack([stats.rankdata(x[:, j]) for j in range(k)])
-    ry = stats.rankdata(y)
     coef = np.full(k, np.nan)
     p = np.full(k, np.nan)
+    if np.ptp(y) <= 1e-9 * max(1.0, float(np.abs(y).max())):
+        return coef, p
+    rx = np.column_stack([stats.rankdata(x[:, j]) for j in range(k)])
+    ry = stats.rankdata(y)
     for j in range(k):
         others = np.column_stack([np.ones(n), np.delete(rx, j, axis=1)])
         res_x = rx[:, j] - others @ np.linalg.lstsq(others, rx[:, j], rcond=None)[0]
@@ -159,8 +166,9 @@ def prcc(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r = float(np.corrcoef(res_x, res_y)[0, 1])
         dof = n - 2 - (k - 1)
         coef[j] = r
-        if dof > 0 and abs(r) < 1:
-            t = r * math.sqrt(dof / (1 - r * r))
+        if dof > 0:
+            # |r| of 1 (to rounding): the ranks agree exactly, as certain as it gets
+            t = r * math.sqrt(dof / (1 - r * r)) if abs(r) < 1 - 1e-12 else math.copysign(math.inf, r)
             p[j] = float(2 * stats.t.sf(abs(t), dof))
     return coef, p
 

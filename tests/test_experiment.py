@@ -12,8 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
 
 import sim
+from sim.analysis import prcc
 from sim.cli import main
 from sim.errors import ConfigError
 from sim.experiment import load_experiment
@@ -488,6 +492,31 @@ sweep:
     assert row["factor"] == "handovers.failure.base" and row["prcc"] > 0.9
     fte = sens[(sens["metric"] == "coordination_fte") & (sens["rank"] == 1)].iloc[0]
     assert fte["factor"] == "fte_hours_per_week" and fte["prcc"] < -0.9
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(5, 40))
+def test_prcc_of_one_factor_is_spearmans_rho_with_its_p_value(seed, n):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 1))
+    y = x[:, 0] + rng.normal(0, 0.5, n)
+    coef, p = prcc(x, y)
+    rho, p_rho = stats.spearmanr(x[:, 0], y)
+    assert coef[0] == pytest.approx(rho, abs=1e-9)
+    assert p[0] == pytest.approx(p_rho, rel=1e-6, abs=1e-12)
+
+
+def test_prcc_of_a_metric_that_follows_a_factor_exactly_is_one_and_certain():
+    x = np.random.default_rng(5).random((12, 2))
+    coef, p = prcc(x, np.exp(x[:, 0]))  # any increasing function of the first factor
+    assert coef[0] == pytest.approx(1.0) and p[0] == 0.0
+    assert abs(coef[1]) < 0.5 and p[1] > 0.05
+
+
+def test_prcc_of_a_metric_that_does_not_vary_is_undefined_not_rounding():
+    x = np.random.default_rng(6).random((12, 2))
+    flat = 3.5 + np.random.default_rng(7).normal(0, 1e-15, 12)  # differs only in its last digits
+    coef, p = prcc(x, flat)
+    assert np.isnan(coef).all() and np.isnan(p).all()
 
 
 def test_compare_prints_a_table_a_planner_can_read(tmp_path, capsys):
