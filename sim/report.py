@@ -375,7 +375,11 @@ class Report:
             return
         metrics = HEADLINE_TABLE
         fig, axes = plt.subplots(
-            len(metrics), len(self.factors), figsize=(3.6 * len(self.factors), 2.4 * len(metrics)), squeeze=False
+            len(metrics),
+            len(self.factors),
+            figsize=(3.6 * len(self.factors), 2.4 * len(metrics)),
+            squeeze=False,
+            layout="constrained",
         )
         for r, metric in enumerate(metrics):
             for c, factor in enumerate(self.factors):
@@ -389,8 +393,9 @@ class Report:
                     ax.set_xlabel(factor, fontsize=8)
                 if c == 0:
                     ax.set_ylabel(metric.replace("_", " "), fontsize=8)
-        axes[0][0].legend(fontsize=7)
         fig.suptitle("Each headline metric against each factor (one point per run)")
+        handles, labels = axes[0][0].get_legend_handles_labels()  # one legend, under the panels
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4), fontsize=8)
         self.save(
             fig,
             "sweep",
@@ -403,6 +408,9 @@ class Report:
         fig, ax = plt.subplots(figsize=(8, 0.5 + 0.35 * len(s)))
         labels = [f"{m.replace('_', ' ')} ~ {f}" for m, f in zip(s["metric"], s["factor"], strict=True)]
         ax.barh(range(len(s)), s["prcc"], color=["#0072B2" if v >= 0 else "#D55E00" for v in s["prcc"]])
+        for k, v in enumerate(s["prcc"]):
+            if np.isnan(v):  # the metric did not vary over the sweep
+                ax.text(0.02, k, "no variation", va="center", fontsize=7, color="grey")
         ax.set_yticks(range(len(s)), labels, fontsize=7)
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_xlim(-1, 1)
