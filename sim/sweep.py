@@ -285,6 +285,9 @@ def compare_lines(results: str | Path) -> list[str]:
         if not sens.empty:
             lines += ["", "sensitivity (partial rank correlation; rank 1 matters most)"]
             for (scenario, metric), g in sens.groupby(["scenario", "metric"], sort=False):
+                if g["prcc"].isna().all():
+                    lines.append(f"  {scenario}, {metric}: no variation over the sweep")
+                    continue
                 top = g.sort_values("rank")
                 parts = [f"{r.factor} {r.prcc:+.2f}" for r in top.itertuples()]
                 lines.append(f"  {scenario}, {metric}: " + "; ".join(parts))

@@ -21,7 +21,7 @@ from sim.analysis import prcc
 from sim.cli import main
 from sim.errors import ConfigError
 from sim.experiment import load_experiment
-from sim.sweep import run_sweep
+from sim.sweep import compare_lines, run_sweep
 
 from .conftest import EXAMPLE, ROOT
 
@@ -492,6 +492,9 @@ sweep:
     assert row["factor"] == "handovers.failure.base" and row["prcc"] > 0.9
     fte = sens[(sens["metric"] == "coordination_fte") & (sens["rank"] == 1)].iloc[0]
     assert fte["factor"] == "fte_hours_per_week" and fte["prcc"] < -0.9
+    # neither factor touches how often partners meet
+    assert sens[sens["metric"] == "meetings_per_week"]["prcc"].isna().all()
+    assert "meetings_per_week: no variation over the sweep" in "\n".join(compare_lines(report.out_dir))
 
 
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(5, 40))
