@@ -231,14 +231,25 @@ def consolidate(experiment: Experiment, plan: list[RunSpec], store: Store) -> di
     return tables
 
 
-def _git_commit() -> str | None:
+def _git(*args: str) -> subprocess.CompletedProcess[str] | None:
+    """A git command in the package's folder; None where git or a repository is missing."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
-        )
-        return out.stdout.strip() or None if out.returncode == 0 else None
+        here = Path(__file__).resolve().parent
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, cwd=here)
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _git_commit() -> str | None:
+    out = _git("rev-parse", "HEAD")
+    return (out.stdout.strip() or None) if out is not None and out.returncode == 0 else None
+
+
+def _git_uncommitted() -> bool | None:
+    """Whether the package's own files differ from the commit (None: not known), so
+    that results made with changes nobody committed say so."""
+    out = _git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    return bool(out.stdout.strip()) if out is not None and out.returncode == 0 else None
 
 
 def versions() -> dict[str, str | None]:
@@ -275,6 +286,7 @@ def write_manifest(
         "versions": versions(),
         "python": sys.version,
         "git_commit": _git_commit(),
+        "git_uncommitted_changes": _git_uncommitted(),
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor(),

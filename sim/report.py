@@ -543,7 +543,17 @@ class Report:
         m = self.manifest
         cfg = self.run_config(self.first_run(self.baseline))
         versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
-        reps = self.runs.groupby("scenario").size()
+        per_cell = self.runs.groupby(["scenario", "point"]).size()  # replications of each configuration
+        points = self.runs["point"].nunique()
+        if per_cell.nunique() == 1:
+            reps = f"{per_cell.iloc[0]} of each configuration" + (
+                f" at each of its {points} sweep points" if points > 1 else ""
+            )
+        else:
+            spread = per_cell.groupby(level="scenario").agg(["min", "max"])
+            reps = ", ".join(
+                f"{s}: {lo}" if lo == hi else f"{s}: {lo} to {hi}" for s in self.scenarios for lo, hi in [spread.loc[s]]
+            )
         hashes = "".join(
             f"<li>{html.escape(c['scenario'])} (point {c['point']}): <code>{c['config_hash'][:16]}</code></li>"
             for c in m["cells"][:20]
@@ -575,8 +585,7 @@ class Report:
             ),
             (
                 "Replications",
-                ", ".join(f"{s}: {n}" for s, n in reps.items())
-                + "; confidence intervals are 95% (Student's t) over replications; differences are paired by "
+                reps + "; confidence intervals are 95% (Student's t) over replications; differences are paired by "
                 "replication (common random numbers).",
             ),
             ("Seeds", f"base seed {m['resolved']['seed']}; streams derived from (seed, replication, stream name)."),
@@ -589,7 +598,8 @@ class Report:
             (
                 "Software",
                 f"Python {html.escape(m['python'].split()[0])}; {html.escape(versions)}; git commit "
-                f"<code>{html.escape(str(m.get('git_commit')))}</code>",
+                f"<code>{html.escape(str(m.get('git_commit')))}</code>"
+                + (" with changes not committed to it" if m.get("git_uncommitted_changes") else ""),
             ),
             (
                 "Machine and run time",
@@ -625,6 +635,7 @@ class Report:
         sweep_section = ""
         if self.factors:
             sweep_section = "<h2>6. Sweep: metrics against factors</h2>" + figure("sweep") + figure("sensitivity")
+        card = 7 if self.factors else 6  # sections are numbered without a gap
         page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(m["experiment"])}: boundary comparison</title>
@@ -672,7 +683,7 @@ configurations shows a dash in the others.</p>
 <h2>5. Patients awaiting discharge over time</h2>
 {figure("awaiting")}
 {sweep_section}
-<h2>7. Model card</h2>
+<h2>{card}. Model card</h2>
 <p>The items of the STRESS-DES reporting guideline that apply.</p>
 {self.model_card_html()}
 </body></html>

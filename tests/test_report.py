@@ -109,8 +109,36 @@ def test_displayed_precision_follows_the_interval():
 def test_model_card_names_run_length_replications_seed_and_versions(report_dir):
     page = (report_dir / "report" / "index.html").read_text()
     card = page[page.index("Model card") :]
-    for needle in ("90 days", "20 days of", "today: 6", "base seed 3", "simpy", "Configuration hashes"):
+    for needle in (
+        "90 days",
+        "20 days of",
+        "3 of each configuration at each of its 2 sweep points",
+        "base seed 3",
+        "simpy",
+        "Configuration hashes",
+    ):
         assert needle in card, needle
+    assert "<h2>7. Model card</h2>" in page and "<h2>6. Sweep" in page  # numbered without a gap
+
+
+def test_model_card_says_when_the_code_had_changes_not_committed(report_dir):
+    report = Report(report_dir)
+    assert "git_uncommitted_changes" in report.manifest  # True, False, or None outside a repository
+    report.manifest["git_uncommitted_changes"] = False
+    assert "not committed" not in report.model_card_html()
+    report.manifest["git_uncommitted_changes"] = True
+    assert "with changes not committed to it" in report.model_card_html()
+
+
+def test_model_card_gives_each_scenarios_replications_when_they_differ(report_dir):
+    report = Report(report_dir)
+    runs = report.runs
+    # as automatic replications leave them: 'aligned' with 2 or 3 a point, 'split' with 1
+    drop = ((runs["scenario"] == "aligned") & (runs["point"] == 1) & (runs["replication"] == 2)) | (
+        (runs["scenario"] == "split") & (runs["replication"] > 0)
+    )
+    report.runs = runs[~drop]
+    assert "today: 3, aligned: 2 to 3, split: 1; confidence" in report.model_card_html()
 
 
 def test_report_of_a_folder_without_results_is_a_clear_error(tmp_path, capsys):
