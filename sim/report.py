@@ -30,6 +30,7 @@ from sim.sweep import fmt_estimate
 
 # Okabe-Ito, with yellow last: it is hard to see on white
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442"]
+HATCHES = ["", "//", "..", "xx", "\\\\", "oo", "++", "--"]
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1)), (0, (5, 5))]
 TYPE_ORDER = ["acute_trust", "community_health", "local_authority", "place", "icb"]
 TYPE_LABEL = {
@@ -65,6 +66,11 @@ PLURAL = {
     "place": "places",
     "icb": "ICBs",
 }
+
+
+NETWORK_MOST = 40
+"""Above this many organisations of one type, the networks figure counts them rather than
+drawing a dot for each."""
 
 
 def _noun(org_type: str, n: int) -> str:
@@ -153,6 +159,13 @@ class Report:
         self.figures.append((name, title, caption))
 
     def figure_networks(self) -> None:
+        largest = 0
+        for scenario in self.scenarios:
+            kinds = [o["type"] for o in self.run_config(self.first_run(scenario))["organisations"].values()]
+            largest = max(largest, *(kinds.count(t) for t in set(kinds)))
+        if largest > NETWORK_MOST:
+            self.figure_network_counts()
+            return
         n = len(self.scenarios)
         # two panels a row: wide enough for names beside every column, and read at about
         # their own size on the page
@@ -235,6 +248,68 @@ class Report:
             "places are aligned to councils).",
         )
 
+    def figure_network_counts(self) -> None:
+        """For configurations too big to draw a dot for each organisation (all England
+        has hundreds of councils and places): how many organisations of each type, and
+        how many interfaces between each pair of types, in each configuration."""
+        rank = {t: k for k, t in enumerate(TYPE_ORDER)}
+
+        def order(t: str) -> tuple[int, str]:
+            return rank.get(t, len(rank)), t
+
+        orgs, links = [], []
+        for scenario in self.scenarios:
+            run_id = self.first_run(scenario)
+            kinds = [o["type"] for o in self.run_config(run_id)["organisations"].values()]
+            orgs.append({t: kinds.count(t) for t in set(kinds)})
+            f = self.run_table(run_id, "interfaces")
+            f = f[f["expected_flow_per_week"] > 0]
+            pairs = [tuple(sorted(ab, key=order)) for ab in zip(f["type_a"], f["type_b"], strict=True)]
+            links.append({pair: pairs.count(pair) for pair in set(pairs)})
+        types = sorted({t for c in orgs for t in c}, key=order)
+        pairs = sorted({p for c in links for p in c}, key=lambda p: (order(p[0]), order(p[1])))
+        panels = [
+            ("Organisations by type", "organisations", [_noun(t, 2) for t in types], orgs, types),
+            (
+                "Interfaces between types (exchanging patients)",
+                "interfaces",
+                [f"{_noun(a, 1)} \u2013 {_noun(b, 1)}" for a, b in pairs],
+                links,
+                pairs,
+            ),
+        ]
+        n = len(self.scenarios)
+        fig, axes = plt.subplots(1, 2, figsize=(13, 1.5 + 0.16 * n * max(len(types), len(pairs))), layout="constrained")
+        width = 0.8 / n
+        for ax, (title, unit, labels, counts, keys) in zip(axes, panels, strict=True):
+            for i, scenario in enumerate(self.scenarios):
+                bars = ax.barh(
+                    np.arange(len(keys)) + (i - (n - 1) / 2) * width,
+                    [counts[i].get(k, 0) for k in keys],
+                    height=width,
+                    color=OKABE_ITO[i % len(OKABE_ITO)],
+                    hatch=HATCHES[i % len(HATCHES)],
+                    edgecolor="black",
+                    linewidth=0.4,
+                    label=scenario,
+                )
+                ax.bar_label(bars, fontsize=7, padding=2)
+            ax.set_yticks(range(len(keys)), labels, fontsize=8)
+            ax.invert_yaxis()
+            ax.set_title(title, fontsize=10)
+            ax.set_xlabel(unit)
+            ax.margins(x=0.12)
+        handles, names = axes[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside lower center", ncol=min(n, 5), fontsize=8)
+        self.save(
+            fig,
+            "networks",
+            "Organisations and interfaces",
+            f"With more than {NETWORK_MOST} organisations of one type, too many to draw one by one: the "
+            "number of organisations of each type in each configuration, and of interfaces between each "
+            "pair of types (an interface: two organisations with patients crossing between them).",
+        )
+
     def figure_distributions(self) -> None:
         fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
         reach = {"gap_days": 1.0, "delayed_days": 1.0}  # where the cumulative axes end
@@ -257,7 +332,7 @@ class Report:
                 label=scenario,
                 edgecolor="black",
                 linewidth=0.4,
-                hatch=["", "//", "..", "xx", "\\\\", "oo", "++", "--"][i % 8],
+                hatch=HATCHES[i % len(HATCHES)],
             )
             for ax, col in ((axes[1], "gap_days"), (axes[2], "delayed_days")):
                 x = np.sort(p[col].to_numpy())

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+import sim.report as report_module
 from sim.cli import main
 from sim.report import Report
 from sim.sweep import fmt_estimate, run_sweep
@@ -267,4 +268,25 @@ def test_network_names_are_whole_inside_their_panel_and_clear_of_other_names_and
                 if (x, y) != tuple(own):
                     near = box.x0 - radius < x < box.x1 + radius and box.y0 - radius < y < box.y1 + radius
                     assert not near, f"{label.get_text()!r} covers a dot of its panel {ax.get_title()!r}"
+    plt.close(fig)
+
+
+def test_networks_too_big_to_draw_are_counted_by_type_and_pair_of_types(report_dir, monkeypatch):
+    monkeypatch.setattr(report_module, "NETWORK_MOST", 1)  # the example's two councils count as many
+    report = Report(report_dir)
+    fig, _ = drawn(report, "networks")
+    orgs_ax, links_ax = fig.axes
+    labels = [t.get_text() for t in orgs_ax.get_yticklabels()]
+    for i, scenario in enumerate(report.scenarios):
+        run_id = report.first_run(scenario)
+        kinds = [o["type"] for o in report.run_config(run_id)["organisations"].values()]
+        shown = dict(zip(labels, (bar.get_width() for bar in orgs_ax.containers[i]), strict=True))
+        assert shown == {report_module._noun(t, 2): kinds.count(t) for t in set(kinds)}
+        interfaces = report.run_table(run_id, "interfaces")
+        assert (
+            sum(bar.get_width() for bar in links_ax.containers[i]) == (interfaces["expected_flow_per_week"] > 0).sum()
+        )
+    # splitting South Council adds a council
+    councils, split = labels.index("councils"), report.scenarios.index("split")
+    assert orgs_ax.containers[split][councils].get_width() == orgs_ax.containers[0][councils].get_width() + 1
     plt.close(fig)
