@@ -68,6 +68,9 @@ PLURAL = {
 }
 
 
+ORG_ROWS = 40
+"""The most organisations the page lists by name in the workload table; the rest are in
+its CSV beside the page."""
 NETWORK_MOST = 40
 """Above this many organisations of one type, the networks figure counts them rather than
 drawing a dot for each."""
@@ -502,26 +505,44 @@ class Report:
     # -- the page ------------------------------------------------------------------------------
 
     def organisation_workload_html(self) -> str:
-        """Hours a week by organisation (all roles), each scenario's mean over replications."""
+        """Hours a week by organisation (all roles), each scenario's mean over replications:
+        every organisation in organisation_workload.csv beside the page, and on the page
+        all of them, or, when there are more than ORG_ROWS, those whose hours change most."""
         per_run = self.weekly_workload.groupby(["scenario", "run", "organisation", "name"])[
             ["total_hours", "meeting_hours"]
         ].sum()
-        work = per_run.groupby(["scenario", "organisation", "name"]).mean().reset_index()
-        orgs = work.groupby(["organisation", "name"])["total_hours"].max().sort_values(ascending=False)
+        wide = per_run.groupby(["scenario", "organisation", "name"]).mean().unstack("scenario")
+        total = wide["total_hours"].reindex(columns=self.scenarios)
+        meetings = wide["meeting_hours"].reindex(columns=self.scenarios)
+        table = pd.concat([total.add_suffix(": hours a week"), meetings.add_suffix(": of them in meetings")], axis=1)[
+            [f"{s}: {m}" for s in self.scenarios for m in ("hours a week", "of them in meetings")]
+        ]
+        self.out.mkdir(parents=True, exist_ok=True)
+        table.sort_index().to_csv(self.out / "organisation_workload.csv")
+        note = ""
+        if len(total) > ORG_ROWS:
+            # an organisation missing from a configuration has no hours there
+            change = total.fillna(0).sub(total[self.baseline].fillna(0), axis=0).abs().max(axis=1)
+            shown = change.sort_values(ascending=False, kind="stable").index[:ORG_ROWS]
+            note = (
+                f"<p>The {ORG_ROWS} organisations, of {len(total):,}, whose hours a week change most from "
+                f"the baseline; every organisation is in "
+                f'<a href="organisation_workload.csv">organisation_workload.csv</a> beside this page.</p>'
+            )
+        else:
+            shown = total.max(axis=1).sort_values(ascending=False, kind="stable").index
         head = "".join(f"<th>{html.escape(s)}</th>" for s in self.scenarios)
         rows = []
-        for (org, name), _ in orgs.items():
-            cells = []
-            for scenario in self.scenarios:
-                r = work[(work["scenario"] == scenario) & (work["organisation"] == org)]
-                cells.append(
-                    "<td>-</td>"
-                    if r.empty
-                    else f"<td>{r['total_hours'].iloc[0]:,.0f} ({r['meeting_hours'].iloc[0]:,.1f} in meetings)</td>"
-                )
-            rows.append(f"<tr><th>{html.escape(str(name))}</th>{''.join(cells)}</tr>")
+        for org in shown:
+            cells = "".join(
+                "<td>-</td>"
+                if math.isnan(total.at[org, s])
+                else f"<td>{total.at[org, s]:,.0f} ({meetings.at[org, s]:,.1f} in meetings)</td>"
+                for s in self.scenarios
+            )
+            rows.append(f"<tr><th>{html.escape(str(org[1]))}</th>{cells}</tr>")
         return (
-            f'<table class="headline org-workload"><thead><tr><th>organisation</th>{head}</tr></thead>'
+            f'{note}<table class="headline org-workload"><thead><tr><th>organisation</th>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import math
 import os
@@ -290,3 +291,25 @@ def test_networks_too_big_to_draw_are_counted_by_type_and_pair_of_types(report_d
     councils, split = labels.index("councils"), report.scenarios.index("split")
     assert orgs_ax.containers[split][councils].get_width() == orgs_ax.containers[0][councils].get_width() + 1
     plt.close(fig)
+
+
+def test_a_long_workload_table_shows_the_biggest_changes_and_keeps_every_organisation_beside(report_dir, monkeypatch):
+    monkeypatch.setattr(report_module, "ORG_ROWS", 2)
+    report = Report(report_dir)
+    page = report.organisation_workload_html()
+    csv = pd.read_csv(report.out / "organisation_workload.csv")
+    every = {o for s in report.scenarios for o in report.run_config(report.first_run(s))["organisations"]}
+    assert set(csv["organisation"]) == every  # today's places, the aligned ones, sv and ef ...
+    body = page[page.index("<tbody>") :]
+    assert body.count("<tr>") == 2 and f"The 2 organisations, of {len(every)}," in page
+    # the most changed: South Council, gone in 'split', and the hospital, whose hours move most
+    hours = csv.set_index("name")
+    change = (
+        hours[[f"{s}: hours a week" for s in report.scenarios]]
+        .fillna(0)
+        .sub(hours["today: hours a week"].fillna(0), axis=0)
+        .abs()
+        .max(axis=1)
+    )
+    assert [html.unescape(n) for n in re.findall(r"<tr><th>(.*?)</th>", body)] == list(change.nlargest(2).index)
+    assert "South Council" in change.nlargest(2).index
