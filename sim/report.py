@@ -316,6 +316,7 @@ class Report:
     def figure_distributions(self) -> None:
         fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
         reach = {"gap_days": 1.0, "delayed_days": 1.0}  # where the cumulative axes end
+        seen: set[int] = set()  # numbers of handovers that occur
         for i, scenario in enumerate(self.scenarios):
             frames = []
             for run_id in self.point_zero_runs(scenario):
@@ -326,6 +327,7 @@ class Report:
             p = pd.concat(frames)
             style = _style(i)
             counts = p["inter_handovers"].clip(upper=5).value_counts(normalize=True).sort_index()
+            seen.update(int(k) for k in counts.index)
             width = 0.8 / len(self.scenarios)
             axes[0].bar(
                 counts.index + (i - (len(self.scenarios) - 1) / 2) * width,
@@ -342,7 +344,10 @@ class Report:
                 ax.plot(x, np.arange(1, len(x) + 1) / len(x) * 100, label=scenario, linewidth=1.6, **style)
                 if len(x):
                     reach[col] = max(reach[col], 1.1 * float(np.quantile(x, 0.995)))
-        axes[0].set_xlabel("handovers between organisations (5 = 5 or more)")
+        if seen:  # whole numbers only, the last '5+'
+            ticks = range(min(seen), max(seen) + 1)
+            axes[0].set_xticks(ticks, [f"{k}+" if k == 5 else str(k) for k in ticks])
+        axes[0].set_xlabel("handovers between organisations")
         axes[0].set_ylabel("% of discharges")
         axes[0].set_title("Handovers per discharge")
         axes[1].set_xlabel("gap days after discharge")

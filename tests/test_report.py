@@ -313,3 +313,11 @@ def test_a_long_workload_table_shows_the_biggest_changes_and_keeps_every_organis
     )
     assert [html.unescape(n) for n in re.findall(r"<tr><th>(.*?)</th>", body)] == list(change.nlargest(2).index)
     assert "South Council" in change.nlargest(2).index
+
+
+def test_handovers_per_discharge_are_counted_in_whole_numbers(report_dir):
+    fig, _ = drawn(Report(report_dir), "distributions")
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks and all(re.fullmatch(r"[0-4]|5\+", t) for t in ticks), ticks
+    assert ticks == [str(k) if k < 5 else "5+" for k in range(int(ticks[0]), int(ticks[0]) + len(ticks))]
+    plt.close(fig)
