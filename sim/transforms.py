@@ -26,9 +26,12 @@ from __future__ import annotations
 import copy
 import difflib
 import inspect
+import typing
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 Data = dict[str, Any]
 
@@ -126,11 +129,11 @@ def reorganise(
     if len(types) != 1:
         raise TransformError(f"only organisations of one type can be reorganised together, not {sorted(types)}")
     org_type = types.pop()
-    unnamed = sorted(set(names or {}) - set(into))
-    if unnamed:
+    strays = sorted(set(names or {}) - set(into))
+    if strays:
         raise TransformError(
-            f"names are given for {', '.join(map(repr, unnamed))}, "
-            f"{'which is not a successor' if len(unnamed) == 1 else 'which are not successors'}; "
+            f"names are given for {', '.join(map(repr, strays))}, "
+            f"{'which is not a successor' if len(strays) == 1 else 'which are not successors'}; "
             f"the successors are {', '.join(map(repr, into))}"
         )
     clash = [n for n in into if n in data["organisations"] and n not in organisations]
@@ -258,4 +261,12 @@ def apply(data: Data, transform: dict[str, Any]) -> Data:
     missing = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in args]
     if missing:
         raise TransformError(f"{name}: missing {', '.join(map(repr, missing))} (allowed: {', '.join(allowed)})")
+    hints = typing.get_type_hints(TRANSFORMS[name])
+    for arg, value in args.items():  # each argument of the type the transform's signature gives
+        try:
+            TypeAdapter(hints[arg]).validate_python(value, strict=True)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in (arg, *error["loc"]))
+            raise TransformError(f"{name}: {where}: {error['msg'][0].lower()}{error['msg'][1:]}") from None
     return TRANSFORMS[name](data, **args)

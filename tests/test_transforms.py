@@ -114,6 +114,15 @@ def test_reorganise_redraws_several_councils_at_once():
         ),
         ({"align": {"type": "place", "onto": "local_authority"}}, "align: unknown argument 'onto'; did you mean 'to'"),
         (
+            {"split": {"organisation": "south_council", "into": ["southvale", "eastfield"]}},
+            "split: into: input should be a valid dictionary",
+        ),
+        (
+            {"split": {"organisation": "south_council", "into": {"a": "southvale", "b": ["eastfield"]}}},
+            "split: into.a: input should be a valid list",  # not the letters of 'southvale'
+        ),
+        ({"split_counties": {"target_population": "500000"}}, "split_counties: target_population: input should be"),
+        (
             {"split": {"organisation": "south_council", "into": {"north_council": ["southvale"], "b": ["eastfield"]}}},
             "already the id of another organisation",
         ),
