@@ -505,6 +505,10 @@ def problems_from_validation(
     """pydantic's errors as FILE:LINE: key.path: message; ``prefix`` places the data in its file."""
     problems: list[Problem] = []
     seen: set[tuple[tuple[str | int, ...], str]] = set()
+    # A value that fits none of a union's types (a count that is neither a number nor
+    # 'unlimited') gets an error from each: say it once, with every type it could be.
+    expected: dict[tuple[str | int, ...], list[str]] = {}
+    errors = []
     for err in exc.errors():
         loc = err["loc"]
         path: tuple[str | int, ...] = ()
@@ -512,7 +516,16 @@ def problems_from_validation(
             candidate = (*path, part)
             if (*prefix, *candidate) in lines or (j == len(loc) - 1 and err["type"] == "missing"):
                 path = candidate
+        errors.append((path, err))
+        if err["msg"].startswith("Input should be "):
+            expected.setdefault(path, []).append(err["msg"][len("Input should be ") :].split(",")[0])
+    for path, err in errors:
         message = err["msg"]
+        if len(expected.get(path, ())) > 1 and message.startswith("Input should be "):
+            given = err.get("input")
+            message = "Input should be " + " or ".join(dict.fromkeys(expected[path]))
+            if isinstance(given, str | int | float | bool):
+                message += f", not {given!r}"
         if err["type"] == "extra_forbidden":
             key = str(path[-1]) if path else ""
             allowed = _allowed_keys(root, path[:-1])

@@ -16,10 +16,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from sim.config import Config, Run, config_from_dict, problems_from_validation
 from sim.errors import ConfigError, Problem
@@ -74,9 +74,21 @@ class Range(Strict):
         return self
 
 
+def _factor_kind(value: Any) -> str:
+    return "range" if isinstance(value, dict | Range) else "values"
+
+
+# a factor is a list of values, or a range {low, high}: told apart by their shape, so
+# that a mistake in one is reported as that, not also as not being the other
+Factor = Annotated[
+    Annotated[list[Any], Tag("values")] | Annotated[Range, Tag("range")],
+    Discriminator(_factor_kind),
+]
+
+
 class Sweep(Strict):
     method: Literal["grid", "zip", "latin_hypercube"]
-    factors: dict[str, list[Any] | Range] = Field(min_length=1)
+    factors: dict[str, Factor] = Field(min_length=1)
     points: int | None = Field(default=None, ge=2, description="latin_hypercube: how many points")
 
     @model_validator(mode="after")
@@ -293,22 +305,35 @@ def load_experiment(path: str | Path) -> Experiment:
             try:
                 cfg = config_from_dict(cell_data, f"{base_rel} (scenario {name})")
             except ConfigError as exc:
-                place = ("sweep", "factors") if point else where
-                problems += [
-                    Problem(
-                        source,
-                        line_of(lines, place),
-                        place,
-                        f"gives an invalid configuration: {p}" + (f" at sweep point {point}" if point else ""),
-                    )
-                    for p in exc.problems
-                ]
+                problems += [_blame(p, scenario, where, point, source, lines) for p in exc.problems]
                 continue
             cells.append(Cell(name, i, point, cfg, cell_data, config_hash(cfg)))
     if problems:
         unique = list(dict.fromkeys(problems))
         raise ConfigError(unique)
     return Experiment(spec, path, path.read_text(encoding="utf-8"), cells, points)
+
+
+def _blame(
+    problem: Problem,
+    scenario: Scenario,
+    where: tuple[str | int, ...],
+    point: dict[str, Any],
+    source: str,
+    lines: Lines,
+) -> Problem:
+    """A problem of a scenario's configuration, placed on the line of the experiment file
+    that set the value: an override, a sweep factor, or else the scenario (or the sweep)."""
+    dotted = ".".join(str(part) for part in problem.path)
+    if dotted in scenario.overrides:
+        place: tuple[str | int, ...] = (*where, "overrides", dotted)
+        return Problem(source, line_of(lines, place), place, problem.message)
+    if dotted in point:
+        place = ("sweep", "factors", dotted)
+        return Problem(source, line_of(lines, place), place, f"{problem.message} (at {point[dotted]!r})")
+    place = ("sweep", "factors") if point else where
+    at = f" at sweep point {point}" if point else ""
+    return Problem(source, line_of(lines, place), place, f"gives an invalid configuration: {problem}{at}")
 
 
 def _resolve(

@@ -177,3 +177,13 @@ def test_validate_as_a_process_has_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert str(bad) in proc.stderr
+
+
+def test_a_value_that_fits_none_of_a_keys_types_is_one_problem_naming_them_all(tmp_path):
+    text = TEXT.replace("social_worker: {count: 5,", "social_worker: {count: eight,")
+    assert text != TEXT
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:{line_of(text, 'count: eight')}: organisations.north_council.staff.social_worker.count: "
+        "Input should be a valid integer or 'unlimited', not 'eight'"
+    ]

@@ -183,7 +183,11 @@ def lines_of(path):
         ),
         (
             "scenarios:\n  a: {baseline: true}\n  b:\n    overrides: {handovers.failure.base: 7}\n",
-            r"scenarios\.b: gives an invalid configuration: .*handovers\.failure\.base",
+            r":\d+: scenarios\.b\.overrides\.handovers\.failure\.base: Input should be less than or equal to 1$",
+        ),
+        (
+            "sweep: {method: grid, factors: {handovers.failure.base: [0.1, 1.5]}}\n",
+            r":\d+: sweep\.factors\.handovers\.failure\.base: Input should be less than or equal to 1 \(at 1\.5\)$",
         ),
         (
             "sweep: {method: latin_hypercube, points: 5, factors: {handovers.failure.base: [0.1, 0.2]}}\n",
@@ -207,6 +211,20 @@ def test_bad_experiment_files_name_file_line_and_key(tmp_path, body, expected):
     msgs = lines_of(path)
     assert any(re.search(expected, m) for m in msgs), msgs
     assert all(m.startswith(f"{path}:") for m in msgs)
+
+
+def test_a_bad_override_in_a_sweep_is_one_problem_on_its_own_line(tmp_path):
+    body = (
+        "scenarios:\n  a: {baseline: true}\n  b:\n    overrides:\n"
+        "      organisations.north_council.staff.social_worker.count: eight\n"
+        "sweep: {method: grid, factors: {handovers.failure.base: [0.1, 0.2, 0.3]}}\n"
+    )
+    path = experiment(tmp_path, body)
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "eight" in text)
+    assert lines_of(path) == [
+        f"{path}:{line}: scenarios.b.overrides.organisations.north_council.staff.social_worker.count: "
+        "Input should be a valid integer or 'unlimited', not 'eight'"
+    ]
 
 
 def test_bad_name_and_missing_base(tmp_path):
