@@ -325,12 +325,21 @@ def _blame(
     """A problem of a scenario's configuration, placed on the line of the experiment file
     that set the value: an override, a sweep factor, or else the scenario (or the sweep)."""
     dotted = ".".join(str(part) for part in problem.path)
-    if dotted in scenario.overrides:
-        place: tuple[str | int, ...] = (*where, "overrides", dotted)
-        return Problem(source, line_of(lines, place), place, problem.message)
-    if dotted in point:
-        place = ("sweep", "factors", dotted)
-        return Problem(source, line_of(lines, place), place, f"{problem.message} (at {point[dotted]!r})")
+
+    def setter(keys: Any) -> str | None:  # the key that set the value, or a mapping around it
+        return next((k for k in keys if dotted == k or dotted.startswith(f"{k}.")), None)
+
+    key = setter(scenario.overrides)
+    if key is not None:
+        place: tuple[str | int, ...] = (*where, "overrides", key)
+        inside = dotted[len(key) + 1 :]
+        return Problem(
+            source, line_of(lines, place), place, f"{inside}: {problem.message}" if inside else problem.message
+        )
+    key = setter(point)
+    if key is not None:
+        place = ("sweep", "factors", key)
+        return Problem(source, line_of(lines, place), place, f"{problem.message} (at {point[key]!r})")
     place = ("sweep", "factors") if point else where
     at = f" at sweep point {point}" if point else ""
     return Problem(source, line_of(lines, place), place, f"gives an invalid configuration: {problem}{at}")

@@ -186,6 +186,10 @@ def lines_of(path):
             r":\d+: scenarios\.b\.overrides\.handovers\.failure\.base: Input should be less than or equal to 1$",
         ),
         (
+            "scenarios:\n  a: {baseline: true}\n  b:\n    overrides: {handovers.failure: {base: 7}}\n",
+            r":\d+: scenarios\.b\.overrides\.handovers\.failure: base: Input should be less than or equal to 1$",
+        ),
+        (
             "sweep: {method: grid, factors: {handovers.failure.base: [0.1, 1.5]}}\n",
             r":\d+: sweep\.factors\.handovers\.failure\.base: Input should be less than or equal to 1 \(at 1\.5\)$",
         ),
