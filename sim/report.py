@@ -165,7 +165,7 @@ class Report:
         largest = 0
         for scenario in self.scenarios:
             kinds = [o["type"] for o in self.run_config(self.first_run(scenario))["organisations"].values()]
-            largest = max(largest, *(kinds.count(t) for t in set(kinds)))
+            largest = max([largest, *(kinds.count(t) for t in set(kinds))])
         if largest > NETWORK_MOST:
             self.figure_network_counts()
             return
