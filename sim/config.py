@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from sim.distributions import Distribution, as_distribution
-from sim.errors import ConfigError, Problem
+from sim.errors import ConfigError, Problem, unknown_key
 from sim.yamlio import Lines, line_of, load_yaml
 
 Dist = Annotated[Distribution, BeforeValidator(as_distribution)]
@@ -527,14 +527,7 @@ def problems_from_validation(
             if isinstance(given, str | int | float | bool):
                 message += f", not {given!r}"
         if err["type"] == "extra_forbidden":
-            key = str(path[-1]) if path else ""
-            allowed = _allowed_keys(root, path[:-1])
-            close = difflib.get_close_matches(key, allowed, n=1)
-            message = (
-                f"unknown key {key!r}"
-                + (f"; did you mean {close[0]!r}?" if close else "")
-                + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-            )
+            message = unknown_key("key", str(path[-1]) if path else "", _allowed_keys(root, path[:-1]))
         elif err["type"] == "missing":
             message = "required key is missing"
         elif err["type"] == "union_tag_invalid":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -13,6 +14,16 @@ def format_path(path: tuple[str | int, ...]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out or "(top level)"
+
+
+def unknown_key(what: str, key: str, allowed: list[str]) -> str:
+    """'unknown key 'x'; did you mean 'y'? (allowed: ...)', for a key or an argument."""
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return (
+        f"unknown {what} {key!r}"
+        + (f"; did you mean {close[0]!r}?" if close else "")
+        + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    )
 
 
 @dataclass(frozen=True)

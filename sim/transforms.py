@@ -24,14 +24,14 @@ it takes most residents from.
 from __future__ import annotations
 
 import copy
-import difflib
 import inspect
-import typing
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_type_hints
 
 from pydantic import TypeAdapter, ValidationError
+
+from sim.errors import unknown_key
 
 Data = dict[str, Any]
 
@@ -255,13 +255,11 @@ def apply(data: Data, transform: dict[str, Any]) -> Data:
     allowed = [p.name for p in params]
     for arg in args:
         if arg not in allowed:
-            close = difflib.get_close_matches(str(arg), allowed, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise TransformError(f"{name}: unknown argument {arg!r}; {hint}(allowed: {', '.join(allowed)})")
+            raise TransformError(f"{name}: {unknown_key('argument', str(arg), allowed)}")
     missing = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in args]
     if missing:
         raise TransformError(f"{name}: missing {', '.join(map(repr, missing))} (allowed: {', '.join(allowed)})")
-    hints = typing.get_type_hints(TRANSFORMS[name])
+    hints = get_type_hints(TRANSFORMS[name])
     for arg, value in args.items():  # each argument of the type the transform's signature gives
         try:
             TypeAdapter(hints[arg]).validate_python(value, strict=True)
