@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics import HEADLINE
-from sim.sweep import fmt_estimate
+from sim.sweep import fmt_estimate, replications_text
 
 # Okabe-Ito, with yellow last: it is hard to see on white
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442"]
@@ -644,17 +644,6 @@ class Report:
         m = self.manifest
         cfg = self.run_config(self.first_run(self.baseline))
         versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
-        per_cell = self.runs.groupby(["scenario", "point"]).size()  # replications of each configuration
-        points = self.runs["point"].nunique()
-        if per_cell.nunique() == 1:
-            reps = f"{per_cell.iloc[0]} of each configuration" + (
-                f" at each of its {points} sweep points" if points > 1 else ""
-            )
-        else:
-            spread = per_cell.groupby(level="scenario").agg(["min", "max"])
-            reps = ", ".join(
-                f"{s}: {lo}" if lo == hi else f"{s}: {lo} to {hi}" for s in self.scenarios for lo, hi in [spread.loc[s]]
-            )
         hashes = "".join(
             f"<li>{html.escape(c['scenario'])} (point {c['point']}): <code>{c['config_hash'][:16]}</code></li>"
             for c in m["cells"][:20]
@@ -686,7 +675,8 @@ class Report:
             ),
             (
                 "Replications",
-                reps + "; confidence intervals are 95% (Student's t) over replications; differences are paired by "
+                replications_text(self.runs, self.scenarios)
+                + "; confidence intervals are 95% (Student's t) over replications; differences are paired by "
                 "replication (common random numbers).",
             ),
             ("Seeds", f"base seed {m['resolved']['seed']}; streams derived from (seed, replication, stream name)."),

@@ -240,6 +240,21 @@ def fmt_estimate(mean: float, lo: float, hi: float, signed: bool = False) -> str
     return f"{mean:{sign},.{d}f} [{lo:{sign},.{d}f}, {hi:{sign},.{d}f}]"
 
 
+def replications_text(runs: pd.DataFrame, scenarios: list[str]) -> str:
+    """How many replications each configuration (scenario and sweep point) has, from
+    the runs table: '10 of each configuration' (at each of its N sweep points), or each
+    scenario's number, or range, when they differ."""
+    per_cell = runs.groupby(["scenario", "point"]).size()
+    points = runs["point"].nunique()
+    if per_cell.nunique() == 1:
+        at = f" at each of its {points} sweep points" if points > 1 else ""
+        return f"{per_cell.iloc[0]} of each configuration{at}"
+    spread = per_cell.groupby(level="scenario").agg(["min", "max"])
+    return ", ".join(
+        f"{s}: {lo}" if lo == hi else f"{s}: {lo} to {hi}" for s in scenarios for lo, hi in [spread.loc[s]]
+    )
+
+
 def compare_lines(results: str | Path) -> list[str]:
     root = Path(results)
     summary_path = root / "scenario_summary.parquet"
@@ -252,10 +267,9 @@ def compare_lines(results: str | Path) -> list[str]:
         return [f"{root}: no finished runs yet"]
     baseline = str(runs.loc[runs["baseline"], "scenario"].iloc[0]) if runs["baseline"].any() else None
     scenarios = list(dict.fromkeys(summary["scenario"]))
-    n = runs.groupby("scenario").size()
     lines = [
         f"{root.name}: {len(scenarios)} scenario(s); mean [95% confidence interval] over replications",
-        f"replications: {', '.join(f'{s} {n[s]}' for s in scenarios)}",
+        f"replications: {replications_text(runs, scenarios)}",
     ]
     if baseline:
         lines.append(f"baseline: {baseline}; 'change' is the paired difference from it (same patients)")
@@ -294,4 +308,4 @@ def compare_lines(results: str | Path) -> list[str]:
     return lines
 
 
-__all__ = ["SweepReport", "compare_lines", "dry_run", "fmt_estimate", "run_sweep"]
+__all__ = ["SweepReport", "compare_lines", "dry_run", "fmt_estimate", "replications_text", "run_sweep"]

@@ -514,6 +514,9 @@ sweep:
     assert row["factor"] == "handovers.failure.base" and row["prcc"] > 0.9
     fte = sens[(sens["metric"] == "coordination_fte") & (sens["rank"] == 1)].iloc[0]
     assert fte["factor"] == "fte_hours_per_week" and fte["prcc"] < -0.9
+    assert "replications: 1 of each configuration at each of its 12 sweep points" in "\n".join(
+        compare_lines(report.out_dir)
+    )
     # neither factor touches how often partners meet
     assert sens[sens["metric"] == "meetings_per_week"]["prcc"].isna().all()
     assert "meetings_per_week: no variation over the sweep" in "\n".join(compare_lines(report.out_dir))
@@ -550,6 +553,7 @@ def test_compare_prints_a_table_a_planner_can_read(tmp_path, capsys):
     assert main(["compare", str(report.out_dir)]) == 0
     out = capsys.readouterr().out
     assert "today (baseline)" in out and "Delayed days per discharge" in out and "change" in out
+    assert "replications: 2 of each configuration\n" in out
     assert main(["compare", str(tmp_path / "nothing")]) == 2
 
 
