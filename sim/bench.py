@@ -15,8 +15,11 @@ Parts so far:
 5. scaling: wall time for 1/8, 1/4, 1/2 and all of England's demand, in alternating
    rounds with the runs of part 4, with the cost per unit of demand, per patient and
    per event against the same round's run at 1/8, in wall and in CPU time, medians of
-   the rounds (staff stay as built for all of England's demand, so queues, and the
-   events they take, grow towards full demand);
+   the rounds, two ways: all England with a share of its demand (staff stay as built
+   for all of its demand, so queues, and the events they take, grow towards full
+   demand), and parts of England, nested sets of ICBs holding about those shares of
+   its residents, each built with staff for its own residents (so a patient takes as
+   many events in each, and only the model's size grows);
 6. a sweep of 40 one-second runs (a year of Lancashire and South Cumbria), five
    alternating rounds: local processes against serial (parallel efficiency), and a
    Dask LocalCluster against local processes (taking turns to go first), medians of
@@ -35,14 +38,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib
+import itertools
 import json
 import math
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +154,7 @@ def timed_year(config_path: Path, demand_scale: float = 1.0, seed: int = 300) ->
         "events": result.events,
         "events_per_second": result.events / wall,
         "events_per_patient": result.events / n if n else math.nan,
+        "organisations": len(cfg.organisations),
         "peak_memory_mb": peak_mb,
         "demand_scale": demand_scale,
     }
@@ -284,20 +292,86 @@ def sweep_order(r: int) -> tuple[str, ...]:
 SCALES = (0.125, 0.25, 0.5, 1.0)
 
 
-def england_rounds(config_path: Path, rounds: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """All England's year, and the scaling runs at 1/8, 1/4, 1/2 and all of its demand,
-    in alternating rounds (each round runs every demand once, each in a fresh process,
-    in rising then falling order, so that the machine's drift falls on all of them).
-    Costs are ratios to the same round's run at 1/8, as medians over the rounds."""
-    runs: dict[float, list[dict[str, Any]]] = {f: [] for f in SCALES}
-    for r in range(rounds):
-        for f in SCALES if r % 2 == 0 else SCALES[::-1]:
-            runs[f].append(in_fresh_process(config_path, f))
+@dataclass(frozen=True)
+class EnglandPart:
+    """Some of England's ICBs, built as a configuration of their own (staff and beds
+    sized for their own residents, as all England's are for all of them)."""
+
+    share: float  # the share of England's residents aimed at
+    icbs: tuple[str, ...]
+    residents_share: float  # the share of England's residents they hold
+    path: Path | None = None  # their configuration, once written
+
+
+def england_parts(shares: tuple[float, ...] = SCALES[:-1]) -> list[EnglandPart]:
+    """Nested sets of ICBs holding about ``shares`` of England's residents.  The ICBs
+    are taken in order of code, every fifth in turn round the list (so that a set
+    spreads over the country rather than being one region), and each set is the first
+    of them whose residents come nearest its share."""
+    from sim.build import england
+
+    zones = england().zones
+    residents = zones.groupby("icb_code")["population"].sum().sort_index()
+    codes, total = list(residents.index), float(residents.sum())
+    step = next(s for s in itertools.count(5) if math.gcd(s, len(codes)) == 1)  # every ICB, once
+    order = [codes[(i * step) % len(codes)] for i in range(len(codes))]
+    held = list(itertools.accumulate(float(residents[c]) / total for c in order))
+    parts = []
+    for share in shares:
+        k = min(range(len(held)), key=lambda i: abs(held[i] - share))
+        parts.append(EnglandPart(share, tuple(order[: k + 1]), held[k]))
+    return parts
+
+
+def write_england_parts(out_dir: Path) -> list[EnglandPart]:
+    """:func:`england_parts` built from England's geography as ``handover build``
+    builds all of England, each written to ``out_dir``."""
+    from sim.build import BuildSpec, build_config, dump
+
+    written = []
+    for part in england_parts():
+        name = f"england-{part.share:g}"
+        data = build_config(BuildSpec(name=name, icbs=list(part.icbs)))
+        path = out_dir / f"{name}.yaml"
+        path.write_text(dump(data, f"# {len(part.icbs)} of England's ICBs, for the benchmark's scaling\n"))
+        written.append(dataclasses.replace(part, path=path))
+    return written
+
+
+def england_rounds(
+    config_path: Path, rounds: int, parts: list[EnglandPart] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """All England's year, and how its cost grows with the work, in alternating rounds.
+
+    Two ways to a smaller England: all of it with 1/8, 1/4 or 1/2 of its demand (its
+    staff as built for all of it, so its queues, and the events they take, grow
+    towards full demand); and ``parts`` of it, nested sets of ICBs holding about those
+    shares of its residents, each staffed for its own (so a patient takes as many
+    events in each, and what grows is only the model's size).  Each round runs each
+    once, each in a fresh process, in rising then falling order, so that the
+    machine's drift falls on all of them.  Costs are ratios to the same round's run
+    at 1/8 of the same kind, as medians over the rounds.  Returns all England's run,
+    and the rows of each kind (both ending with all England)."""
+    with contextlib.ExitStack() as stack:
+        if parts is None:
+            parts = write_england_parts(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+        one_way: list[tuple[str, float]] = []
+        for f in SCALES[:-1]:
+            one_way += [("demand", f), ("part", f)]
+        one_way.append(("demand", 1.0))
+        path_of = {("part", p.share): p.path for p in parts}
+        runs: dict[tuple[str, float], list[dict[str, Any]]] = {k: [] for k in one_way}
+        for r in range(rounds):
+            for kind, f in one_way if r % 2 == 0 else one_way[::-1]:
+                if kind == "demand":
+                    runs[kind, f].append(in_fresh_process(config_path, f))
+                else:
+                    runs[kind, f].append(in_fresh_process(path_of[kind, f], 1.0))  # type: ignore[arg-type]
 
     def median_run(each: list[dict[str, Any]]) -> dict[str, Any]:
         return sorted(each, key=lambda x: x["wall_seconds"])[len(each) // 2]
 
-    full = runs[1.0]
+    full = runs["demand", 1.0]
     whole = {
         **median_run(full),
         "rounds": rounds,
@@ -305,21 +379,35 @@ def england_rounds(config_path: Path, rounds: int) -> tuple[dict[str, Any], list
         "cpu_seconds_each": [x["cpu_seconds"] for x in full],
         "peak_memory_mb": max(x["peak_memory_mb"] for x in full),
     }
-    scaling = []
-    for f in SCALES:
-        row = dict(whole) if f == 1.0 else median_run(runs[f])
-        # costs in wall time, and in the run's own CPU time (which leaves out the time
-        # it waited for a core on this shared machine)
-        for clock, prefix in (("wall_seconds", ""), ("cpu_seconds", "cpu_")):
-            for per, key in (("unit_demand", None), ("patient", "patients"), ("event", "events")):
-                each = []
-                for run, base in zip(runs[f], runs[SCALES[0]], strict=True):
-                    work = f / SCALES[0] if key is None else run[key] / base[key]
-                    each.append(run[clock] / base[clock] / work)
-                row[f"{prefix}cost_per_{per}_against_eighth"] = statistics.median(each)
-                row[f"{prefix}cost_per_{per}_against_eighth_each"] = each
-        scaling.append(row)
-    return whole, scaling
+
+    def rows(kind: str, shares: dict[float, float]) -> list[dict[str, Any]]:
+        """``shares``: each run's share of England's demand, by its target share."""
+        out = []
+        eighth = runs[kind, SCALES[0]]
+        for f in SCALES:
+            each_run = full if f == 1.0 else runs[kind, f]
+            row = dict(whole) if f == 1.0 else median_run(each_run)
+            # costs in wall time, and in the run's own CPU time (which leaves out the
+            # time it waited for a core on this shared machine)
+            for clock, prefix in (("wall_seconds", ""), ("cpu_seconds", "cpu_")):
+                for per, key in (("unit_demand", None), ("patient", "patients"), ("event", "events")):
+                    each = []
+                    for run, base in zip(each_run, eighth, strict=True):
+                        work = shares[f] / shares[SCALES[0]] if key is None else run[key] / base[key]
+                        each.append(run[clock] / base[clock] / work)
+                    row[f"{prefix}cost_per_{per}_against_eighth"] = statistics.median(each)
+                    row[f"{prefix}cost_per_{per}_against_eighth_each"] = each
+            out.append(row)
+        return out
+
+    by_demand = rows("demand", {f: f for f in SCALES})
+    by_part = rows("part", {p.share: p.residents_share for p in parts} | {1.0: 1.0})
+    for row, part in zip(by_part[:-1], parts, strict=True):
+        row.update(share=part.share, residents_share=part.residents_share, icbs=list(part.icbs))
+    by_part[-1].update(share=1.0, residents_share=1.0, icbs="all")
+    for row in by_part:
+        del row["demand_scale"]  # each part has all its own residents' demand
+    return whole, by_demand, by_part
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -343,7 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.quick:
         report["sweep"] = sweep_efficiency()
-        whole, report["scaling"] = england_rounds(ROOT / "configs" / "england.yaml", args.england_rounds)
+        whole, report["scaling"], report["scaling_by_geography"] = england_rounds(
+            ROOT / "configs" / "england.yaml", args.england_rounds
+        )
         report["england_year"] = {
             **whole,
             "target_wall_seconds": 60,
@@ -418,6 +508,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['cost_per_event_against_eighth']:>7.2f}"
                 f"{row['cpu_cost_per_unit_demand_against_eighth']:>15.2f}{row['cpu_cost_per_event_against_eighth']:>7.2f}"
                 f"   ({row['events_per_patient']:.1f} events a patient)"
+            )
+        head = f"{'scaling: parts of England, own staff':<44}{'residents  patient  event':>22}"
+        print(f"{head}{'CPU: patient  event':>22}")
+        for row in report["scaling_by_geography"]:
+            part = "all England" if row["icbs"] == "all" else f"{len(row['icbs'])} ICBs, {row['residents_share']:.3f}"
+            print(
+                f"{'  ' + part:<30}{row['wall_seconds']:>8.1f} s"
+                f"{row['cost_per_unit_demand_against_eighth']:>10.2f}{row['cost_per_patient_against_eighth']:>9.2f}"
+                f"{row['cost_per_event_against_eighth']:>7.2f}"
+                f"{row['cpu_cost_per_patient_against_eighth']:>15.2f}{row['cpu_cost_per_event_against_eighth']:>7.2f}"
+                f"   ({row['events_per_patient']:.1f} events a patient, {row['organisations']} organisations)"
             )
     print(f"written to {out}")
     return 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,27 +12,40 @@ import sim.bench as bench
 import sim.runner as runner
 
 
-def test_scaling_costs_are_medians_of_ratios_to_the_same_rounds_eighth(monkeypatch):
-    # round r's machine is (1 + r) times slower; the run at demand f takes f x 8 s of
-    # work in a fast round, so each round's ratios are exactly linear
+def test_scaling_costs_are_medians_of_ratios_to_the_same_rounds_eighth_of_the_same_kind(monkeypatch):
+    # round r's machine is (1 + r) times slower; all England at demand f takes f x 8 s
+    # of work in a fast round, so each round's ratios are exactly linear; a part of
+    # England holding a share s of its residents takes s x 8 s times 2, 2.2 or 2.4
+    # (its runs are costlier a patient as the parts grow, and all of England is cheaper
+    # a patient than any part)
+    parts = [
+        bench.EnglandPart(f, ("x",), s, Path(f"part-{f}"))
+        for f, s in zip(bench.SCALES[:-1], (0.12, 0.25, 0.5), strict=True)
+    ]
+    extra = {0.12: 2.0, 0.25: 2.2, 0.5: 2.4}
     order = []
 
     def fake(config_path, f):
-        r = len(order) // len(bench.SCALES)
-        order.append(f)
-        wall = (1 + r) * 8 * f * (1.5 if f == 1.0 and r == 1 else 1.0)  # one slow full run
+        r = len(order) // 7
+        part = next((p for p in parts if p.path == config_path), None)
+        order.append(("part", part.share) if part else ("demand", f))
+        s = part.residents_share if part else f
+        wall = (1 + r) * 8 * s * (extra[s] if part else 1.5 if f == 1.0 and r == 1 else 1.0)  # one slow full run
         return {
             "wall_seconds": wall,
             "cpu_seconds": wall / (2 if f == 0.25 else 1),  # waited for a core as long as it ran
-            "patients": int(1000 * f),
-            "events": int(7000 * f),
-            "peak_memory_mb": 100 * f,
+            "patients": int(1000 * s),
+            "events": int(7000 * s),
+            "peak_memory_mb": 100 * s,
             "demand_scale": f,
+            "organisations": 535 if part is None else 100,
         }
 
     monkeypatch.setattr(bench, "in_fresh_process", fake)
-    whole, scaling = bench.england_rounds(None, rounds=3)
-    assert order == [*bench.SCALES, *bench.SCALES[::-1], *bench.SCALES]  # rising, falling, rising
+    whole, scaling, by_part = bench.england_rounds(Path("england.yaml"), rounds=3, parts=parts)
+    rising = [("demand", 0.125), ("part", 0.125), ("demand", 0.25), ("part", 0.25), ("demand", 0.5), ("part", 0.5)]
+    rising.append(("demand", 1.0))
+    assert order == [*rising, *rising[::-1], *rising]  # rising, falling, rising
     assert whole["wall_seconds_each"] == [8.0, 24.0, 24.0]
     assert whole["wall_seconds"] == 24.0 and whole["peak_memory_mb"] == 100
     assert [row["demand_scale"] for row in scaling] == list(bench.SCALES)
@@ -43,6 +58,35 @@ def test_scaling_costs_are_medians_of_ratios_to_the_same_rounds_eighth(monkeypat
     assert full["cost_per_unit_demand_against_eighth_each"] == pytest.approx([1.0, 1.5, 1.0])
     assert full["cost_per_unit_demand_against_eighth"] == pytest.approx(1.0)  # the median of the rounds
     assert full["cpu_cost_per_event_against_eighth_each"] == pytest.approx([1.0, 1.5, 1.0])
+    # parts: against the same round's smallest part, per unit of its residents' demand
+    assert [row["cost_per_unit_demand_against_eighth"] for row in by_part] == pytest.approx([1.0, 1.1, 1.2, 0.5])
+    assert by_part[3]["cost_per_unit_demand_against_eighth_each"] == pytest.approx([0.5, 0.75, 0.5])
+    assert [row["residents_share"] for row in by_part] == [0.12, 0.25, 0.5, 1.0]
+    assert [row["organisations"] for row in by_part] == [100, 100, 100, 535]
+    assert by_part[0]["icbs"] == ["x"] and by_part[3]["icbs"] == "all"
+    assert all("demand_scale" not in row for row in by_part)
+
+
+def test_parts_of_england_are_nested_sets_of_icbs_near_their_shares():
+    parts = bench.england_parts()
+    assert [p.share for p in parts] == list(bench.SCALES[:-1])
+    for smaller, larger in itertools.pairwise(parts):
+        assert larger.icbs[: len(smaller.icbs)] == smaller.icbs
+    for p in parts:
+        assert abs(p.residents_share - p.share) < 0.02  # an ICB is at most 5% of England
+    assert len(set(parts[-1].icbs)) == len(parts[-1].icbs)
+
+
+def test_parts_of_england_are_written_as_configurations_of_their_residents(tmp_path):
+    from sim.config import load_config
+
+    england = sum(z.population for z in load_config(bench.ROOT / "configs" / "england.yaml").zones)
+    written = bench.write_england_parts(tmp_path)
+    for part in written:
+        cfg = load_config(part.path)
+        assert sum(z.population for z in cfg.zones) / england == pytest.approx(part.residents_share, abs=1e-6)
+    sizes = [len(load_config(p.path).organisations) for p in written]
+    assert sizes == sorted(sizes) and sizes[0] > 20  # each part its own councils, trusts and ICBs
 
 
 def test_quick_benchmark_runs_and_writes_its_report(tmp_path, capsys):
