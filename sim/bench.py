@@ -19,7 +19,11 @@ Parts so far:
    for all of its demand, so queues, and the events they take, grow towards full
    demand), and parts of England, nested sets of ICBs holding about those shares of
    its residents, each built with staff for its own residents (so a patient takes as
-   many events in each, and only the model's size grows);
+   many events in each, and only the model's size grows); and, as a yardstick, the
+   least a SimPy model can be (processes that only wait on their own timeouts) with
+   as many processes waiting at once as the part at 1/8 and all England have journeys
+   under way, with SimPy's event queue and the model's: what the machine and the
+   language charge an event for a larger model, whatever the model does;
 6. a sweep of 40 one-second runs (a year of Lancashire and South Cumbria), five
    alternating rounds: local processes against serial (parallel efficiency), and a
    Dask LocalCluster against local processes (taking turns to go first), medians of
@@ -39,11 +43,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import gc
 import importlib
 import itertools
 import json
 import math
 import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -58,6 +64,7 @@ import simpy
 
 import sim
 from sim import runner
+from sim.calendar import Environment, slot_for
 from sim.config import config_from_dict, load_config
 from sim.queues import erlang_c_wait, mmc_data
 
@@ -161,15 +168,71 @@ def timed_year(config_path: Path, demand_scale: float = 1.0, seed: int = 300) ->
 
 
 def in_fresh_process(config_path: Path, demand_scale: float) -> dict[str, Any]:
+    result: dict[str, Any] = fresh(f"timed_year(Path({str(config_path)!r}), {demand_scale})")
+    return result
+
+
+def fresh(call: str) -> Any:
+    """What ``call``, a call of this module's, returns (JSON) in a fresh Python process,
+    so that no earlier part of the benchmark has shaped its memory."""
     import subprocess
 
-    code = (
-        f"import json; from pathlib import Path; from sim.bench import timed_year; "
-        f"print(json.dumps(timed_year(Path({str(config_path)!r}), {demand_scale})))"
-    )
+    code = f"import json; from pathlib import Path; from sim.bench import *; print(json.dumps({call}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+LIVE = (7_500, 60_000)
+"""Journeys under way at once in the part of England holding 1/8 of its residents, and
+in all of it (counted at day 100 of a year)."""
+
+
+def waiting_processes(live: int, days: float, calendar: bool) -> float:
+    """Microseconds of CPU an event costs in the least a SimPy model can be: ``live``
+    processes, each waking after its own exponential delays (of mean ``live`` days, so
+    about one event a day, whatever ``live``) and noting the time in a list, over
+    ``days`` days; in SimPy's environment, or in the model's (``calendar``)."""
+    env = Environment(slot_days=slot_for(1.0)) if calendar else simpy.Environment()
+    rng = random.Random(1)
+    log: list[float] = []
+
+    def process() -> Generator[simpy.Event, Any, None]:
+        started = env.now
+        while True:
+            yield env.timeout(rng.expovariate(1.0) * live)
+            log.append(env.now - started)
+
+    for _ in range(live):
+        env.process(process())
+    env.run(until=1.0)  # every process started
+    before = len(log)
+    collecting = gc.isenabled()
+    gc.disable()  # as the model runs
+    c0 = time.process_time()
+    env.run(until=1.0 + days)
+    cpu = time.process_time() - c0
+    if collecting:
+        gc.enable()
+    return cpu / (len(log) - before) * 1e6
+
+
+def engine_scaling(rounds: int, days: float = 1_000_000) -> dict[str, Any]:
+    """How the cost of an event grows with the number of processes waiting at once, in
+    :func:`waiting_processes`: ``LIVE`` processes, with SimPy's event queue and the
+    model's, each run in a fresh process, in alternating rounds; medians of the rounds'
+    ratios.  A yardstick for the model's scaling: what the machine and the language
+    charge for a larger model, whatever the model does."""
+    out: dict[str, Any] = {"live_processes": list(LIVE), "rounds": rounds, "events": days}
+    for queue, calendar in (("simpy", False), ("model", True)):
+        each: dict[int, list[float]] = {n: [] for n in LIVE}
+        for r in range(rounds):
+            for n in LIVE if r % 2 == 0 else LIVE[::-1]:
+                each[n].append(fresh(f"waiting_processes({n}, {days}, {calendar})"))
+        out[f"{queue}_queue_us_per_event"] = {str(n): statistics.median(v) for n, v in each.items()}
+        ratios = [b / a for a, b in zip(each[LIVE[0]], each[LIVE[1]], strict=True)]
+        out[f"{queue}_queue_cost_per_event_ratio"] = statistics.median(ratios)
+        out[f"{queue}_queue_cost_per_event_ratio_each"] = ratios
+    return out
 
 
 @contextlib.contextmanager
@@ -434,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         whole, report["scaling"], report["scaling_by_geography"] = england_rounds(
             ROOT / "configs" / "england.yaml", args.england_rounds
         )
+        report["engine_scaling"] = engine_scaling(args.england_rounds)
         report["england_year"] = {
             **whole,
             "target_wall_seconds": 60,
@@ -520,6 +584,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['cpu_cost_per_patient_against_eighth']:>15.2f}{row['cpu_cost_per_event_against_eighth']:>7.2f}"
                 f"   ({row['events_per_patient']:.1f} events a patient, {row['organisations']} organisations)"
             )
+        es = report["engine_scaling"]
+        small, large = (f"{n:,}" for n in es["live_processes"])
+        print(f"{'scaling: least SimPy model, cost an event':<44}{'SimPy queue':>14}{'model queue':>14}")
+        print(
+            f"{'  ' + large + ' / ' + small + ' processes waiting':<44}"
+            f"{es['simpy_queue_cost_per_event_ratio']:>14.2f}{es['model_queue_cost_per_event_ratio']:>14.2f}"
+        )
     print(f"written to {out}")
     return 0
 

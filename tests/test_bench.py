@@ -89,6 +89,37 @@ def test_parts_of_england_are_written_as_configurations_of_their_residents(tmp_p
     assert sizes == sorted(sizes) and sizes[0] > 20  # each part its own councils, trusts and ICBs
 
 
+def test_engine_scaling_alternates_sizes_and_takes_medians_of_each_rounds_ratio(monkeypatch):
+    # round r's machine is (1 + r) times slower; an event costs 2 times as much with the
+    # larger number of processes in SimPy's queue (2.4 in round 2), 1.5 in the model's
+    small, large = bench.LIVE
+    calls, seen = [], {False: 0, True: 0}
+
+    def fake(call):
+        calls.append(call)
+        live, calendar = int(call.split("(")[1].split(",")[0]), call.endswith("True)")
+        r = seen[calendar] // 2
+        seen[calendar] += 1
+        if live == small:
+            return 1.0 + r
+        return (1.0 + r) * (1.5 if calendar else 2.4 if r == 2 else 2.0)
+
+    monkeypatch.setattr(bench, "fresh", fake)
+    out = bench.engine_scaling(rounds=3, days=10)
+    sizes = [int(c.split("(")[1].split(",")[0]) for c in calls]
+    assert sizes == [small, large, large, small, small, large] * 2  # each queue: rising, falling, rising
+    assert [c.endswith("True)") for c in calls] == [False] * 6 + [True] * 6
+    assert out["simpy_queue_cost_per_event_ratio_each"] == pytest.approx([2.0, 2.0, 2.4])
+    assert out["simpy_queue_cost_per_event_ratio"] == pytest.approx(2.0)
+    assert out["model_queue_cost_per_event_ratio"] == pytest.approx(1.5)
+    assert out["simpy_queue_us_per_event"][str(small)] == 2.0  # the median round's
+
+
+def test_the_least_simpy_model_costs_an_event_a_day_of_its_processes():
+    for calendar in (False, True):
+        assert 0 < bench.waiting_processes(live=50, days=2000, calendar=calendar) < 1000
+
+
 def test_quick_benchmark_runs_and_writes_its_report(tmp_path, capsys):
     out = tmp_path / "latest.json"
     assert bench.main(["--quick", "--rounds", "1", "--days", "200", "--out", str(out)]) == 0
