@@ -222,7 +222,7 @@ def engine_scaling(rounds: int, days: float = 1_000_000) -> dict[str, Any]:
     model's, each run in a fresh process, in alternating rounds; medians of the rounds'
     ratios.  A yardstick for the model's scaling: what the machine and the language
     charge for a larger model, whatever the model does."""
-    out: dict[str, Any] = {"live_processes": list(LIVE), "rounds": rounds, "events": days}
+    out: dict[str, Any] = {"live_processes": list(LIVE), "rounds": rounds, "simulated_days": days}
     for queue, calendar in (("simpy", False), ("model", True)):
         each: dict[int, list[float]] = {n: [] for n in LIVE}
         for r in range(rounds):
