@@ -422,14 +422,14 @@ def england_rounds(
         for f in SCALES[:-1]:
             one_way += [("demand", f), ("part", f)]
         one_way.append(("demand", 1.0))
-        path_of = {("part", p.share): p.path for p in parts}
+        path_of = {("part", p.share): p.path for p in parts if p.path is not None}
         runs: dict[tuple[str, float], list[dict[str, Any]]] = {k: [] for k in one_way}
         for r in range(rounds):
             for kind, f in one_way if r % 2 == 0 else one_way[::-1]:
                 if kind == "demand":
                     runs[kind, f].append(in_fresh_process(config_path, f))
                 else:
-                    runs[kind, f].append(in_fresh_process(path_of[kind, f], 1.0))  # type: ignore[arg-type]
+                    runs[kind, f].append(in_fresh_process(path_of[kind, f], 1.0))
 
     def median_run(each: list[dict[str, Any]]) -> dict[str, Any]:
         return sorted(each, key=lambda x: x["wall_seconds"])[len(each) // 2]
