@@ -81,6 +81,12 @@ def _noun(org_type: str, n: int) -> str:
     return SINGULAR.get(org_type, fallback) if n == 1 else PLURAL.get(org_type, fallback + "s")
 
 
+def _hours(x: float) -> str:
+    """Hours a week as the workload table shows them: to a tenth below 100 (so that an
+    organisation's 0.5 hours, all of them in meetings, do not read as 0), whole above."""
+    return f"{x:,.1f}" if x < 100 else f"{x:,.0f}"
+
+
 def _wrap(name: str, width: int = 15, lines: int = 3) -> str:
     """A label of at most ``lines`` lines of about ``width`` characters, cut with an
     ellipsis only when it is longer than that."""
@@ -140,8 +146,17 @@ class Report:
                 w = self.run_table(run_id, "workload")
                 hours = ["casework_hours", "rework_hours", "meeting_hours", "total_hours"]
                 w[hours] = w[hours] / weeks
-                names = {o: d.get("name") or o for o, d in cfg["organisations"].items()}
-                frames.append(w.assign(scenario=scenario, run=run_id, name=w["organisation"].map(names)))
+                orgs = cfg["organisations"]
+                names = {o: d.get("name") or o for o, d in orgs.items()}
+                types = {o: d["type"] for o, d in orgs.items()}
+                frames.append(
+                    w.assign(
+                        scenario=scenario,
+                        run=run_id,
+                        name=w["organisation"].map(names),
+                        type=w["organisation"].map(types),
+                    )
+                )
         return pd.concat(frames, ignore_index=True)
 
     def first_run(self, scenario: str) -> str:
@@ -513,10 +528,10 @@ class Report:
         """Hours a week by organisation (all roles), each scenario's mean over replications:
         every organisation in organisation_workload.csv beside the page, and on the page
         all of them, or, when there are more than ORG_ROWS, those whose hours change most."""
-        per_run = self.weekly_workload.groupby(["scenario", "run", "organisation", "name"])[
+        per_run = self.weekly_workload.groupby(["scenario", "run", "organisation", "name", "type"])[
             ["total_hours", "meeting_hours"]
         ].sum()
-        wide = per_run.groupby(["scenario", "organisation", "name"]).mean().unstack("scenario")
+        wide = per_run.groupby(["scenario", "organisation", "name", "type"]).mean().unstack("scenario")
         total = wide["total_hours"].reindex(columns=self.scenarios)
         meetings = wide["meeting_hours"].reindex(columns=self.scenarios)
         table = pd.concat([total.add_suffix(": hours a week"), meetings.add_suffix(": of them in meetings")], axis=1)[
@@ -537,15 +552,21 @@ class Report:
         else:
             shown = total.max(axis=1).sort_values(ascending=False, kind="stable").index
         head = "".join(f"<th>{html.escape(s)}</th>" for s in self.scenarios)
+        # two organisations of one name (a legacy place and a new council both called
+        # "Central Lancashire") are told apart by their type
+        names = total.index.get_level_values("name")
+        shared = set(names[names.duplicated()])
         rows = []
         for org in shown:
+            _, name, kind = org
+            label = f"{name} ({_noun(kind, 1)})" if name in shared else str(name)
             cells = "".join(
                 "<td>-</td>"
                 if math.isnan(total.at[org, s])
-                else f"<td>{total.at[org, s]:,.0f} ({meetings.at[org, s]:,.1f} in meetings)</td>"
+                else f"<td>{_hours(total.at[org, s])} ({meetings.at[org, s]:,.1f} in meetings)</td>"
                 for s in self.scenarios
             )
-            rows.append(f"<tr><th>{html.escape(str(org[1]))}</th>{cells}</tr>")
+            rows.append(f"<tr><th>{html.escape(label)}</th>{cells}</tr>")
         return (
             f'{note}<table class="headline org-workload"><thead><tr><th>organisation</th>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>"

@@ -321,3 +321,23 @@ def test_handovers_per_discharge_are_counted_in_whole_numbers(report_dir):
     assert ticks and all(re.fullmatch(r"[0-4]|5\+", t) for t in ticks), ticks
     assert ticks == [str(k) if k < 5 else "5+" for k in range(int(ticks[0]), int(ticks[0]) + len(ticks))]
     plt.close(fig)
+
+
+def test_the_workload_table_tells_namesakes_apart_and_shows_small_hours_to_a_tenth(report_dir):
+    report = Report(report_dir)
+    w = report.weekly_workload
+    # a legacy place and a council of one name, as "Central Lancashire" in Lancashire
+    renamed = w.assign(name=w["name"].mask(w["name"] == "Coast place", "North Council"))
+    report.__dict__["weekly_workload"] = renamed
+    body = report.organisation_workload_html()
+    labels = [html.unescape(n) for n in re.findall(r"<tr><th>(.*?)</th>", body)]
+    assert "North Council (council)" in labels and "North Council (place)" in labels
+    assert "South Council" in labels and "Inland place" in labels  # a name used once stays as it is
+    cells = re.findall(r"<td>([\d,.]+) \(([\d,.]+) in meetings\)</td>", body)
+    assert cells
+    for total, meetings in cells:
+        hours, of_them = float(total.replace(",", "")), float(meetings.replace(",", ""))
+        assert hours >= of_them, (total, meetings)
+        assert re.fullmatch(r"\d+\.\d" if hours < 100 else r"[\d,]+", total), total
+    place = renamed[renamed["type"] == "place"].groupby(["scenario", "run"])["total_hours"].sum()
+    assert place.min() < 100  # the places' hours are among those shown to a tenth
