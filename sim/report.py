@@ -87,6 +87,12 @@ def _hours(x: float) -> str:
     return f"{x:,.1f}" if x < 100 else f"{x:,.0f}"
 
 
+def _failures(n: int) -> str:
+    if n == 0:
+        return "none: every run finished"
+    return f"{n:,} run{'s' if n > 1 else ''} failed (see failures.csv)"
+
+
 def _wrap(name: str, width: int = 15, lines: int = 3) -> str:
     """A label of at most ``lines`` lines of about ``width`` characters, cut with an
     ellipsis only when it is longer than that."""
@@ -718,7 +724,7 @@ class Report:
                 f"{html.escape(m['machine']['platform'])}, {m['machine']['cpus']} CPUs; "
                 f"{m['timings']['run_seconds_total']:.0f} s of runs ({html.escape(m['executor'])}).",
             ),
-            ("Failures", f"{len(self.failures)} run(s) failed" + (" (see failures.csv)" if len(self.failures) else "")),
+            ("Failures", _failures(len(self.failures))),
         ]
         return "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 

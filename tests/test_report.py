@@ -341,3 +341,15 @@ def test_the_workload_table_tells_namesakes_apart_and_shows_small_hours_to_a_ten
         assert re.fullmatch(r"\d+\.\d" if hours < 100 else r"[\d,]+", total), total
     place = renamed[renamed["type"] == "place"].groupby(["scenario", "run"])["total_hours"].sum()
     assert place.min() < 100  # the places' hours are among those shown to a tenth
+
+
+@pytest.mark.parametrize(
+    ("failed", "said"), [(0, "none: every run finished"), (1, "1 run failed"), (2, "2 runs failed")]
+)
+def test_the_model_card_says_how_many_runs_failed(report_dir, failed, said):
+    report = Report(report_dir)
+    assert report.failures.empty
+    report.failures = pd.DataFrame({"run_id": [f"r{k}" for k in range(failed)]})
+    card = report.model_card_html()
+    assert f"<dt>Failures</dt><dd>{said}" in card
+    assert ("failures.csv" in card) == (failed > 0)
