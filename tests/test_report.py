@@ -339,8 +339,7 @@ def test_the_workload_table_tells_namesakes_apart_and_shows_small_hours_to_a_ten
         hours, of_them = float(total.replace(",", "")), float(meetings.replace(",", ""))
         assert hours >= of_them, (total, meetings)
         assert re.fullmatch(r"\d+\.\d" if hours < 100 else r"[\d,]+", total), total
-    place = renamed[renamed["type"] == "place"].groupby(["scenario", "run"])["total_hours"].sum()
-    assert place.min() < 100  # the places' hours are among those shown to a tenth
+    assert any(float(total.replace(",", "")) < 100 for total, _ in cells)  # some are shown to a tenth
 
 
 @pytest.mark.parametrize(
