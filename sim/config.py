@@ -216,10 +216,24 @@ class Meeting(Strict):
         return self
 
 
+class Sitting(Strict):
+    """Who sits when a deciding body sits, and for how long: a sitting is a meeting,
+    taking its attendees from casework like any other."""
+
+    duration_hours: float = Field(gt=0)
+    attendees: dict[str, dict[str, Annotated[int, Field(ge=1)]]] = Field(
+        min_length=1, description="by organisation type, then role: how many of each organisation's staff sit"
+    )
+
+
 class PanelDecision(Strict):
     kind: Literal["panel"]
     every_days: float = Field(gt=0)
     lead_time_days: float = Field(default=0, ge=0, description="papers must be in this long before a sitting")
+    sitting: Sitting | None = Field(
+        default=None,
+        description="the place's panel: its own staff and those of the other types' organisations overlapping it",
+    )
 
 
 class EachPartnerDecision(Strict):
@@ -227,6 +241,9 @@ class EachPartnerDecision(Strict):
     partners: list[str] = Field(min_length=1, description="types whose own panels must each sign off")
     every_days: float = Field(gt=0)
     lead_time_days: float = Field(default=0, ge=0)
+    sitting: Sitting | None = Field(
+        default=None, description="each partner's own sign-off panel, sat by that organisation's staff"
+    )
 
 
 class DelegatedDecision(Strict):
@@ -235,6 +252,7 @@ class DelegatedDecision(Strict):
     share_above_limit: float = Field(ge=0, le=1)
     escalation_every_days: float = Field(gt=0)
     lead_time_days: float = Field(default=0, ge=0)
+    sitting: Sitting | None = Field(default=None, description="the panel that decides what is above the limit")
 
 
 class ImmediateDecision(Strict):
@@ -414,13 +432,7 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
             if t not in named:
                 bad((*mpath, "attendees", t), f"type {t!r} is not one of the meeting's types {named}")
                 continue
-            for oid in cfg.orgs_of_type(t):
-                staff = cfg.organisations[oid].staff
-                for role, n in roles.items():
-                    if role not in staff:
-                        bad((*mpath, "attendees", t, role), f"organisation {oid!r} has no staff role {role!r}")
-                    elif staff[role].count != "unlimited" and n > staff[role].count:  # type: ignore[operator]
-                        bad((*mpath, "attendees", t, role), f"needs {n} but {oid!r} has {staff[role].count}")
+            _check_attendees(cfg, (*mpath, "attendees", t), t, roles, bad)
 
     gov = cfg.governance
     if decision_used and gov is None:
@@ -438,6 +450,17 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
                             ("governance", "arrangements", name, "partners"),
                             _unknown("organisation type", t, cfg.organisation_types),
                         )
+            sitting = getattr(arr, "sitting", None)
+            if sitting is None:
+                continue
+            for t, roles in sitting.attendees.items():
+                spath = ("governance", "arrangements", name, "sitting", "attendees", t)
+                if isinstance(arr, EachPartnerDecision) and t not in arr.partners:
+                    bad(spath, f"type {t!r} is not one of the partners {arr.partners}, whose own panels sign off")
+                elif t not in cfg.organisation_types:
+                    bad(spath, _unknown("organisation type", t, cfg.organisation_types))
+                else:
+                    _check_attendees(cfg, spath, t, roles, bad)
         for oid in cfg.orgs_of_type(gov.decided_by):
             chosen = cfg.organisations[oid].governance or gov.default
             if chosen is None:
@@ -448,6 +471,23 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
         if org.governance is not None and (gov is None or org.type != gov.decided_by):
             bad(("organisations", oid, "governance"), "only organisations of the governance.decided_by type have one")
     return problems
+
+
+def _check_attendees(
+    cfg: Config,
+    path: tuple[str | int, ...],
+    org_type: str,
+    roles: dict[str, int],
+    bad: typing.Callable[[tuple[str | int, ...], str], None],
+) -> None:
+    """Every organisation of the type has the roles asked for, and enough of them."""
+    for oid in cfg.orgs_of_type(org_type):
+        staff = cfg.organisations[oid].staff
+        for role, n in roles.items():
+            if role not in staff:
+                bad((*path, role), f"organisation {oid!r} has no staff role {role!r}")
+            elif staff[role].count != "unlimited" and n > staff[role].count:  # type: ignore[operator]
+                bad((*path, role), f"needs {n} but {oid!r} has {staff[role].count}")
 
 
 def _unknown(what: str, name: object, known: typing.Iterable[str]) -> str:

@@ -12,7 +12,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from sim.config import Config, EachPartnerDecision
+from sim.config import Config, DelegatedDecision, EachPartnerDecision, PanelDecision
 
 DAYS_PER_YEAR = 365.0
 PARTNER_MIN_SHARE = 0.01
@@ -29,10 +29,16 @@ class MeetingSeries:
     attendees: tuple[tuple[str, str, int], ...]  # (organisation, role, number)
     every_days: float
     duration_hours: float
+    body: str = ""  # a deciding body's sittings: the decisions' name for it, which sets its days
 
     @property
     def key(self) -> str:
         return f"{self.policy}:{'+'.join(self.organisations)}"
+
+    @property
+    def phase_key(self) -> str:
+        """Whose days it sits on: a deciding body's sittings fall on the days it decides."""
+        return self.body or self.key
 
     @property
     def attendee_count(self) -> int:
@@ -224,7 +230,56 @@ class Geography:
                             policy.duration_hours,
                         )
                     )
+        return out + self.decision_sittings()
+
+    def decision_sittings(self) -> list[MeetingSeries]:
+        """The sittings of the bodies that take funding decisions, for arrangements that
+        say who sits in them: a place's panel (its own staff and those of the other
+        types' organisations overlapping it), an escalation panel, or each partner's own
+        sign-off panel.  They sit on the days :meth:`sim.model.Model.decide` uses."""
+        cfg, gov = self.config, self.config.governance
+        if gov is None:
+            return []
+        out: list[MeetingSeries] = []
+        signing: dict[str, dict[str, str]] = defaultdict(dict)  # arrangement -> partner -> its type
+        for place in cfg.orgs_of_type(gov.decided_by):
+            name = cfg.arrangement_of(place)
+            arr = gov.arrangements[name] if name is not None else None
+            if isinstance(arr, EachPartnerDecision) and arr.sitting is not None:
+                for zone, governing in self.single[gov.decided_by].items():
+                    if governing == place:
+                        for t in arr.partners:
+                            for org in self.resolvable(t, zone):
+                                signing[str(name)][org] = t
+            elif isinstance(arr, PanelDecision | DelegatedDecision) and arr.sitting is not None:
+                members = [(place, gov.decided_by)]
+                for t in arr.sitting.attendees:
+                    if t != gov.decided_by:
+                        members += [(o, t) for o in self.partners(place, t)]
+                attendees = tuple(
+                    (org, role, n) for org, t in members for role, n in arr.sitting.attendees.get(t, {}).items()
+                )
+                if isinstance(arr, PanelDecision):
+                    every, body = arr.every_days, f"panel:{place}"
+                else:
+                    every, body = arr.escalation_every_days, f"escalation:{place}"
+                orgs = tuple(o for o, _ in members)
+                out.append(MeetingSeries(str(name), orgs, attendees, every, arr.sitting.duration_hours, body))
+        for name, partners in signing.items():
+            each = gov.arrangements[name]
+            assert isinstance(each, EachPartnerDecision) and each.sitting is not None
+            hours = each.sitting.duration_hours
+            for org, t in sorted(partners.items()):
+                attendees = tuple((org, role, n) for role, n in each.sitting.attendees.get(t, {}).items())
+                if attendees:
+                    out.append(MeetingSeries(name, (org,), attendees, each.every_days, hours, f"sign-off:{org}"))
         return out
+
+    def resolvable(self, org_type: str, zone: str) -> list[str]:
+        """The organisations of a type that a resident of the zone can be resolved to."""
+        if org_type in self.single:
+            return [self.single[org_type][zone]]
+        return [trust for trust, _ in self.admitting_shares.get(zone, [])]
 
     # -- governance ---------------------------------------------------------------
 

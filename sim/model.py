@@ -695,7 +695,7 @@ class Model:
         """A recurring meeting: each attendee is asked for, ahead of casework waiting for
         the same staff, and held for the meeting's length once free."""
         env, rec = self.env, self.rec
-        yield env.timeout(self.phase(series.key) * series.every_days)
+        yield env.timeout(self.phase(series.phase_key) * series.every_days)
         while True:
             sits_in_window = rec.warmup <= env.now < rec.end
             if sits_in_window:

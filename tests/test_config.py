@@ -126,6 +126,44 @@ def test_unknown_governance_arrangement(tmp_path):
     assert "did you mean 'joint_committee'" in msg
 
 
+def test_a_deciding_body_s_sitting_names_its_file_line_and_what_is_wrong(tmp_path):
+    # a role the councils do not have, in the joint committee's sitting
+    text = TEXT.replace(
+        "      sitting:\n        duration_hours: 2\n        attendees: {place: {place_lead: 1}, local_authority: {social_worker: 1}",
+        "      sitting:\n        duration_hours: 2\n        attendees: {place: {place_lead: 1}, local_authority: {social_wroker: 1}",
+        1,
+    )
+    # a consultative forum's sign-off sat by a type that is not one of its partners
+    text = text.replace(
+        "attendees: {local_authority: {social_worker: 1}, icb: {chc_nurse: 1}}}",
+        "attendees: {place: {place_lead: 1}, icb: {chc_nurse: 1}}}",
+    )
+    found = problems(write(tmp_path, text))
+    line = line_of(text, "social_wroker")
+    assert any(
+        m.startswith(f"{tmp_path / 'cfg.yaml'}:{line}:")
+        and "governance.arrangements.joint_committee.sitting.attendees.local_authority.social_wroker: "
+        "organisation 'north_council' has no staff role 'social_wroker'"
+        in m
+        for m in found
+    ), found
+    assert any(
+        "governance.arrangements.consultative_forum.sitting.attendees.place: type 'place' is not one of the "
+        "partners ['local_authority', 'icb']" in m
+        for m in found
+    ), found
+
+
+def test_a_sitting_needs_a_length_and_someone_to_sit(tmp_path):
+    text = TEXT.replace(
+        "sitting: {duration_hours: 2, attendees: {place: {place_lead: 1}, icb: {chc_nurse: 1}}}",
+        "sitting: {duration_hours: 0, attendees: {}}",
+    )
+    found = problems(write(tmp_path, text))
+    assert any("governance.arrangements.icb_committee.sitting.duration_hours" in m for m in found), found
+    assert any("governance.arrangements.icb_committee.sitting.attendees" in m for m in found), found
+
+
 def test_warmup_must_be_shorter_than_run(tmp_path):
     text = TEXT.replace("warmup_days: 60", "warmup_days: 400")
     [msg] = problems(write(tmp_path, text))

@@ -17,8 +17,11 @@ def test_no_demand_gives_no_patients_but_still_meetings():
     assert len(r.handovers) == 0
     s = r.summary.iloc[0]
     assert s["discharged"] == 0 and s["bed_days_lost"] == 0
-    # there is no flow, so no flow-based meeting, but place boards still sit
-    assert set(r.meetings["policy"]) == {"place_board"}
+    # there is no flow, so no flow-based meeting, but place boards still sit, and so
+    # do the places' deciding panels (both places have a joint committee)
+    assert {data["organisations"][p]["governance"] for p in ("coast_place", "inland_place")} == {"joint_committee"}
+    assert set(r.meetings["policy"]) == {"place_board", "joint_committee"}
+    assert (r.meetings["sittings"] > 0).all()
     assert (r.workload["casework_hours"] == 0).all()
 
 
