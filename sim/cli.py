@@ -72,7 +72,7 @@ def cmd_structure(args: argparse.Namespace) -> int:
     _print_table("Partners per organisation (serving at least 1% of its residents or patients)", tables["partners"])
     _print_table("Interfaces: organisation pairs that exchange patients", tables["interfaces"])
     _print_table("Coterminosity between footprint layers (share of residents)", tables["coterminosity"])
-    _print_table("Recurring meetings: those the interfaces create, and the sittings of deciding bodies", tables["meetings"])
+    _print_table("Recurring meetings, the deciding bodies' sittings included", tables["meetings"])
     return EXIT_OK
 
 

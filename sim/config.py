@@ -422,8 +422,14 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
             if liaison not in cfg.organisations[oid].staff:
                 bad(("organisations", oid, "staff"), f"needs the liaison role {liaison!r} of its type")
 
+    meeting_names: set[str] = set()
     for i, meeting in enumerate(cfg.meetings):
         mpath: tuple[str | int, ...] = ("meetings", i)
+        if meeting.name in meeting_names:
+            bad((*mpath, "name"), f"meeting name {meeting.name!r} is used twice")
+        elif cfg.governance is not None and meeting.name in cfg.governance.arrangements:
+            bad((*mpath, "name"), f"{meeting.name!r} is also a governance arrangement, whose sittings are meetings")
+        meeting_names.add(meeting.name)
         named = list(meeting.between or ()) + ([meeting.each] if meeting.each else []) + meeting.with_types
         for t in named:
             if t not in cfg.organisation_types:

@@ -154,6 +154,18 @@ def test_a_deciding_body_s_sitting_names_its_file_line_and_what_is_wrong(tmp_pat
     ), found
 
 
+def test_a_meeting_name_is_not_reused(tmp_path):
+    text = TEXT.replace("  - name: place_board\n", "  - name: joint_committee\n").replace(
+        "  - name: funding_panel\n", "  - name: discharge_meeting\n"
+    )
+    found = problems(write(tmp_path, text))
+    assert any("meetings[1].name: meeting name 'discharge_meeting' is used twice" in m for m in found), found
+    assert any(
+        "meetings[2].name: 'joint_committee' is also a governance arrangement, whose sittings are meetings" in m
+        for m in found
+    ), found
+
+
 def test_a_sitting_needs_a_length_and_someone_to_sit(tmp_path):
     text = TEXT.replace(
         "sitting: {duration_hours: 2, attendees: {place: {place_lead: 1}, icb: {chc_nurse: 1}}}",
