@@ -6,6 +6,7 @@ footprint overlap and coterminosity, and the recurring meetings interfaces creat
 from __future__ import annotations
 
 import math
+import typing
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -202,35 +203,32 @@ class Geography:
                         flow = self.pair_flow(a, b)
                         if a == b or flow <= 0 or flow < policy.min_flow_per_week:
                             continue
-                        attendees = [
-                            (org, role, n)
-                            for org, t in ((a, ta), (b, tb))
-                            for role, n in policy.attendees.get(t, {}).items()
-                        ]
+                        attendees = _seats([(a, ta), (b, tb)], policy.attendees)
                         out.append(
-                            MeetingSeries(
-                                policy.name, (a, b), tuple(attendees), policy.every_days, policy.duration_hours
-                            )
+                            MeetingSeries(policy.name, (a, b), attendees, policy.every_days, policy.duration_hours)
                         )
             else:
                 assert policy.each is not None
                 for host in cfg.orgs_of_type(policy.each):
-                    members = [(host, policy.each)]
-                    for t in policy.with_types:
-                        members += [(o, t) for o in self.partners(host, t)]
-                    attendees = [
-                        (org, role, n) for org, t in members for role, n in policy.attendees.get(t, {}).items()
-                    ]
+                    members = self.members(host, policy.each, policy.with_types)
                     out.append(
                         MeetingSeries(
                             policy.name,
                             tuple(o for o, _ in members),
-                            tuple(attendees),
+                            _seats(members, policy.attendees),
                             policy.every_days,
                             policy.duration_hours,
                         )
                     )
         return out + self.decision_sittings()
+
+    def members(self, host: str, host_type: str, with_types: typing.Iterable[str]) -> list[tuple[str, str]]:
+        """A body hosted by one organisation: the host, and the organisations of the other
+        types overlapping it, each with its type."""
+        members = [(host, host_type)]
+        for t in with_types:
+            members += [(o, t) for o in self.partners(host, t)]
+        return members
 
     def decision_sittings(self) -> list[MeetingSeries]:
         """The sittings of the bodies that take funding decisions, for arrangements that
@@ -252,13 +250,9 @@ class Geography:
                             for org in self.resolvable(t, zone):
                                 signing[str(name)][org] = t
             elif isinstance(arr, PanelDecision | DelegatedDecision) and arr.sitting is not None:
-                members = [(place, gov.decided_by)]
-                for t in arr.sitting.attendees:
-                    if t != gov.decided_by:
-                        members += [(o, t) for o in self.partners(place, t)]
-                attendees = tuple(
-                    (org, role, n) for org, t in members for role, n in arr.sitting.attendees.get(t, {}).items()
-                )
+                others = [t for t in arr.sitting.attendees if t != gov.decided_by]
+                members = self.members(place, gov.decided_by, others)
+                attendees = _seats(members, arr.sitting.attendees)
                 if isinstance(arr, PanelDecision):
                     every, body = arr.every_days, f"panel:{place}"
                 else:
@@ -270,7 +264,7 @@ class Geography:
             assert isinstance(each, EachPartnerDecision) and each.sitting is not None
             hours = each.sitting.duration_hours
             for org, t in sorted(partners.items()):
-                attendees = tuple((org, role, n) for role, n in each.sitting.attendees.get(t, {}).items())
+                attendees = _seats([(org, t)], each.sitting.attendees)
                 if attendees:
                     out.append(MeetingSeries(name, (org,), attendees, each.every_days, hours, f"sign-off:{org}"))
         return out
@@ -291,6 +285,12 @@ class Geography:
 
     def decision_partners(self, arrangement: EachPartnerDecision, zone: str, trust: str) -> list[str]:
         return [self.resolve(t, zone, trust) for t in arrangement.partners]
+
+
+def _seats(members: list[tuple[str, str]], by_type: dict[str, dict[str, int]]) -> tuple[tuple[str, str, int], ...]:
+    """Who sits, as (organisation, role, number), from members with their types and
+    the roles each type sends."""
+    return tuple((org, role, n) for org, t in members for role, n in by_type.get(t, {}).items())
 
 
 # ---------------------------------------------------------------------------
