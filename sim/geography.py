@@ -253,10 +253,7 @@ class Geography:
                 others = [t for t in arr.sitting.attendees if t != gov.decided_by]
                 members = self.members(place, gov.decided_by, others)
                 attendees = _seats(members, arr.sitting.attendees)
-                if isinstance(arr, PanelDecision):
-                    every, body = arr.every_days, f"panel:{place}"
-                else:
-                    every, body = arr.escalation_every_days, f"escalation:{place}"
+                body, every = deciding_body(arr, place)
                 orgs = tuple(o for o, _ in members)
                 out.append(MeetingSeries(str(name), orgs, attendees, every, arr.sitting.duration_hours, body))
         for name, partners in signing.items():
@@ -266,7 +263,8 @@ class Geography:
             for org, t in sorted(partners.items()):
                 attendees = _seats([(org, t)], each.sitting.attendees)
                 if attendees:
-                    out.append(MeetingSeries(name, (org,), attendees, each.every_days, hours, f"sign-off:{org}"))
+                    body, every = deciding_body(each, org)
+                    out.append(MeetingSeries(name, (org,), attendees, every, hours, body))
         return out
 
     def resolvable(self, org_type: str, zone: str) -> list[str]:
@@ -285,6 +283,17 @@ class Geography:
 
     def decision_partners(self, arrangement: EachPartnerDecision, zone: str, trust: str) -> list[str]:
         return [self.resolve(t, zone, trust) for t in arrangement.partners]
+
+
+def deciding_body(arrangement: PanelDecision | EachPartnerDecision | DelegatedDecision, org: str) -> tuple[str, float]:
+    """The body that decides under an arrangement, by the organisation it sits for (a
+    place; a partner signing off), and how often it sits: the one name by which its
+    decisions and its sittings find the same days."""
+    if isinstance(arrangement, PanelDecision):
+        return f"panel:{org}", arrangement.every_days
+    if isinstance(arrangement, EachPartnerDecision):
+        return f"sign-off:{org}", arrangement.every_days
+    return f"escalation:{org}", arrangement.escalation_every_days
 
 
 def _seats(members: list[tuple[str, str]], by_type: dict[str, dict[str, int]]) -> tuple[tuple[str, str, int], ...]:

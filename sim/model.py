@@ -52,7 +52,7 @@ from sim.config import (
     Step,
     is_unlimited,
 )
-from sim.geography import Geography, MeetingSeries
+from sim.geography import Geography, MeetingSeries, deciding_body
 from sim.pool import Pool
 from sim.rng import stream
 
@@ -663,15 +663,15 @@ class Model:
         assert name is not None and self.cfg.governance is not None
         arr = self.cfg.governance.arrangements[name]
         if isinstance(arr, PanelDecision):
-            return self.next_sitting(now + arr.lead_time_days, arr.every_days, f"panel:{place}")
+            return self.next_sitting(now + arr.lead_time_days, *deciding_body(arr, place))
         if isinstance(arr, EachPartnerDecision):
             return max(
-                self.next_sitting(now + arr.lead_time_days, arr.every_days, f"sign-off:{org}")
+                self.next_sitting(now + arr.lead_time_days, *deciding_body(arr, org))
                 for org in self.geo.decision_partners(arr, zone, trust)
             )
         if isinstance(arr, DelegatedDecision):
             if u[base + S_DECISION_A] < arr.share_above_limit:
-                return self.next_sitting(now + arr.lead_time_days, arr.escalation_every_days, f"escalation:{place}")
+                return self.next_sitting(now + arr.lead_time_days, *deciding_body(arr, place))
             return now + arr.within_limit_days.ppf(u[base + S_DECISION_B])
         assert isinstance(arr, ImmediateDecision)
         return now + arr.days.ppf(u[base + S_DECISION_B])
@@ -688,7 +688,7 @@ class Model:
             self._phases[body] = float(stream(self.seed, self.replication, f"phase:{body}").random())
         return self._phases[body]
 
-    def next_sitting(self, t: float, every: float, body: str) -> float:
+    def next_sitting(self, t: float, body: str, every: float) -> float:
         return next_sitting(t, every, self.phase(body) * every)
 
     def meeting(self, series: MeetingSeries) -> EventLoop:
