@@ -241,7 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("transform", help="write a new configuration with boundaries changed")
     p.add_argument("config", help="a configuration YAML file")
     p.add_argument("--out", required=True, help="the configuration file to write")
-    p.add_argument("--align", action="append", metavar="TYPE:TO", help="e.g. place:local_authority")
+    p.add_argument(
+        "--align",
+        action="append",
+        metavar="TYPE:TO",
+        help="e.g. place:local_authority (with min_population, use --apply)",
+    )
     p.add_argument("--merge", action="append", metavar="A,B:INTO", help="merge organisations of one type")
     p.add_argument(
         "--split-counties", type=float, metavar="POPULATION", help="split counties into unitaries of about this size"

@@ -175,16 +175,44 @@ def merge(data: Data, organisations: list[str], into: str, name: str | None = No
     return redistribute(data, org_type, new_fp, {into: name} if name else None)
 
 
-def align(data: Data, type: str, to: str, prefix: str | None = None) -> Data:
-    """Realign the organisations of ``type`` to the footprints of ``to`` (one each)."""
+def align(data: Data, type: str, to: str, prefix: str | None = None, min_population: int = 0) -> Data:
+    """Realign the organisations of ``type`` to the footprints of ``to`` (one each).
+
+    An organisation of ``to`` with fewer than ``min_population`` residents in the
+    configuration gets none of its own: a council of which only a fragment lies in the
+    area (8,204 of Cumberland's residents in Lancashire and South Cumbria, say) joins a
+    neighbour, as places do.  Each of its zones goes to the new organisation that takes
+    most of the residents of the organisation of ``type`` the zone is in today."""
     target = _single_footprint(data, to)
-    _single_footprint(data, type)
+    current = _single_footprint(data, type)
+    if min_population < 0:
+        raise TransformError("min_population must be zero or more")
+    pop = _population(data)
+    residents: dict[str, int] = defaultdict(int)
+    for zone, o in target.items():
+        residents[o] += pop[zone]
+    kept = {o for o, n in residents.items() if n >= min_population}
+    if not kept:
+        largest = max(residents.values())
+        raise TransformError(
+            f"min_population {min_population:,} leaves no {to} (the largest has {largest:,} residents)"
+        )
     tag = prefix if prefix is not None else f"{type}_"
-    new_fp = {z: f"{tag}{o}" for z, o in target.items()}
-    names = {
-        f"{tag}{o}": f"{data['organisations'][o].get('name') or o} {type.replace('_', ' ')}" for o in target.values()
-    }
-    return redistribute(data, type, new_fp, names)
+    new_fp = {z: f"{tag}{o}" for z, o in target.items() if o in kept}
+    takes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # today's -> new -> residents
+    for zone, new in new_fp.items():
+        takes[current[zone]][new] += pop[zone]
+    for zone in sorted(set(target) - set(new_fp)):
+        shares = takes.get(current[zone])
+        if not shares:
+            raise TransformError(
+                f"{target[zone]!r} has {residents[target[zone]]:,} residents, fewer than min_population, and "
+                f"{current[zone]!r}, the {type} its zone {zone!r} is in, has none in a {to} that keeps its own; "
+                "lower min_population"
+            )
+        new_fp[zone] = max(sorted(shares), key=lambda new: shares[new])
+    names = {f"{tag}{o}": f"{data['organisations'][o].get('name') or o} {type.replace('_', ' ')}" for o in kept}
+    return redistribute(data, type, {z: new_fp[z] for z in target}, names)
 
 
 def _district(zone: str) -> str:

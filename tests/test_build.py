@@ -66,6 +66,28 @@ def test_lancashire_today_matches_the_board_paper():
     assert cfg.demand.per_1000_per_year * residents / 1000 == pytest.approx(10.37 * residents / 1000)
 
 
+def test_lancashire_aligned_to_its_councils_has_the_board_papers_four_places():
+    from sim.experiment import load_experiment
+
+    exp = load_experiment(ROOT / "experiments" / "lancashire-south-cumbria.yaml")
+    cfg = next(c.config for c in exp.cells if c.scenario == "places_aligned")
+    place = cfg.footprints["place"]
+    assert sorted(cfg.orgs_of_type("place")) == [
+        "place_blackburn_with_darwen_council",
+        "place_blackpool_council",
+        "place_lancashire_council",
+        "place_westmorland_and_furness_council",
+    ]
+    # Millom (Cumberland, 8,204) and Bentham (North Yorkshire, 5,334) join South Cumbria's
+    # place, which takes most of Morecambe Bay's residents; neither has a place of its own
+    for fragment in ("cumberland__lancashire_and_south_cumbria", "north_yorkshire__lancashire_and_south_cumbria"):
+        assert place[fragment] == "place_westmorland_and_furness_council"
+    assert place["lancaster"] == "place_lancashire_council"
+    for scenario in ("delivery_units", "two_unitaries", "three_unitaries"):
+        cfg = next(c.config for c in exp.cells if c.scenario == scenario)
+        assert not {"place_cumberland_council", "place_north_yorkshire_council"} & set(cfg.orgs_of_type("place"))
+
+
 def test_england_has_about_585000_complex_discharges():
     data = build_config(BuildSpec(name="england", icbs="all"))
     cfg = config_from_dict(data)

@@ -65,6 +65,37 @@ def test_align_makes_one_place_per_council_keeping_governance():
     assert cfg.organisations["place_north_council"].governance == "lead_provider"
 
 
+def test_align_gives_a_council_below_min_population_no_place_of_its_own():
+    # North Council's 200k are below 250k: its zones join the place that takes most of
+    # the residents of the place they are in today, South Council's for both
+    data = apply(example_data(), {"align": {"type": "place", "to": "local_authority", "min_population": 250_000}})
+    cfg = build(data)
+    assert cfg.orgs_of_type("place") == ["place_south_council"]
+    assert set(cfg.footprints["place"].values()) == {"place_south_council"}
+    assert cfg.organisations["place_south_council"].name == "South Council place"
+    assert apply(example_data(), {"align": {"type": "place", "to": "local_authority", "min_population": 200_000}}) == (
+        apply(example_data(), {"align": {"type": "place", "to": "local_authority"}})
+    )  # at or above it, every council keeps its place
+
+
+def test_align_says_when_a_small_council_has_no_place_to_join():
+    north_apart = apply(
+        example_data(),
+        {
+            "reorganise": {
+                "organisations": ["coast_place", "inland_place"],
+                "into": {"north_place": ["harbourside", "northmoor"], "south_place": ["southvale", "eastfield"]},
+            }
+        },
+    )
+    with pytest.raises(TransformError, match="'north_place', the place its zone 'harbourside' is in, has none in a"):
+        apply(north_apart, {"align": {"type": "place", "to": "local_authority", "min_population": 250_000}})
+    with pytest.raises(TransformError, match="leaves no local_authority \\(the largest has 300,000 residents\\)"):
+        apply(example_data(), {"align": {"type": "place", "to": "local_authority", "min_population": 10**6}})
+    with pytest.raises(TransformError, match="min_population must be zero or more"):
+        apply(example_data(), {"align": {"type": "place", "to": "local_authority", "min_population": -1}})
+
+
 def test_reorganise_redraws_several_councils_at_once():
     data = apply(
         example_data(),
