@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, get_type_hints
@@ -175,44 +176,93 @@ def merge(data: Data, organisations: list[str], into: str, name: str | None = No
     return redistribute(data, org_type, new_fp, {into: name} if name else None)
 
 
-def align(data: Data, type: str, to: str, prefix: str | None = None, min_population: int = 0) -> Data:
+def align(
+    data: Data,
+    type: str,
+    to: str,
+    prefix: str | None = None,
+    min_population: int = 0,
+    within: str | None = None,
+) -> Data:
     """Realign the organisations of ``type`` to the footprints of ``to`` (one each).
 
-    An organisation of ``to`` with fewer than ``min_population`` residents in the
-    configuration gets none of its own: a council of which only a fragment lies in the
-    area (8,204 of Cumberland's residents in Lancashire and South Cumbria, say) joins a
-    neighbour, as places do.  Each of its zones goes to the new organisation that takes
-    most of the residents of the organisation of ``type`` the zone is in today."""
+    ``within`` names a type the new organisations must nest in, as places nest in
+    ICBs: a council in two ICBs then gets a place in each (Essex one in each of its
+    three), named after both.
+
+    An organisation of ``to`` (or its part in one of ``within``) with fewer than
+    ``min_population`` residents in the configuration gets none of its own: a council
+    of which only a fragment lies in the area (8,204 of Cumberland's residents in
+    Lancashire and South Cumbria, say) joins a neighbour, as places do.  With no map of
+    which zones neighbour which, each of its zones joins the new organisation (in the
+    same one of ``within``) whose residents' hospitals are most like its own (cosine of
+    the admitting trusts' shares, as ``split_counties`` groups districts; the larger on
+    a tie)."""
     target = _single_footprint(data, to)
-    current = _single_footprint(data, type)
+    _single_footprint(data, type)
+    outer = _single_footprint(data, within) if within is not None else dict.fromkeys(target, "")
     if min_population < 0:
         raise TransformError("min_population must be zero or more")
     pop = _population(data)
-    residents: dict[str, int] = defaultdict(int)
+    residents: dict[tuple[str, str], int] = defaultdict(int)  # (organisation of `to`, of `within`) -> residents
     for zone, o in target.items():
-        residents[o] += pop[zone]
-    kept = {o for o, n in residents.items() if n >= min_population}
+        residents[(o, outer[zone])] += pop[zone]
+    kept = [piece for piece, n in residents.items() if n >= min_population]
     if not kept:
         largest = max(residents.values())
+        where = f" (or its part in one {within})" if within else ""
         raise TransformError(
-            f"min_population {min_population:,} leaves no {to} (the largest has {largest:,} residents)"
+            f"min_population {min_population:,} leaves no {to}{where} (the largest has {largest:,} residents)"
         )
     tag = prefix if prefix is not None else f"{type}_"
-    new_fp = {z: f"{tag}{o}" for z, o in target.items() if o in kept}
-    takes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # today's -> new -> residents
-    for zone, new in new_fp.items():
-        takes[current[zone]][new] += pop[zone]
-    for zone in sorted(set(target) - set(new_fp)):
-        shares = takes.get(current[zone])
-        if not shares:
-            raise TransformError(
-                f"{target[zone]!r} has {residents[target[zone]]:,} residents, fewer than min_population, and "
-                f"{current[zone]!r}, the {type} its zone {zone!r} is in, has none in a {to} that keeps its own; "
-                "lower min_population"
-            )
-        new_fp[zone] = max(sorted(shares), key=lambda new: shares[new])
-    names = {f"{tag}{o}": f"{data['organisations'][o].get('name') or o} {type.replace('_', ' ')}" for o in kept}
+    label = type.replace("_", " ")
+    orgs = data["organisations"]
+    parts: dict[str, int] = defaultdict(int)
+    for o, _ in kept:
+        parts[o] += 1
+    ids, names = {}, {}
+    for o, w in kept:
+        name = orgs[o].get("name") or o
+        if parts[o] > 1:
+            ids[(o, w)] = f"{tag}{o}__{w}"
+            names[ids[(o, w)]] = f"{name} {label} ({orgs[w].get('name') or w})"
+        else:
+            ids[(o, w)] = f"{tag}{o}"
+            names[ids[(o, w)]] = f"{name} {label}"
+    new_fp = {z: ids[(o, outer[z])] for z, o in target.items() if (o, outer[z]) in ids}
+    left = sorted(set(target) - set(new_fp))
+    if left:
+        hospitals = _hospitals(data)
+        use: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))  # new -> trust -> residents
+        size: dict[str, int] = defaultdict(int)
+        for zone, new in new_fp.items():
+            size[new] += pop[zone]
+            for trust, share in hospitals[zone].items():
+                use[new][trust] += share * pop[zone]
+        for zone in left:
+            o, w = target[zone], outer[zone]
+            candidates = sorted({new for z, new in new_fp.items() if outer[z] == w})
+            if not candidates:
+                raise TransformError(
+                    f"{o!r} has {residents[(o, w)]:,} residents in {w!r}, fewer than min_population, and no {to} "
+                    f"in {w!r} keeps its own for them to join; lower min_population"
+                )
+            new_fp[zone] = max(candidates, key=lambda new: (_cosine(hospitals[zone], use[new]), size[new]))
     return redistribute(data, type, {z: new_fp[z] for z in target}, names)
+
+
+def _hospitals(data: Data) -> dict[str, dict[str, float]]:
+    """Each zone's residents' shares of the admitting trusts."""
+    admitting = next((t for t, spec in data["organisation_types"].items() if spec.get("admits")), None)
+    if admitting is None:
+        raise TransformError("no organisation type admits patients, so no hospitals to compare zones by")
+    return {z: dict(shares) for z, shares in data["footprints"][admitting].items()}
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    dot = sum(v * b.get(k, 0.0) for k, v in a.items())
+    norm = math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+    return dot / norm if norm else 0.0
 
 
 def _district(zone: str) -> str:
@@ -233,8 +283,7 @@ def split_counties(data: Data, target_population: float = 500_000, type: str = "
         raise TransformError("target_population must be positive")
     fp = _single_footprint(data, type)
     pop = _population(data)
-    admitting = next(t for t, spec in data["organisation_types"].items() if spec.get("admits"))
-    trust_fp = data["footprints"][admitting]
+    trust_fp = _hospitals(data)
     trusts = sorted({t for shares in trust_fp.values() for t in shares})
     out = data
     for council in sorted(set(fp.values())):

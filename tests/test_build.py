@@ -79,13 +79,43 @@ def test_lancashire_aligned_to_its_councils_has_the_board_papers_four_places():
         "place_westmorland_and_furness_council",
     ]
     # Millom (Cumberland, 8,204) and Bentham (North Yorkshire, 5,334) join South Cumbria's
-    # place, which takes most of Morecambe Bay's residents; neither has a place of its own
+    # place, whose residents use the same hospitals (Morecambe Bay's); neither has a place of its own
     for fragment in ("cumberland__lancashire_and_south_cumbria", "north_yorkshire__lancashire_and_south_cumbria"):
         assert place[fragment] == "place_westmorland_and_furness_council"
     assert place["lancaster"] == "place_lancashire_council"
     for scenario in ("delivery_units", "two_unitaries", "three_unitaries"):
         cfg = next(c.config for c in exp.cells if c.scenario == scenario)
         assert not {"place_cumberland_council", "place_north_yorkshire_council"} & set(cfg.orgs_of_type("place"))
+
+
+def test_englands_places_aligned_within_their_icbs_keep_to_one_icb_each():
+    from sim.transforms import apply
+    from sim.yamlio import load_yaml
+
+    data, _ = load_yaml(ROOT / "configs" / "england.yaml")
+    aligned = {"type": "place", "to": "local_authority", "within": "icb", "min_population": 20_000}
+    cfg = config_from_dict(apply(data, {"align": aligned}))
+    place, icb = cfg.footprints["place"], cfg.footprints["icb"]
+    icbs_of: dict[str, set[str]] = {}
+    for zone, p in place.items():
+        icbs_of.setdefault(p, set()).add(icb[zone])
+    assert max(len(v) for v in icbs_of.values()) == 1
+    assert len(icbs_of) == 158  # 153 councils, 11 of them in two or three ICBs, 8 fragments joined
+    essex = sorted(p for p in icbs_of if p.startswith("place_essex_council__"))
+    assert [cfg.organisations[p].name for p in essex] == [
+        "Essex place (NHS Hertfordshire and West Essex Integrated Care Board)",
+        "Essex place (NHS Mid and South Essex Integrated Care Board)",
+        "Essex place (NHS Suffolk and North East Essex Integrated Care Board)",
+    ]
+    # fragments join the place whose residents use the same hospitals, in their own ICB
+    assert place["isles_of_scilly"] == "place_cornwall_council"
+    assert place["buckinghamshire__bedfordshire_luton_and_milton_keynes"] == "place_milton_keynes_council"
+    # without `within`, 11 places would each span two or three ICBs
+    across = apply(data, {"align": {"type": "place", "to": "local_authority"}})["footprints"]["place"]
+    spans: dict[str, set[str]] = {}
+    for zone, p in across.items():
+        spans.setdefault(p, set()).add(icb[zone])
+    assert sum(len(v) > 1 for v in spans.values()) == 11
 
 
 def test_england_has_about_585000_complex_discharges():

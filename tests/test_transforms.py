@@ -66,8 +66,7 @@ def test_align_makes_one_place_per_council_keeping_governance():
 
 
 def test_align_gives_a_council_below_min_population_no_place_of_its_own():
-    # North Council's 200k are below 250k: its zones join the place that takes most of
-    # the residents of the place they are in today, South Council's for both
+    # North Council's 200k are below 250k: its zones join a place that keeps its own
     data = apply(example_data(), {"align": {"type": "place", "to": "local_authority", "min_population": 250_000}})
     cfg = build(data)
     assert cfg.orgs_of_type("place") == ["place_south_council"]
@@ -78,22 +77,48 @@ def test_align_gives_a_council_below_min_population_no_place_of_its_own():
     )  # at or above it, every council keeps its place
 
 
-def test_align_says_when_a_small_council_has_no_place_to_join():
-    north_apart = apply(
+def two_icbs():
+    """The example with its ICB split in two, each across both councils."""
+    into = {"icb_a": ["harbourside", "southvale"], "icb_b": ["northmoor", "eastfield"]}
+    return apply(
         example_data(),
-        {
-            "reorganise": {
-                "organisations": ["coast_place", "inland_place"],
-                "into": {"north_place": ["harbourside", "northmoor"], "south_place": ["southvale", "eastfield"]},
-            }
-        },
+        {"split": {"organisation": "the_icb", "into": into, "names": {"icb_a": "ICB A", "icb_b": "ICB B"}}},
     )
-    with pytest.raises(TransformError, match="'north_place', the place its zone 'harbourside' is in, has none in a"):
-        apply(north_apart, {"align": {"type": "place", "to": "local_authority", "min_population": 250_000}})
+
+
+def test_align_within_icbs_gives_a_council_in_two_icbs_a_place_in_each():
+    aligned = {"type": "place", "to": "local_authority", "within": "icb"}
+    cfg = build(apply(two_icbs(), {"align": aligned}))
+    assert cfg.footprints["place"] == {
+        "harbourside": "place_north_council__icb_a",
+        "northmoor": "place_north_council__icb_b",
+        "southvale": "place_south_council__icb_a",
+        "eastfield": "place_south_council__icb_b",
+    }
+    assert cfg.organisations["place_north_council__icb_b"].name == "North Council place (ICB B)"
+    # without `within`, each place spans both ICBs
+    across = build(apply(two_icbs(), {"align": {"type": "place", "to": "local_authority"}}))
+    assert {across.footprints["place"][z] for z in ("harbourside", "northmoor")} == {"place_north_council"}
+    # North Council's 90k in ICB B are too few: they join South Council's place in ICB B,
+    # not one in ICB A, and North Council's one place keeps its plain id and name
+    cfg = build(apply(two_icbs(), {"align": aligned | {"min_population": 100_000}}))
+    assert cfg.footprints["place"]["northmoor"] == "place_south_council__icb_b"
+    assert cfg.footprints["place"]["harbourside"] == "place_north_council"
+    assert cfg.organisations["place_north_council"].name == "North Council place"
+
+
+def test_align_says_when_a_small_council_has_no_place_to_join():
+    aligned = {"type": "place", "to": "local_authority", "within": "icb", "min_population": 150_000}
+    with pytest.raises(TransformError, match="'south_council' has 140,000 residents in 'icb_b', fewer than min_pop"):
+        apply(two_icbs(), {"align": aligned})
+    with pytest.raises(TransformError, match="and no local_authority in 'icb_b' keeps its own for them to join"):
+        apply(two_icbs(), {"align": aligned})
     with pytest.raises(TransformError, match="leaves no local_authority \\(the largest has 300,000 residents\\)"):
         apply(example_data(), {"align": {"type": "place", "to": "local_authority", "min_population": 10**6}})
     with pytest.raises(TransformError, match="min_population must be zero or more"):
         apply(example_data(), {"align": {"type": "place", "to": "local_authority", "min_population": -1}})
+    with pytest.raises(TransformError, match="no footprint for type 'nhs_region'"):
+        apply(example_data(), {"align": {"type": "place", "to": "local_authority", "within": "nhs_region"}})
 
 
 def test_reorganise_redraws_several_councils_at_once():
