@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--align",
         action="append",
         metavar="TYPE:TO",
-        help="e.g. place:local_authority (with min_population, use --apply)",
+        help="e.g. place:local_authority (for within or min_population, use --apply)",
     )
     p.add_argument("--merge", action="append", metavar="A,B:INTO", help="merge organisations of one type")
     p.add_argument(

@@ -55,7 +55,9 @@ def _type_of(data: Data, org: str) -> str:
 def _single_footprint(data: Data, org_type: str) -> dict[str, str]:
     fp = data["footprints"].get(org_type)
     if fp is None:
-        raise TransformError(f"no footprint for type {org_type!r}")
+        raise TransformError(
+            f"no footprint for type {org_type!r}: {unknown_key('type', org_type, list(data['footprints']))}"
+        )
     if data["organisation_types"][org_type].get("footprint", "single") != "single":
         raise TransformError(f"type {org_type!r} has shares footprints; transforms need one organisation per zone")
     return dict(fp)

@@ -117,8 +117,8 @@ def test_align_says_when_a_small_council_has_no_place_to_join():
         apply(example_data(), {"align": {"type": "place", "to": "local_authority", "min_population": 10**6}})
     with pytest.raises(TransformError, match="min_population must be zero or more"):
         apply(example_data(), {"align": {"type": "place", "to": "local_authority", "min_population": -1}})
-    with pytest.raises(TransformError, match="no footprint for type 'nhs_region'"):
-        apply(example_data(), {"align": {"type": "place", "to": "local_authority", "within": "nhs_region"}})
+    with pytest.raises(TransformError, match="no footprint for type 'icbs': unknown type 'icbs'; did you mean 'icb'"):
+        apply(example_data(), {"align": {"type": "place", "to": "local_authority", "within": "icbs"}})
 
 
 def test_reorganise_redraws_several_councils_at_once():
