@@ -27,6 +27,20 @@ def _print_table(title: str, df: pd.DataFrame) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.yamlio import load_yaml
+
+    data, _ = load_yaml(args.config)
+    if isinstance(data, dict) and {"base", "scenarios", "sweep", "replications"} & set(data):  # an experiment
+        from sim.experiment import load_experiment
+
+        exp = load_experiment(args.config)
+        n = len(exp.spec.scenarios)
+        shape = f"{n} scenario{'s' * (n != 1)}" + (f" x {len(exp.points)} sweep points" if exp.spec.sweep else "")
+        print(
+            f"{args.config}: a valid experiment ({shape}, {exp.initial_replications} replications each to start; "
+            f"every configuration valid); its plan and time: handover sweep --dry-run {args.config}"
+        )
+        return EXIT_OK
     cfg = load_config(args.config)
     orgs = len(cfg.organisations)
     print(f"{args.config}: valid ({len(cfg.zones)} zones, {orgs} organisations, {len(cfg.pathways)} pathways)")
@@ -215,8 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"handover {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("validate", help="check a configuration file and report every problem")
-    p.add_argument("config", help="a configuration YAML file")
+    p = sub.add_parser("validate", help="check a configuration or experiment file and report every problem")
+    p.add_argument("config", help="a configuration or experiment YAML file")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("run", help="simulate a configuration once and write its tables")

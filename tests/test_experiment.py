@@ -240,6 +240,20 @@ def test_bad_name_and_missing_base(tmp_path):
     assert msg.startswith(f"{path}:2: base: nowhere.yaml:") and "no such file" in msg
 
 
+def test_validate_checks_an_experiment_and_every_configuration_it_makes(tmp_path, capsys):
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "a valid experiment (2 scenarios, 2 replications each to start; every configuration valid)" in out
+    bad = experiment(tmp_path, TWO_SCENARIOS.replace("sv: [southvale]", "sv: [southvail]"), name="bad.yaml")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:" in err and "southvail" in err and "Traceback" not in err
+    typo = experiment(tmp_path, TWO_SCENARIOS.replace("scenarios:", "scenarois:"), name="typo.yaml")
+    assert main(["validate", str(typo)]) == 2
+    assert "unknown key 'scenarois'; did you mean 'scenarios'?" in capsys.readouterr().err
+
+
 def test_sweep_command_reports_bad_file_with_exit_2(tmp_path, capsys):
     path = experiment(tmp_path, "replicatons: 3\n")
     assert main(["sweep", str(path), "--results", str(tmp_path / "r")]) == 2
