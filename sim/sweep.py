@@ -280,19 +280,22 @@ def compare_lines(results: str | Path) -> list[str]:
             lines += ["", "sweep point " + ", ".join(f"{c} = {ps[c].iloc[0]}" for c in factor_cols)]
         for metric, label in HEADLINE.items():
             lines += ["", label]
+            rows: list[tuple[str, str, str]] = []  # name, estimate, change
             for scenario in scenarios:
                 row = ps[(ps["scenario"] == scenario) & (ps["metric"] == metric)]
                 if row.empty:
                     continue
                 r = row.iloc[0]
                 name = scenario + (" (baseline)" if scenario == baseline else "")
-                text = f"  {name:<{width}}{fmt_estimate(r['mean'], r['ci_low'], r['ci_high']):<28}"
+                change = ""
                 d = diffs[(diffs["scenario"] == scenario) & (diffs["metric"] == metric) & (diffs["point"] == point)]
                 if not d.empty:
                     dr = d.iloc[0]
                     pct = f" ({dr['relative_change_pct']:+.1f}%)" if math.isfinite(dr["relative_change_pct"]) else ""
-                    text += f"change {fmt_estimate(dr['mean'], dr['ci_low'], dr['ci_high'], signed=True)}{pct}"
-                lines.append(text.rstrip())
+                    change = f"change {fmt_estimate(dr['mean'], dr['ci_low'], dr['ci_high'], signed=True)}{pct}"
+                rows.append((name, fmt_estimate(r["mean"], r["ci_low"], r["ci_high"]), change))
+            column = max([28, *(len(estimate) + 2 for _, estimate, _ in rows)])
+            lines += [f"  {name:<{width}}{estimate:<{column}}{change}".rstrip() for name, estimate, change in rows]
     sens_path = root / "sensitivity.parquet"
     if sens_path.is_file():
         sens = pd.read_parquet(sens_path)
