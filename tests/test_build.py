@@ -190,3 +190,21 @@ def test_transform_command_writes_a_new_valid_configuration(tmp_path, capsys):
     )
     assert "only organisations of one type" in capsys.readouterr().err
     assert main(["transform", str(LSC), "--align", "place:local_authority", "--out", str(out)]) == 2  # no overwrite
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "experiments").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_experiment_shipped_is_valid(path):
+    from sim.experiment import load_experiment
+
+    assert load_experiment(path).cells
+
+
+def test_englands_reorganisation_experiment_differs_only_in_the_reorganisation():
+    from sim.experiment import load_experiment
+
+    exp = load_experiment(ROOT / "experiments" / "england-reorganisation.yaml")
+    cfgs = {c.scenario: c.config for c in exp.cells}
+    counts = {s: (len(c.orgs_of_type("local_authority")), len(c.orgs_of_type("place"))) for s, c in cfgs.items()}
+    assert counts == {"today": (153, 158), "counties_split": (170, 158), "counties_split_places_aligned": (170, 173)}
+    assert cfgs["today"].footprints["place"] == cfgs["counties_split"].footprints["place"]
+    assert all(c.zones == cfgs["today"].zones for c in cfgs.values())  # same residents and demand
