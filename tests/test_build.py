@@ -88,6 +88,13 @@ def test_lancashire_aligned_to_its_councils_has_the_board_papers_four_places():
         assert not {"place_cumberland_council", "place_north_yorkshire_council"} & set(cfg.orgs_of_type("place"))
 
 
+def icbs_of_each_place(place: dict[str, str], icb: dict[str, str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for zone, p in place.items():
+        out.setdefault(p, set()).add(icb[zone])
+    return out
+
+
 def test_englands_places_aligned_within_their_icbs_keep_to_one_icb_each():
     from sim.transforms import apply
     from sim.yamlio import load_yaml
@@ -96,9 +103,7 @@ def test_englands_places_aligned_within_their_icbs_keep_to_one_icb_each():
     aligned = {"type": "place", "to": "local_authority", "within": "icb", "min_population": 20_000}
     cfg = config_from_dict(apply(data, {"align": aligned}))
     place, icb = cfg.footprints["place"], cfg.footprints["icb"]
-    icbs_of: dict[str, set[str]] = {}
-    for zone, p in place.items():
-        icbs_of.setdefault(p, set()).add(icb[zone])
+    icbs_of = icbs_of_each_place(place, icb)
     assert max(len(v) for v in icbs_of.values()) == 1
     assert len(icbs_of) == 158  # 153 councils, 11 of them in two or three ICBs, 8 fragments joined
     essex = sorted(p for p in icbs_of if p.startswith("place_essex_council__"))
@@ -112,10 +117,7 @@ def test_englands_places_aligned_within_their_icbs_keep_to_one_icb_each():
     assert place["buckinghamshire__bedfordshire_luton_and_milton_keynes"] == "place_milton_keynes_council"
     # without `within`, 11 places would each span two or three ICBs
     across = apply(data, {"align": {"type": "place", "to": "local_authority"}})["footprints"]["place"]
-    spans: dict[str, set[str]] = {}
-    for zone, p in across.items():
-        spans.setdefault(p, set()).add(icb[zone])
-    assert sum(len(v) > 1 for v in spans.values()) == 11
+    assert sum(len(v) > 1 for v in icbs_of_each_place(across, icb).values()) == 11
 
 
 def test_england_has_about_585000_complex_discharges():
