@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -9,12 +10,19 @@ import pytest
 from sim.build import BuildSpec, build_config, england
 from sim.cli import main
 from sim.config import config_from_dict, load_config
+from sim.experiment import Experiment, load_experiment
 from sim.geography import Geography, structure_tables
 
 from .conftest import ROOT
 
 LSC = ROOT / "configs" / "lancashire-south-cumbria.yaml"
 LSC_SPEC = ROOT / "configs" / "build" / "lancashire-south-cumbria.yaml"
+
+
+@functools.cache
+def shipped_experiment(name: str) -> Experiment:
+    """An experiment in experiments/, read once for all the tests that look at it."""
+    return load_experiment(ROOT / "experiments" / name)
 
 
 def test_england_zones_cover_the_census_population():
@@ -67,9 +75,7 @@ def test_lancashire_today_matches_the_board_paper():
 
 
 def test_lancashire_aligned_to_its_councils_has_the_board_papers_four_places():
-    from sim.experiment import load_experiment
-
-    exp = load_experiment(ROOT / "experiments" / "lancashire-south-cumbria.yaml")
+    exp = shipped_experiment("lancashire-south-cumbria.yaml")
     cfg = next(c.config for c in exp.cells if c.scenario == "places_aligned")
     place = cfg.footprints["place"]
     assert sorted(cfg.orgs_of_type("place")) == [
@@ -196,15 +202,11 @@ def test_transform_command_writes_a_new_valid_configuration(tmp_path, capsys):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "experiments").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_experiment_shipped_is_valid(path):
-    from sim.experiment import load_experiment
-
-    assert load_experiment(path).cells
+    assert shipped_experiment(path.name).cells
 
 
 def test_englands_reorganisation_experiment_differs_only_in_the_reorganisation():
-    from sim.experiment import load_experiment
-
-    exp = load_experiment(ROOT / "experiments" / "england-reorganisation.yaml")
+    exp = shipped_experiment("england-reorganisation.yaml")
     cfgs = {c.scenario: c.config for c in exp.cells}
     counts = {s: (len(c.orgs_of_type("local_authority")), len(c.orgs_of_type("place"))) for s, c in cfgs.items()}
     assert counts == {"today": (153, 158), "counties_split": (170, 158), "counties_split_places_aligned": (170, 173)}
