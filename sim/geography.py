@@ -123,19 +123,37 @@ class Geography:
 
     def partners(self, org: str, other_type: str, min_share: float = PARTNER_MIN_SHARE) -> list[str]:
         """Organisations of ``other_type`` serving at least ``min_share`` of ``org``'s residents."""
-        w = self.weights[org]
-        total = sum(w.values())
+        return [o for o in self.serving(other_type, self.weights[org], min_share) if o != org]
+
+    def serving(self, org_type: str, residents: typing.Mapping[str, float], min_share: float) -> list[str]:
+        """Organisations of ``org_type`` serving at least ``min_share`` of ``residents``
+        (people by zone)."""
+        total = sum(residents.values())
         if total <= 0:
             return []
         served: dict[str, float] = defaultdict(float)
-        if other_type in self.single:
-            for zone, value in w.items():
-                served[self.single[other_type][zone]] += value
+        if org_type in self.single:
+            for zone, value in residents.items():
+                served[self.single[org_type][zone]] += value
         else:
-            for zone, value in w.items():
+            for zone, value in residents.items():
                 for o, s in self.admitting_shares.get(zone, []):
                     served[o] += value * s
-        return sorted(o for o, v in served.items() if o != org and v / total >= min_share)
+        return sorted(o for o, v in served.items() if v / total >= min_share)
+
+    def shares_by_area(self, area_of: typing.Mapping[str, str]) -> dict[str, dict[str, float]]:
+        """For each organisation, the share of the residents it serves (a trust: of its
+        patients) living in each area, given each zone's area.  An organisation serving
+        no residents has no shares."""
+        shares: dict[str, dict[str, float]] = {}
+        for org, w in self.weights.items():
+            total = math.fsum(w.values())
+            per: dict[str, float] = defaultdict(float)
+            for zone, value in w.items():
+                if total > 0:
+                    per[area_of[zone]] += value / total
+            shares[org] = dict(per)
+        return shares
 
     # -- expected flows ---------------------------------------------------------
 

@@ -25,6 +25,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sim.config import config_from_dict
+from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import HEADLINE
 from sim.sweep import fmt_estimate, replications_text
 
@@ -71,6 +73,9 @@ PLURAL = {
 ORG_ROWS = 40
 """The most organisations the page lists by name in the workload table; the rest are in
 its CSV beside the page."""
+AREA_TYPE = "icb"
+"""The type whose footprints in the baseline are the areas the workload is also shown by."""
+COUNCIL_TYPE = "local_authority"
 NETWORK_MOST = 40
 """Above this many organisations of one type, the networks figure counts them rather than
 drawing a dot for each."""
@@ -85,6 +90,21 @@ def _hours(x: float) -> str:
     """Hours a week as the workload table shows them: to a tenth below 100 (so that an
     organisation's 0.5 hours, all of them in meetings, do not read as 0), whole above."""
     return f"{x:,.1f}" if x < 100 else f"{x:,.0f}"
+
+
+def _without_shared_words(names: list[str]) -> list[str]:
+    """Names without the words all of them begin or end with ("NHS ... Integrated Care
+    Board"), when each keeps a word of its own."""
+    words = [n.split() for n in names]
+    if len(words) < 2 or not all(words):
+        return names
+    head = 0
+    while all(len(w) > head + 1 and w[head] == words[0][head] for w in words):
+        head += 1
+    tail = 0
+    while all(len(w) > head + tail + 1 and w[-1 - tail] == words[0][-1 - tail] for w in words):
+        tail += 1
+    return [" ".join(w[head : len(w) - tail]) for w in words]
 
 
 def _failures(n: int) -> str:
@@ -578,6 +598,109 @@ class Report:
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
 
+    @cached_property
+    def areas(self) -> pd.DataFrame:
+        """Each ICB's area in the baseline (the zones it covers there) in each scenario: the
+        councils serving at least PARTNER_MIN_SHARE of its residents, and coordination hours
+        a week, each organisation's hours (mean over replications) shared among the areas
+        by where the residents it serves live (a trust: its patients).  Keeping the
+        baseline's areas compares ICBs merged or split in a scenario over the same
+        residents.  No rows when the baseline has fewer than two ICBs."""
+        base = config_from_dict(self.run_config(self.first_run(self.baseline)))
+        if AREA_TYPE not in base.footprints or len(base.orgs_of_type(AREA_TYPE)) < 2:
+            return pd.DataFrame()
+        area_of = {z: str(o) for z, o in base.footprints[AREA_TYPE].items()}
+        people = {z.id: z.population for z in base.zones}
+        residents: dict[str, dict[str, int]] = {}
+        for zone, area in area_of.items():
+            residents.setdefault(area, {})[zone] = people[zone]
+        per_run = self.weekly_workload.groupby(["scenario", "run", "organisation"])[
+            ["meeting_hours", "total_hours"]
+        ].sum()
+        hours = per_run.groupby(["scenario", "organisation"]).mean()
+        rows = []
+        for scenario in self.scenarios:
+            geo = Geography(config_from_dict(self.run_config(self.first_run(scenario))))
+            shares = geo.shares_by_area(area_of)
+            mine = hours.loc[scenario]
+            for area, zones in residents.items():
+                of = np.array([shares.get(o, {}).get(area, 0.0) for o in mine.index])
+                rows.append(
+                    {
+                        "icb": area,
+                        "name": base.organisations[area].name or area,
+                        "scenario": scenario,
+                        "residents": sum(zones.values()),
+                        "councils": len(geo.serving(COUNCIL_TYPE, zones, PARTNER_MIN_SHARE))
+                        if COUNCIL_TYPE in geo.single
+                        else 0,
+                        "meeting_hours": float((mine["meeting_hours"].to_numpy() * of).sum()),
+                        "total_hours": float((mine["total_hours"].to_numpy() * of).sum()),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def area_workload_html(self) -> str:
+        """The areas' table: every ICB of the baseline, the largest change in meeting hours
+        first, a row of all of them last; the same figures in icb_workload.csv."""
+        a = self.areas
+        if a.empty:
+            return ""
+        wide = a.pivot_table(
+            index=["icb", "name", "residents"], columns="scenario", values=["councils", "meeting_hours", "total_hours"]
+        )
+        wide = wide.reindex(columns=pd.MultiIndex.from_product([wide.columns.levels[0], self.scenarios]))
+        meet, total, councils = wide["meeting_hours"], wide["total_hours"], wide["councils"]
+        change = meet.sub(meet[self.baseline], axis=0).abs().max(axis=1)
+        order = change.round(6).sort_values(ascending=False, kind="stable").index
+        flat = pd.concat(
+            [
+                councils.astype(int).add_suffix(": councils"),
+                meet.add_suffix(": hours a week in meetings"),
+                total.add_suffix(": coordination hours a week"),
+            ],
+            axis=1,
+        ).loc[order]
+        self.out.mkdir(parents=True, exist_ok=True)
+        flat.to_csv(self.out / "icb_workload.csv")
+
+        def cell(row: pd.Series, s: str) -> str:
+            value, base = row[s], row[self.baseline]
+            text = _hours(value)
+            if s != self.baseline and round(value - base, 1) != 0:
+                text += f" ({(value - base) / base:+.1%})" if base > 0 else f" ({value - base:+,.1f})"
+            return f"<td>{text}</td>"
+
+        short = dict(zip(order, _without_shared_words([str(name) for _, name, _ in order]), strict=True))
+        body = [
+            f"<tr><th>{html.escape(short[key])}</th>"
+            + "".join(f"<td>{int(councils.at[key, s])}</td>" for s in self.scenarios)
+            + "".join(cell(meet.loc[key], s) for s in self.scenarios)
+            + "</tr>"
+            for key in order
+        ]
+        body.append(
+            "<tr><th>all areas</th>"
+            + "<td></td>" * len(self.scenarios)
+            + "".join(cell(meet.sum(), s) for s in self.scenarios)
+            + "</tr>"
+        )
+        n = len(self.scenarios)
+        names = "".join(f"<th>{html.escape(s)}</th>" for s in self.scenarios) * 2
+        return (
+            f"<h3>By ICB area</h3><p>Staff hours in meetings by the {len(order)} ICBs of the baseline, each "
+            "over the residents it covers there, so that an ICB merged or split in a scenario is compared over "
+            "the same people. An organisation's hours are shared among the areas by where the residents it "
+            "serves live (a hospital: where its patients live). Councils: those serving at least "
+            f"{PARTNER_MIN_SHARE:.0%} of the area's residents. Mean over replications; the largest change in "
+            "meeting hours first; in brackets, the change from the baseline. "
+            '<a href="icb_workload.csv">icb_workload.csv</a> beside this page has these and each area\'s '
+            "coordination hours a week in all.</p>"
+            f'<table class="headline areas"><thead><tr><th rowspan="2">ICB area</th>'
+            f'<th colspan="{n}">councils</th><th colspan="{n}">staff hours a week in meetings</th>'
+            f"</tr><tr>{names}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        )
+
     def headline_rows(self) -> list[dict[str, Any]]:
         rows = []
         point = 0
@@ -798,6 +921,7 @@ clear decrease; grey: no clear change. Numbers are shown to the precision their 
 of them the hours in meetings; mean over replications. An organisation that exists in only some
 configurations shows a dash in the others.</p>
 {self.organisation_workload_html()}
+{self.area_workload_html()}
 <h2>5. Patients awaiting discharge over time</h2>
 {figure("awaiting")}
 {sweep_section}

@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sim.geography import Geography, structure_tables
 from sim.model import next_sitting
 
 from .conftest import build, example_data
+from .strategies import configs
 
 
 @pytest.fixture
@@ -44,6 +47,39 @@ def test_partners(geo):
     assert geo.partners("the_icb", "local_authority") == ["north_council", "south_council"]
     assert geo.partners("north_council", "place") == ["coast_place", "inland_place"]
     assert geo.partners("general_hospital", "local_authority") == ["north_council", "south_council"]
+
+
+def test_serving_counts_those_above_the_share(geo):
+    # 1,000 of Southvale's people beside Harbourside's 110,000 are under 1%
+    assert geo.serving("local_authority", {"harbourside": 110_000, "southvale": 1_000}, 0.01) == ["north_council"]
+    assert geo.serving("local_authority", {"harbourside": 110_000, "southvale": 2_000}, 0.01) == [
+        "north_council",
+        "south_council",
+    ]
+    assert geo.serving("acute_trust", {"eastfield": 5}, 0.01) == ["general_hospital"]
+    assert geo.serving("local_authority", {}, 0.01) == []
+
+
+def test_shares_by_area_follow_where_residents_live(geo):
+    area = {"harbourside": "N", "northmoor": "N", "southvale": "S", "eastfield": "S"}
+    shares = geo.shares_by_area(area)
+    assert shares["north_council"] == {"N": 1.0}
+    assert shares["the_icb"] == pytest.approx({"N": 200 / 500, "S": 300 / 500})
+    # the Coast place: Harbourside (110k) in N, Southvale (160k) in S
+    assert shares["coast_place"] == pytest.approx({"N": 110 / 270, "S": 160 / 270})
+    assert shares["general_hospital"] == pytest.approx({"N": 0.4, "S": 0.6})
+
+
+@given(cfg=configs(), areas=st.lists(st.sampled_from("ABC"), min_size=4, max_size=4))
+def test_each_organisation_serving_residents_is_shared_out_whole(cfg, areas):
+    area_of = {z.id: a for z, a in zip(cfg.zones, areas, strict=False)}
+    geo = Geography(cfg)
+    for org, shares in geo.shares_by_area(area_of).items():
+        assert set(shares) <= set(areas) and all(v >= 0 for v in shares.values())
+        if sum(geo.weights[org].values()) > 0:
+            assert math.isclose(sum(shares.values()), 1.0), (org, shares)
+        else:
+            assert shares == {}
 
 
 def test_expected_flows_follow_the_pathways(geo, example):

@@ -352,3 +352,109 @@ def test_the_model_card_says_how_many_runs_failed(report_dir, failed, said):
     card = report.model_card_html()
     assert f"<dt>Failures</dt><dd>{said}" in card
     assert ("failures.csv" in card) == (failed > 0)
+
+
+AREAS = f"""\
+name: areas-report
+base: {EXAMPLE}
+seed: 5
+run: {{length_days: 60, warmup_days: 10}}
+replications: 2
+scenarios:
+  two_icbs:
+    baseline: true
+    description: the ICB split where the councils meet
+    transforms:
+      - split:
+          organisation: the_icb
+          into: {{icb_north: [harbourside, northmoor], icb_south: [southvale, eastfield]}}
+          names: {{icb_north: North ICB, icb_south: South ICB}}
+  one_icb:
+    description: the example's one ICB
+  south_split:
+    description: the ICB split, and South Council split in two
+    transforms:
+      - split:
+          organisation: the_icb
+          into: {{icb_north: [harbourside, northmoor], icb_south: [southvale, eastfield]}}
+      - split: {{organisation: south_council, into: {{sv: [southvale], ef: [eastfield]}}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def areas_report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("areas")
+    exp = tmp / "exp.yaml"
+    exp.write_text(AREAS)
+    result = run_sweep(exp, tmp / "results", workers=1, progress=False)
+    assert main(["report", str(result.out_dir)]) == 0
+    return Report(result.out_dir)
+
+
+def test_hours_by_icb_area_share_each_organisation_by_its_residents(areas_report):
+    report = areas_report
+    a = report.areas.set_index(["scenario", "icb"])
+    assert set(a.index.get_level_values("icb")) == {"icb_north", "icb_south"}
+    assert a["residents"].xs("icb_north", level="icb").tolist() == [200_000] * 3
+    # the one ICB, which covers both areas, has its hours shared 200k to 300k, as have
+    # the hospital and the community trust; the places cut across the councils
+    hours = report.weekly_workload.groupby(["scenario", "run", "organisation"])["total_hours"].sum()
+    one = hours.loc["one_icb"].groupby("organisation").mean()
+    north = {
+        "the_icb": 0.4,
+        "general_hospital": 0.4,
+        "community_trust": 0.4,
+        "north_council": 1.0,
+        "south_council": 0.0,
+        "coast_place": 110 / 270,
+        "inland_place": 90 / 230,
+    }
+    assert set(one.index) == set(north)
+    assert a.at[("one_icb", "icb_north"), "total_hours"] == pytest.approx(sum(one[o] * s for o, s in north.items()))
+    # every hour is counted once, and the meeting hours are the headline's
+    for scenario in report.scenarios:
+        mine = report.areas[report.areas["scenario"] == scenario]
+        runs = report.runs[(report.runs["scenario"] == scenario) & (report.runs["point"] == 0)]
+        assert mine["total_hours"].sum() == pytest.approx(hours.loc[scenario].groupby("run").sum().mean())
+        assert mine["meeting_hours"].sum() == pytest.approx(runs["meeting_hours_per_week"].mean())
+    # councils serving each area: South Council split in two doubles the south's
+    assert a["councils"].to_dict() == {
+        (s, i): 2 if (s, i) == ("south_split", "icb_south") else 1
+        for s in report.scenarios
+        for i in ("icb_north", "icb_south")
+    }
+
+
+def test_the_page_shows_hours_by_icb_area_only_with_two_icbs_or_more(areas_report, report_dir):
+    page = (areas_report.out / "index.html").read_text()
+    table = page[page.index('<table class="headline areas">') :]
+    table = table[table.index("<tbody>") : table.index("</table>")]
+    names = [html.unescape(n) for n in re.findall(r"<tr><th>(.*?)</th>", table)]
+    # the largest change in meeting hours first, all areas last
+    meet = areas_report.areas.pivot(index="name", columns="scenario", values="meeting_hours")
+    change = meet.sub(meet["two_icbs"], axis=0).abs().max(axis=1)
+    order = change.round(6).sort_values(ascending=False, kind="stable").index
+    # named without the word every ICB's name ends with
+    assert names == [*(n.removesuffix(" ICB") for n in order), "all areas"]
+    assert sorted(names) == ["North", "South", "all areas"]
+    csv = pd.read_csv(areas_report.out / "icb_workload.csv")
+    assert len(csv) == 2 and "south_split: councils" in csv.columns
+    # one ICB: no such section
+    assert "By ICB area" not in (report_dir / "report" / "index.html").read_text()
+    assert not (report_dir / "report" / "icb_workload.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("names", "short"),
+    [
+        (
+            ["NHS Kent and Medway Integrated Care Board", "NHS Devon Integrated Care Board"],
+            ["Kent and Medway", "Devon"],
+        ),
+        (["North ICB", "South ICB"], ["North", "South"]),
+        (["ICB", "South ICB"], ["ICB", "South ICB"]),  # one would have no word left
+        (["The ICB"], ["The ICB"]),
+    ],
+)
+def test_area_names_drop_only_the_words_all_of_them_share(names, short):
+    assert report_module._without_shared_words(names) == short
