@@ -21,6 +21,7 @@ import difflib
 import io
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +36,7 @@ from scipy.optimize import nnls
 
 from sim.config import config_from_dict, problems_from_validation
 from sim.errors import ConfigError, Problem
+from sim.transforms import pieces
 from sim.yamlio import line_of, load_yaml
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -162,7 +164,9 @@ class BuildSpec(Strict):
     name: str
     description: str = ""
     icbs: list[str] | str = Field(description="ICB codes (E54...) or names, or 'all'")
-    places: dict[str, Area] | None = Field(default=None, description="default: one place per council in each ICB")
+    places: dict[str, Area] | None = Field(
+        default=None, description="default: one place per council in each ICB, small parts joining a neighbour"
+    )
     community_health: dict[str, Area] | None = Field(default=None, description="default: one provider per ICB")
     governance: str | None = Field(default=None, description="the arrangement of every place without its own")
 
@@ -248,13 +252,21 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
         footprints["place"] = _areas_to_zones(spec.places, zones, "places")
         names.update({k: a.name or k for k, a in spec.places.items()})
     else:
-        multi = zones.groupby("authority")["icb"].nunique()
-        footprints["place"] = {
-            z: f"{a.removesuffix('_council')}_place" + (f"__{i.removesuffix('_icb')}" if multi[a] > 1 else "")
-            for z, a, i in zip(zones["zone"], zones["authority"], zones["icb"], strict=True)
+        # one for each council in each ICB, a council's small part in an ICB joining a neighbour
+        where = {
+            "zones": [{"id": z, "population": pop[z]} for z in zones["zone"]],
+            "footprints": footprints,
+            "organisation_types": d["organisation_types"],
         }
+        piece_of = pieces(where, "local_authority", "icb", d["place_min_population"])
+        parts = Counter(a for a, _ in set(piece_of.values()))
+        place = {
+            (a, i): f"{a.removesuffix('_council')}_place" + (f"__{i.removesuffix('_icb')}" if parts[a] > 1 else "")
+            for a, i in piece_of.values()
+        }
+        footprints["place"] = {z: place[piece_of[z]] for z in zones["zone"]}
         names.update(
-            {p: f"{names[a]} place" for p, a in zip(footprints["place"].values(), zones["authority"], strict=True)}
+            {p: f"{names[a]} place" + (f" ({names[i]})" if parts[a] > 1 else "") for (a, i), p in place.items()}
         )
     providers: dict[str, str] = {}
     if spec.community_health:

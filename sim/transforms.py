@@ -200,25 +200,13 @@ def align(
     same one of ``within``) whose residents' hospitals are most like its own (cosine of
     the admitting trusts' shares, as ``split_counties`` groups districts; the larger on
     a tie)."""
-    target = _single_footprint(data, to)
     _single_footprint(data, type)
-    outer = _single_footprint(data, within) if within is not None else dict.fromkeys(target, "")
-    if min_population < 0:
-        raise TransformError("min_population must be zero or more")
-    pop = _population(data)
-    residents: dict[tuple[str, str], int] = defaultdict(int)  # (organisation of `to`, of `within`) -> residents
-    for zone, o in target.items():
-        residents[(o, outer[zone])] += pop[zone]
-    kept = [piece for piece, n in residents.items() if n >= min_population]
-    if not kept:
-        largest = max(residents.values())
-        where = f" (or its part in one {within})" if within else ""
-        raise TransformError(
-            f"min_population {min_population:,} leaves no {to}{where} (the largest has {largest:,} residents)"
-        )
+    target = _single_footprint(data, to)
+    piece_of = pieces(data, to, within, min_population)
     tag = prefix if prefix is not None else f"{type}_"
     label = type.replace("_", " ")
     orgs = data["organisations"]
+    kept = list(dict.fromkeys(piece_of.values()))
     parts: dict[str, int] = defaultdict(int)
     for o, _ in kept:
         parts[o] += 1
@@ -231,26 +219,51 @@ def align(
         else:
             ids[(o, w)] = f"{tag}{o}"
             names[ids[(o, w)]] = f"{name} {label}"
-    new_fp = {z: ids[(o, outer[z])] for z, o in target.items() if (o, outer[z]) in ids}
-    left = sorted(set(target) - set(new_fp))
+    return redistribute(data, type, {z: ids[piece_of[z]] for z in target}, names)
+
+
+def pieces(data: Data, to: str, within: str | None, min_population: int) -> dict[str, tuple[str, str]]:
+    """Each zone's piece: its organisation of ``to`` and of ``within`` ("" without).
+    A zone whose piece has fewer than ``min_population`` residents takes instead the
+    piece, in the same organisation of ``within``, whose residents' hospitals are most
+    like its own (the larger on a tie); see ``align``."""
+    target = _single_footprint(data, to)
+    outer = _single_footprint(data, within) if within is not None else dict.fromkeys(target, "")
+    if min_population < 0:
+        raise TransformError("min_population must be zero or more")
+    pop = _population(data)
+    residents: dict[tuple[str, str], int] = defaultdict(int)  # (organisation of `to`, of `within`) -> residents
+    for zone, o in target.items():
+        residents[(o, outer[zone])] += pop[zone]
+    kept = {piece for piece, n in residents.items() if n >= min_population}
+    if not kept:
+        largest = max(residents.values())
+        where = f" (or its part in one {within})" if within else ""
+        raise TransformError(
+            f"min_population {min_population:,} leaves no {to}{where} (the largest has {largest:,} residents)"
+        )
+    piece_of = {z: (o, outer[z]) for z, o in target.items() if (o, outer[z]) in kept}
+    left = sorted(set(target) - set(piece_of))
     if left:
         hospitals = _hospitals(data)
-        use: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))  # new -> trust -> residents
-        size: dict[str, int] = defaultdict(int)
-        for zone, new in new_fp.items():
-            size[new] += pop[zone]
+        use: dict[tuple[str, str], dict[str, float]] = defaultdict(
+            lambda: defaultdict(float)
+        )  # piece -> trust -> residents
+        size: dict[tuple[str, str], int] = defaultdict(int)
+        for zone, piece in piece_of.items():
+            size[piece] += pop[zone]
             for trust, share in hospitals[zone].items():
-                use[new][trust] += share * pop[zone]
+                use[piece][trust] += share * pop[zone]
         for zone in left:
             o, w = target[zone], outer[zone]
-            candidates = sorted({new for z, new in new_fp.items() if outer[z] == w})
+            candidates = sorted(p for p in kept if p[1] == w)
             if not candidates:
                 raise TransformError(
                     f"{o!r} has {residents[(o, w)]:,} residents in {w!r}, fewer than min_population, and no {to} "
                     f"in {w!r} keeps its own for them to join; lower min_population"
                 )
-            new_fp[zone] = max(candidates, key=lambda new: (_cosine(hospitals[zone], use[new]), size[new]))
-    return redistribute(data, type, {z: new_fp[z] for z in target}, names)
+            piece_of[zone] = max(candidates, key=lambda p: (_cosine(hospitals[zone], use[p]), size[p]))
+    return {z: piece_of[z] for z in target}
 
 
 def _hospitals(data: Data) -> dict[str, dict[str, float]]:

@@ -101,29 +101,42 @@ def icbs_of_each_place(place: dict[str, str], icb: dict[str, str]) -> dict[str, 
     return out
 
 
-def test_englands_places_aligned_within_their_icbs_keep_to_one_icb_each():
+def test_englands_places_keep_to_one_icb_each_and_fold_in_small_fragments():
     from sim.transforms import apply
     from sim.yamlio import load_yaml
 
     data, _ = load_yaml(ROOT / "configs" / "england.yaml")
-    aligned = {"type": "place", "to": "local_authority", "within": "icb", "min_population": 20_000}
-    cfg = config_from_dict(apply(data, {"align": aligned}))
+    cfg = config_from_dict(data)
     place, icb = cfg.footprints["place"], cfg.footprints["icb"]
     icbs_of = icbs_of_each_place(place, icb)
     assert max(len(v) for v in icbs_of.values()) == 1
     assert len(icbs_of) == 158  # 153 councils, 11 of them in two or three ICBs, 8 fragments joined
-    essex = sorted(p for p in icbs_of if p.startswith("place_essex_council__"))
+    essex = sorted(p for p in icbs_of if p.startswith("essex_place__"))
     assert [cfg.organisations[p].name for p in essex] == [
         "Essex place (NHS Hertfordshire and West Essex Integrated Care Board)",
         "Essex place (NHS Mid and South Essex Integrated Care Board)",
         "Essex place (NHS Suffolk and North East Essex Integrated Care Board)",
     ]
-    # fragments join the place whose residents use the same hospitals, in their own ICB
-    assert place["isles_of_scilly"] == "place_cornwall_council"
-    assert place["buckinghamshire__bedfordshire_luton_and_milton_keynes"] == "place_milton_keynes_council"
+    # fragments under 20,000 join the place whose residents use the same hospitals, in their own ICB
+    assert place["isles_of_scilly"] == "cornwall_place"
+    assert place["city_of_london"] == "tower_hamlets_place"
+    assert place["buckinghamshire__bedfordshire_luton_and_milton_keynes"] == "milton_keynes_place"
+    assert place["buckinghamshire__buckinghamshire_oxfordshire_and_berkshire_west"] == "buckinghamshire_place"
+    # the same places as `align` within ICBs makes of them, under other ids
+    aligned = {"type": "place", "to": "local_authority", "within": "icb", "min_population": 20_000}
+    again = apply(data, {"align": aligned})["footprints"]["place"]
+    assert {frozenset(z for z in place if place[z] == p) for p in icbs_of} == {
+        frozenset(z for z in again if again[z] == p) for p in set(again.values())
+    }
     # without `within`, 11 places would each span two or three ICBs
     across = apply(data, {"align": {"type": "place", "to": "local_authority"}})["footprints"]["place"]
     assert sum(len(v) > 1 for v in icbs_of_each_place(across, icb).values()) == 11
+
+
+def test_the_committed_england_config_is_what_the_spec_builds(tmp_path):
+    out = tmp_path / "england.yaml"
+    assert main(["build", str(ROOT / "configs" / "build" / "england.yaml"), "--out", str(out)]) == 0
+    assert out.read_text() == (ROOT / "configs" / "england.yaml").read_text(), "rebuild configs/england.yaml"
 
 
 def test_england_has_about_585000_complex_discharges():
