@@ -246,9 +246,8 @@ def pieces(data: Data, to: str, within: str | None, min_population: int) -> dict
     left = sorted(set(target) - set(piece_of))
     if left:
         hospitals = _hospitals(data)
-        use: dict[tuple[str, str], dict[str, float]] = defaultdict(
-            lambda: defaultdict(float)
-        )  # piece -> trust -> residents
+        # piece -> trust -> its residents admitted there
+        use: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
         size: dict[tuple[str, str], int] = defaultdict(int)
         for zone, piece in piece_of.items():
             size[piece] += pop[zone]
