@@ -66,14 +66,18 @@ class Page(HTMLParser):
             self.estimates.append((f"{self._row}:{a['data-metric']}", float(a["data-mean"])))
 
 
-@pytest.fixture(scope="module")
-def report_dir(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("report")
+def swept_and_reported(tmp: Path, experiment: str) -> Path:
+    """An experiment's results folder, swept in this process and reported."""
     exp = tmp / "exp.yaml"
-    exp.write_text(EXPERIMENT)
+    exp.write_text(experiment)
     result = run_sweep(exp, tmp / "results", workers=1, progress=False)
     assert main(["report", str(result.out_dir)]) == 0
     return result.out_dir
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    return swept_and_reported(tmp_path_factory.mktemp("report"), EXPERIMENT)
 
 
 def test_report_is_one_self_contained_page(report_dir):
@@ -383,12 +387,7 @@ scenarios:
 
 @pytest.fixture(scope="module")
 def areas_report(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("areas")
-    exp = tmp / "exp.yaml"
-    exp.write_text(AREAS)
-    result = run_sweep(exp, tmp / "results", workers=1, progress=False)
-    assert main(["report", str(result.out_dir)]) == 0
-    return Report(result.out_dir)
+    return Report(swept_and_reported(tmp_path_factory.mktemp("areas"), AREAS))
 
 
 def test_hours_by_icb_area_share_each_organisation_by_its_residents(areas_report):
