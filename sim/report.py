@@ -620,7 +620,8 @@ class Report:
         hours = per_run.groupby(["scenario", "organisation"]).mean()
         rows = []
         for scenario in self.scenarios:
-            geo = Geography(config_from_dict(self.run_config(self.first_run(scenario))))
+            cfg = base if scenario == self.baseline else config_from_dict(self.run_config(self.first_run(scenario)))
+            geo = Geography(cfg)
             shares = geo.shares_by_area(area_of)
             mine = hours.loc[scenario]
             for area, zones in residents.items():
