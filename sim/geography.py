@@ -149,8 +149,8 @@ class Geography:
         for org, w in self.weights.items():
             total = math.fsum(w.values())
             per: dict[str, float] = defaultdict(float)
-            for zone, value in w.items():
-                if total > 0:
+            if total > 0:
+                for zone, value in w.items():
                     per[area_of[zone]] += value / total
             shares[org] = dict(per)
         return shares
