@@ -246,18 +246,30 @@ class EachPartnerDecision(Strict):
     )
 
 
+class Decider(Strict):
+    """Who takes a decision alone, outside any sitting, and the time each one costs: it
+    is casework of that role at the patient's organisation of that type, waiting for
+    them when they are busy, and the decision is made when it is done."""
+
+    type: str = Field(description="the organisation type whose staff decide (e.g. place)")
+    role: str
+    effort_hours: float = Field(gt=0, description="staff hours for each decision")
+
+
 class DelegatedDecision(Strict):
     kind: Literal["delegated"]
-    within_limit_days: Dist
+    within_limit_days: Dist = Field(description="within the limit: until the decider takes the case up")
     share_above_limit: float = Field(ge=0, le=1)
     escalation_every_days: float = Field(gt=0)
     lead_time_days: float = Field(default=0, ge=0)
     sitting: Sitting | None = Field(default=None, description="the panel that decides what is above the limit")
+    decider: Decider | None = Field(default=None, description="who decides within the limit (default: not counted)")
 
 
 class ImmediateDecision(Strict):
     kind: Literal["immediate"]
-    days: Dist
+    days: Dist = Field(description="until the decider takes the case up")
+    decider: Decider | None = Field(default=None, description="who decides (default: not counted)")
 
 
 Arrangement = Annotated[
@@ -456,6 +468,15 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
                             ("governance", "arrangements", name, "partners"),
                             _unknown("organisation type", t, cfg.organisation_types),
                         )
+            decider = getattr(arr, "decider", None)
+            if decider is not None:
+                dpath = ("governance", "arrangements", name, "decider")
+                if decider.type not in cfg.organisation_types:
+                    bad((*dpath, "type"), _unknown("organisation type", decider.type, cfg.organisation_types))
+                else:
+                    for oid in cfg.orgs_of_type(decider.type):
+                        if decider.role not in cfg.organisations[oid].staff:
+                            bad((*dpath, "role"), f"organisation {oid!r} has no staff role {decider.role!r}")
             sitting = getattr(arr, "sitting", None)
             if sitting is None:
                 continue

@@ -496,10 +496,9 @@ class Model:
                     return
             accepted = t
             if step.decision:
-                until = self.decide(zone, trust, u, base, t)
+                until, decider = self.decide(zone, trust, u, base, t)
                 if until >= end:
                     return
-                rec.decision_wait_days[pid] += until - t
                 if until > t:
                     # A panel takes its cases in the order they were referred: join its
                     # list now, so that the patients one sitting decides go on in that
@@ -507,6 +506,15 @@ class Model:
                     if t > env.now:
                         yield t
                     yield until
+                if decider is not None:  # one person decides, in their own time
+                    person, hours = decider
+                    if until > env.now and not person.unlimited:
+                        yield until
+                    asked = person.ask(until, hours, CASEWORK)
+                    until = ((yield asked) if isinstance(asked, Event) else asked) + hours / person.hours_per_day
+                    if until >= end:
+                        return
+                rec.decision_wait_days[pid] += until - t
                 t = until
             slots = leg.slots
             if slots is not None:
@@ -654,27 +662,35 @@ class Model:
         rec.handovers.add(pid, step, leg.inter, sender, receiver, sent, t, failures, rework_hours, in_hospital)
         return t
 
-    def decide(self, zone: str, trust: str, u: Row, base: int, now: float) -> float:
-        """When a funding or placement decision asked for at ``now`` is made, under the
-        governance of the patient's place."""
+    def decide(
+        self, zone: str, trust: str, u: Row, base: int, now: float
+    ) -> tuple[float, tuple[StaffPool, float] | None]:
+        """A funding or placement decision asked for at ``now``, under the governance of
+        the patient's place: when a sitting makes it, or when one person takes it up,
+        with their staff pool and the hours it costs them."""
         place = self.geo.governing_org(zone)
         assert place is not None
         name = self.cfg.arrangement_of(place)
         assert name is not None and self.cfg.governance is not None
         arr = self.cfg.governance.arrangements[name]
         if isinstance(arr, PanelDecision):
-            return self.next_sitting(now + arr.lead_time_days, *deciding_body(arr, place))
+            return self.next_sitting(now + arr.lead_time_days, *deciding_body(arr, place)), None
         if isinstance(arr, EachPartnerDecision):
             return max(
                 self.next_sitting(now + arr.lead_time_days, *deciding_body(arr, org))
                 for org in self.geo.decision_partners(arr, zone, trust)
-            )
+            ), None
         if isinstance(arr, DelegatedDecision):
             if u[base + S_DECISION_A] < arr.share_above_limit:
-                return self.next_sitting(now + arr.lead_time_days, *deciding_body(arr, place))
-            return now + arr.within_limit_days.ppf(u[base + S_DECISION_B])
-        assert isinstance(arr, ImmediateDecision)
-        return now + arr.days.ppf(u[base + S_DECISION_B])
+                return self.next_sitting(now + arr.lead_time_days, *deciding_body(arr, place)), None
+            wait = arr.within_limit_days.ppf(u[base + S_DECISION_B])
+        else:
+            assert isinstance(arr, ImmediateDecision)
+            wait = arr.days.ppf(u[base + S_DECISION_B])
+        d = arr.decider
+        if d is None:
+            return now + wait, None
+        return now + wait, (self.rec.staff[(self.geo.resolve(d.type, zone, trust), d.role)], d.effort_hours)
 
     def phase(self, body: str) -> float:
         """Where in its cycle a recurring body first sits, as a fraction of the cycle.

@@ -154,6 +154,35 @@ def test_a_deciding_body_s_sitting_names_its_file_line_and_what_is_wrong(tmp_pat
     ), found
 
 
+def test_one_deciding_alone_is_a_type_and_role_that_exist_and_takes_some_time(tmp_path):
+    text = TEXT.replace(
+        "decider: {type: place, role: place_lead, effort_hours: 0.5}   # within",
+        "decider: {type: plaec, role: place_lead, effort_hours: 0.5}   # within",
+    ).replace(
+        "      days: {dist: exponential, mean: 1}\n      decider: {type: place, role: place_lead",
+        "      days: {dist: exponential, mean: 1}\n      decider: {type: place, role: director",
+    )
+    found = problems(write(tmp_path, text))
+    line = line_of(text, "type: plaec")
+    assert any(
+        m.startswith(f"{tmp_path / 'cfg.yaml'}:{line}:")
+        and "governance.arrangements.individual_director.decider.type: unknown organisation type 'plaec'; "
+        "did you mean 'place'?"
+        in m
+        for m in found
+    ), found
+    assert any(
+        "governance.arrangements.lead_provider.decider.role: organisation 'coast_place' has no staff role 'director'"
+        in m
+        for m in found
+    ), found
+    text = TEXT.replace(
+        "role: place_lead, effort_hours: 0.5}   # within", "role: place_lead, effort_hours: 0}   # within"
+    )
+    [msg] = problems(write(tmp_path, text))
+    assert "governance.arrangements.individual_director.decider.effort_hours" in msg and "greater than 0" in msg
+
+
 def test_a_meeting_name_is_not_reused(tmp_path):
     text = TEXT.replace("  - name: place_board\n", "  - name: joint_committee\n").replace(
         "  - name: funding_panel\n", "  - name: discharge_meeting\n"

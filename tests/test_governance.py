@@ -26,11 +26,15 @@ def waits():
     return out
 
 
+# Half an hour of the place lead's time (37.5 hours a week) for a decision taken alone.
+ALONE_DAYS = 0.5 / (37.5 / 7)
+
+
 def test_decision_waits_match_each_arrangement(waits):
-    # lead provider: decides at once (exponential, mean 1 day)
-    assert waits["lead_provider"][0] == pytest.approx(1.0, rel=0.15)
-    # individual director: 80% within the limit (mean 0.5 day), 20% escalated to a 4-weekly panel
-    assert waits["individual_director"][0] == pytest.approx(0.8 * 0.5 + 0.2 * 14, rel=0.25)
+    # lead provider: takes a case up in about a day (exponential, mean 1), then decides
+    assert waits["lead_provider"][0] == pytest.approx(1.0 + ALONE_DAYS, rel=0.15)
+    # individual director: 80% within the limit (mean 0.5 day, then deciding), 20% escalated to a 4-weekly panel
+    assert waits["individual_director"][0] == pytest.approx(0.8 * (0.5 + ALONE_DAYS) + 0.2 * 14, rel=0.25)
     # joint committee: weekly sitting, papers in a day before: about 1 + 3.5 days
     assert waits["joint_committee"][0] == pytest.approx(4.5, rel=0.15)
     # ICB committee: fortnightly, two days' lead: about 2 + 7 days
@@ -117,3 +121,82 @@ def test_who_must_sit_is_what_the_arrangements_cost_in_meetings():
     # the rest of the meetings do not depend on the arrangement
     others = {name: hours[name] - sittings[name] for name in ARRANGEMENTS}
     assert max(others.values()) == pytest.approx(min(others.values()), rel=1e-9)
+
+
+def _alone(name: str, lead_hours_per_week: float = 37.5, days: float = 300, seed: int = 5):
+    """A run with both places of the example under one arrangement, their leads working
+    these hours: the patients whose decision was made (with the day, and whether at a
+    sitting of their place's body), the leads' workload, and the run's window."""
+    from sim.metrics import build_tables
+    from sim.model import Model
+
+    data = short(example_data(), days=days, warmup=30)
+    for org in ("coast_place", "inland_place"):
+        data["organisations"][org]["governance"] = name
+        data["organisations"][org]["staff"]["place_lead"]["hours_per_week"] = lead_hours_per_week
+    rec = Model(build(data), seed=seed).run()
+    tables = build_tables(rec)
+    p = tables["patients"]
+    decided = p[p["chc_check_accepted"].notna() & (p["decision_wait_days"] > 0)].copy()
+    # a step's times are recorded when it ends: these were decided and their check
+    # had not ended by the end of the run
+    unfinished = p[p["chc_check_accepted"].isna() & (p["decision_wait_days"] > 0)]
+    decided["made"] = decided["chc_check_accepted"] + decided["decision_wait_days"]
+    decided = decided[decided["made"] >= rec.warmup]  # the sittings are known in the window
+    sat: dict[str, list[float]] = {}
+    for series in rec.geography.meeting_series:
+        if series.policy == name:
+            sat[series.phase_key.split(":")[1]] = [d for k, d, _, _ in rec.meetings if k == series.key]
+    decided["at_a_sitting"] = [
+        bool(np.isclose(sat.get(place, []), day, atol=1e-6).any())
+        for place, day in zip(decided["place"], decided["made"], strict=True)
+    ]
+    workload = tables["workload"]
+    leads = workload[workload["role"] == "place_lead"].set_index("organisation")
+    return decided, unfinished, leads, (rec.warmup, rec.end)
+
+
+@pytest.mark.parametrize("name", ["lead_provider", "individual_director"])
+def test_one_person_deciding_alone_spends_half_an_hour_of_their_casework_on_each_case(name):
+    decided, unfinished, leads, (warmup, end) = _alone(name)
+    alone = decided[~decided["at_a_sitting"]]
+    # a director's cases above the limit go to a sitting; a lead provider has none
+    assert 0.1 < 1 - len(alone) / len(decided) < 0.3 if name == "individual_director" else len(alone) == len(decided)
+    # every case taken alone costs at least the lead's half hour, however soon it is
+    # taken up (without it, a tenth of waits of a day on average would be shorter)
+    assert (alone["decision_wait_days"] >= ALONE_DAYS - 1e-9).all()
+    started = alone["made"] - ALONE_DAYS
+    for place in ("coast_place", "inland_place"):
+        here = started[alone["place"] == place]
+        counted = ((here >= warmup) & (here < end)).sum()
+        assert counted > 30
+        # a decision's hours count when the lead starts on it; the patients' table does
+        # not have when the last few (decided, or being decided, as the run ends) began
+        late = (unfinished["place"] == place).sum()
+        assert late <= 5
+        assert 0 <= leads.loc[place, "casework_hours"] / 0.5 - counted <= late + 1
+
+
+def test_a_committee_s_members_decide_only_at_its_sittings():
+    decided, _, leads, _ = _alone("joint_committee", days=150)
+    assert decided["at_a_sitting"].all()
+    assert (leads["casework_hours"] == 0).all()
+    assert (leads["meeting_hours"] > 0).all()
+
+
+def test_a_busy_lead_makes_cases_wait_as_a_single_server_queue_would():
+    # Leads working 10 hours a week take 0.35 days over each case: each place's cases
+    # reach its lead about as a Poisson stream, so the wait is the take-up (mean 1 day),
+    # the work, and an M/D/1 queue's wait (Pollaczek-Khinchine), a little more for the
+    # board sittings that take the lead away.
+    decided, _, _, (warmup, end) = _alone("lead_provider", lead_hours_per_week=10.0, days=1500, seed=2)
+    service = 0.5 / (10.0 / 7)
+    measured = decided[decided["cohort"] == "measured"]
+    for _, g in measured.groupby("place"):
+        rate = len(g) / (end - warmup)
+        rho = rate * service
+        assert 0.35 < rho < 0.65
+        queue = rate * service**2 / (2 * (1 - rho))
+        wait = g["decision_wait_days"].mean()
+        assert wait == pytest.approx(1.0 + service + queue, rel=0.1)
+        assert wait - 1.0 - service > 0.5 * queue  # the lead's queue is there
