@@ -811,7 +811,8 @@ class Report:
                 "catchment shares, become ready for discharge and follow their pathway's steps, each done by "
                 "the organisation their home zone resolves to; staff and capacity are queues; handovers can "
                 "fail and be reworked; recurring meetings take staff from casework; funding decisions wait "
-                "under each place's governance arrangement, whose sittings are meetings too.",
+                "under each place's governance arrangement, whose sittings are meetings too, and a decision "
+                "taken by one person alone is their casework.",
             ),
             ("Experiment file", f"<code>{html.escape(m['experiment_file'])}</code>"),
             (
