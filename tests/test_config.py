@@ -36,6 +36,12 @@ def line_of(text, needle):
     raise AssertionError(needle)
 
 
+def reported_at(found, path, text, needle, message):
+    """One of the problems found is ``message``, at the line of ``path`` holding ``needle``."""
+    prefix = f"{path}:{line_of(text, needle)}:"
+    return any(m.startswith(prefix) and message in m for m in found)
+
+
 def test_example_is_valid():
     cfg = load_config(EXAMPLE)
     assert cfg.name == "example"
@@ -138,14 +144,14 @@ def test_a_deciding_body_s_sitting_names_its_file_line_and_what_is_wrong(tmp_pat
         "attendees: {local_authority: {social_worker: 1}, icb: {chc_nurse: 1}}}",
         "attendees: {place: {place_lead: 1}, icb: {chc_nurse: 1}}}",
     )
-    found = problems(write(tmp_path, text))
-    line = line_of(text, "social_wroker")
-    assert any(
-        m.startswith(f"{tmp_path / 'cfg.yaml'}:{line}:")
-        and "governance.arrangements.joint_committee.sitting.attendees.local_authority.social_wroker: "
-        "organisation 'north_council' has no staff role 'social_wroker'"
-        in m
-        for m in found
+    found = problems(path := write(tmp_path, text))
+    assert reported_at(
+        found,
+        path,
+        text,
+        "social_wroker",
+        "governance.arrangements.joint_committee.sitting.attendees.local_authority.social_wroker: "
+        "organisation 'north_council' has no staff role 'social_wroker'",
     ), found
     assert any(
         "governance.arrangements.consultative_forum.sitting.attendees.place: type 'place' is not one of the "
@@ -162,14 +168,14 @@ def test_one_deciding_alone_is_a_type_and_role_that_exist_and_takes_some_time(tm
         "      days: {dist: exponential, mean: 1}\n      decider: {type: place, role: place_lead",
         "      days: {dist: exponential, mean: 1}\n      decider: {type: place, role: director",
     )
-    found = problems(write(tmp_path, text))
-    line = line_of(text, "type: plaec")
-    assert any(
-        m.startswith(f"{tmp_path / 'cfg.yaml'}:{line}:")
-        and "governance.arrangements.individual_director.decider.type: unknown organisation type 'plaec'; "
-        "did you mean 'place'?"
-        in m
-        for m in found
+    found = problems(path := write(tmp_path, text))
+    assert reported_at(
+        found,
+        path,
+        text,
+        "type: plaec",
+        "governance.arrangements.individual_director.decider.type: unknown organisation type 'plaec'; "
+        "did you mean 'place'?",
     ), found
     assert any(
         "governance.arrangements.lead_provider.decider.role: organisation 'coast_place' has no staff role 'director'"
