@@ -91,6 +91,11 @@ class OrganisationType(Strict):
     )
     admits: bool = Field(default=False, description="patients are admitted to this type (acute trusts)")
     liaison_role: str | None = Field(default=None, description="the staff role that sends referrals and does rework")
+    lower_tier_of: str | None = Field(
+        default=None,
+        description="the type these sit under in two-tier areas (district councils under a county): "
+        "reorganising one of that type into unitaries makes them take on this role",
+    )
 
 
 class Staff(Strict):
@@ -126,12 +131,19 @@ class Step(Strict):
     first_contact_days: Dist | None = Field(
         default=None, description="after discharge: time to the service's first visit"
     )
+    share: float = Field(
+        default=1.0, gt=0, le=1, description="the share of the pathway's patients who need this step (the rest skip it)"
+    )
 
     @model_validator(mode="after")
     def _staff_and_effort(self) -> Step:
         if (self.staff is None) != (self.effort_hours is None):
             raise ValueError("staff and effort_hours go together: give both or neither")
         return self
+
+    @property
+    def optional(self) -> bool:
+        return self.share < 1.0
 
 
 class Pathway(Strict):
@@ -143,6 +155,8 @@ class Pathway(Strict):
     def _one_discharge(self) -> Pathway:
         if sum(s.discharge for s in self.steps) > 1:
             raise ValueError("at most one step may have discharge: true")
+        if any(s.discharge and s.optional for s in self.steps):
+            raise ValueError("the discharge step is every patient's: it cannot have a share under 1")
         names = [s.name for s in self.steps]
         if len(set(names)) != len(names):
             raise ValueError("step names must be unique within a pathway")
@@ -399,6 +413,17 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
     for t in cfg.footprints:
         if t not in cfg.organisation_types:
             bad(("footprints", t), _unknown("organisation type", t, cfg.organisation_types))
+    for t, spec in cfg.organisation_types.items():
+        upper = spec.lower_tier_of
+        if upper is None:
+            continue
+        tpath = ("organisation_types", t, "lower_tier_of")
+        if upper not in cfg.organisation_types:
+            bad(tpath, _unknown("organisation type", upper, cfg.organisation_types))
+        elif upper == t:
+            bad(tpath, "a type cannot be the lower tier of itself")
+        elif "shares" in (spec.footprint, cfg.organisation_types[upper].footprint):
+            bad(tpath, "both tiers need one organisation per zone (footprint: single)")
 
     total_share = sum(p.share for p in cfg.pathways.values())
     if abs(total_share - 1.0) > SHARE_TOLERANCE:

@@ -171,12 +171,20 @@ class Geography:
                     volume = weekly * s * pathway.share
                     if volume <= 0:
                         continue
-                    current = trust
+                    # who is responsible, with what chance: a step only some patients
+                    # need is skipped by the rest, who go from before it to after it
+                    current = {trust: 1.0}
                     for step in pathway.steps:
                         org = self.resolve(step.by, zone, trust)
-                        if org != current:
-                            flows[(current, org)] += volume
-                            current = org
+                        after: dict[str, float] = defaultdict(float)
+                        for sender, chance in current.items():
+                            if step.share < 1.0:
+                                after[sender] += chance * (1.0 - step.share)
+                            moved = chance * step.share
+                            if org != sender:
+                                flows[(sender, org)] += volume * moved
+                            after[org] += moved
+                        current = after
         return dict(flows)
 
     def pair_flow(self, a: str, b: str) -> float:

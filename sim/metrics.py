@@ -186,9 +186,16 @@ def patients_table(rec: Recorder) -> pd.DataFrame:
     # each step's times, in columns named after the step (steps of the same name on
     # different pathways share their columns)
     times = np.frombuffer(rec.step_times, dtype=np.float64).reshape(n, rec.step_width)
+    needs = np.frombuffer(rec.needs, dtype=np.int32)
+    optional = list(dict.fromkeys(s.name for pw in cfg.pathways.values() for s in pw.steps if s.optional))
+    for name in optional:  # whether each patient needs a step only some need
+        columns[f"{name}_needed"] = np.zeros(n, dtype=bool)
     for p, pathway_id in enumerate(cfg.pathways):
         on_pathway = pathway == p
         for i, step in enumerate(cfg.pathways[pathway_id].steps):
+            if step.name in optional:
+                needed = on_pathway & ((needs >> i) & 1).astype(bool) if step.optional else on_pathway
+                columns[f"{step.name}_needed"] |= needed
             for j, what in enumerate(STEP_TIMES):
                 name = f"{step.name}_{what}"
                 if name not in columns:

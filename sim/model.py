@@ -22,8 +22,9 @@ How time is kept
 How random numbers are kept in step (common random numbers)
     Arrivals come from one stream per zone.  Every patient then gets a row of uniform
     numbers from their zone's patient stream, with a fixed slot for each draw (trust,
-    pathway, length of stay, and for each step its effort, delays, failures, decision
-    and service time).  A patient's draws therefore do not depend on which
+    pathway, length of stay, for each step its effort, delays, failures, decision
+    and service time, and, where some steps are needed by only a share of a
+    pathway's patients, whether each of those is).  A patient's draws therefore do not depend on which
     organisations serve them, so changing boundaries leaves every patient's arrival,
     length of stay and pathway, and the rest of their draws, where they were.
 """
@@ -267,6 +268,7 @@ class Recorder:
     zone: np.ndarray = field(init=False)
     trust: array = field(init=False)
     pathway: array = field(init=False)
+    needs: array = field(init=False)  # bit i: the patient needs step i of their pathway, where it is optional
     ready: array = field(init=False)
     discharged: array = field(init=False)
     journey_end: array = field(init=False)
@@ -285,6 +287,7 @@ class Recorder:
         n = len(times)
         self.admitted, self.zone = times, zones
         self.trust, self.pathway = _filled(-1, n, "i"), _filled(-1, n, "i")
+        self.needs = _filled(0, n, "i")
         for name in ("ready", "discharged", "journey_end"):
             setattr(self, name, _filled(math.nan, n))
         self.decision_wait_days = _filled(0.0, n)
@@ -354,9 +357,15 @@ class Model:
         self.env = Environment(slot_days=slot_for(7 * daily))
         self.end = config.run.length_days
         self.max_steps = max((len(p.steps) for p in config.pathways.values()), default=0)
-        self.row_width = PATIENT_SLOTS + STEP_SLOTS * self.max_steps
         self.pathway_ids = list(config.pathways)
         self.pathways = [config.pathways[p] for p in self.pathway_ids]
+        # steps only some patients need: (index, share) for each pathway; whether a
+        # patient needs step i is drawn from slot need_base + i, after the steps' slots
+        # (which are only there when some step is optional, so rows stay as they were)
+        self.optional = [[(i, s.share) for i, s in enumerate(p.steps) if s.optional] for p in self.pathways]
+        self.need_base = PATIENT_SLOTS + STEP_SLOTS * self.max_steps
+        self.row_width = self.need_base + (self.max_steps if any(self.optional) else 0)
+        self.n_steps = [len(p.steps) for p in self.pathways]
         self.discharge_index = [p.discharge_index for p in self.pathways]
         self.pathway_cdf = list(itertools.accumulate(p.share for p in self.pathways))
         org_ids = list(config.organisations)
@@ -370,7 +379,7 @@ class Model:
         }
         self.admitting_liaison = config.organisation_types[config.admitting_type].liaison_role
         self.liaison = {t: spec.liaison_role for t, spec in config.organisation_types.items()}
-        self._legs: dict[tuple[int, str, str], tuple[Leg, ...]] = {}
+        self._legs: dict[tuple[int, str, str, int], tuple[Leg, ...]] = {}
         self._phases: dict[str, float] = {}
         self._uniforms: dict[str, _UniformBlocks] = {}
         self._build_resources()
@@ -457,7 +466,9 @@ class Model:
                 u = self.uniforms(zone, index)
                 orgs, cdf = self.trust_cdf[zone]
                 rec.trust[a] = self.org_code[orgs[_pick(cdf, u[U_TRUST])]]
-                rec.pathway[a] = _pick(self.pathway_cdf, u[U_PATHWAY])
+                rec.pathway[a] = p = _pick(self.pathway_cdf, u[U_PATHWAY])
+                if self.optional[p]:
+                    rec.needs[a] = sum(1 << i for i, share in self.optional[p] if u[self.need_base + i] < share)
                 ready = arrive[a] + los.ppf(u[U_LOS])
                 if ready < end:
                     _Driven(env, self.journey(a, zone, index, u), ready)
@@ -480,11 +491,11 @@ class Model:
         rec.ready[pid] = t
         trust = rec.org_ids[rec.trust[pid]]
         p = rec.pathway[pid]
-        legs = self.legs(p, zone, trust)
+        legs = self.legs(p, zone, trust, rec.needs[pid])
         discharge_at = self.discharge_index[p]
         in_hospital = True
         care_ended = math.nan  # after discharge: when the last service's care ended
-        last = len(legs) - 1
+        last = legs[-1].number if legs else -1
         times = rec.step_times
         k = pid * rec.step_width
         for leg in legs:
@@ -559,13 +570,14 @@ class Model:
                 care_ended = t
             j = k + 4 * i
             times[j], times[j + 1], times[j + 2], times[j + 3] = sent, accepted, started, t
-        if discharge_at == len(legs):
+        if discharge_at == self.n_steps[p]:
             rec.discharged[pid] = t
         rec.journey_end[pid] = t
 
-    def legs(self, pathway: int, zone: str, trust: str) -> tuple[Leg, ...]:
-        """The steps of a pathway as patients from ``zone`` admitted to ``trust`` take them."""
-        key = (pathway, zone, trust)
+    def legs(self, pathway: int, zone: str, trust: str, needs: int = 0) -> tuple[Leg, ...]:
+        """The steps of a pathway as patients from ``zone`` admitted to ``trust`` take
+        them, with those of its optional steps that ``needs`` has the bits of."""
+        key = (pathway, zone, trust, needs)
         legs = self._legs.get(key)
         if legs is not None:
             return legs
@@ -575,6 +587,8 @@ class Model:
         role = liaison
         made = []
         for i, step in enumerate(self.pathways[pathway].steps):
+            if step.optional and not needs >> i & 1:
+                continue  # not needed: the patient goes on to the next step
             org = self.geo.resolve(step.by, zone, trust)
             inter = org != responsible
             p_fail = self.geo.failure_probability(responsible, org)

@@ -80,6 +80,9 @@ def configs(draw: st.DrawFn, max_days: int = 150) -> Config:
     # make the shares sum to exactly 1 in floating point
     data["pathways"]["P0"]["share"] = 1.0 - sum(data["pathways"][p]["share"] for p in ["P1", "P2", "P3"])
     data["handovers"]["failure"]["base"] = draw(st.sampled_from([0.0, 0.05, 0.3]))
+    # steps only some patients need: before discharge, after it, and a decision
+    for pid, i in (("P1", 0), ("P2", 2), ("P3", 1)):
+        data["pathways"][pid]["steps"][i]["share"] = draw(st.sampled_from([1.0, 0.5, 0.1]))
     return build(data)
 
 

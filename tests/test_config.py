@@ -272,3 +272,36 @@ def test_a_value_that_fits_none_of_a_keys_types_is_one_problem_naming_them_all(t
         f"{path}:{line_of(text, 'count: eight')}: organisations.north_council.staff.social_worker.count: "
         "Input should be a valid integer or 'unlimited', not 'eight'"
     ]
+
+
+def test_a_step_some_patients_need_has_a_share_and_is_not_the_discharge(tmp_path):
+    text = TEXT.replace("        discharge: true\n", "        discharge: true\n        share: 0.5\n", 1)
+    found = problems(path := write(tmp_path, text))
+    assert any(m.startswith(f"{path}:") and "pathways.P1: the discharge step is every patient's" in m for m in found), (
+        found
+    )
+    text = TEXT.replace("{name: chc_check, by: icb,", "{name: chc_check, share: 0, by: icb,")
+    [msg] = problems(path := write(tmp_path, text))
+    assert msg.startswith(f"{path}:{line_of(text, 'chc_check, share: 0')}:") and "P3.steps[1].share" in msg, msg
+    assert "greater than 0" in msg
+
+
+def test_a_lower_tier_names_a_type_with_one_organisation_per_zone(tmp_path):
+    text = TEXT.replace(
+        "  place:            {label: Place-based partnership}",
+        "  place:            {label: Place-based partnership, lower_tier_of: local_authorty}",
+    )
+    found = problems(path := write(tmp_path, text))
+    assert reported_at(
+        found,
+        path,
+        text,
+        "lower_tier_of",
+        "organisation_types.place.lower_tier_of: unknown organisation type 'local_authorty'; "
+        "did you mean 'local_authority'?",
+    ), found
+    text = TEXT.replace(
+        "  place:            {label: Place-based partnership}",
+        "  place:            {label: Place-based partnership, lower_tier_of: acute_trust}",
+    )
+    assert "one organisation per zone" in problems(write(tmp_path, text))[0]

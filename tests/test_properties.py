@@ -16,11 +16,16 @@ from .strategies import configs, seeds
 EPS = 1e-9
 
 
+def needed_steps(cfg, row) -> list:
+    """The steps of the patient's pathway that they need."""
+    return [st for st in cfg.pathways[row.pathway].steps if not st.optional or getattr(row, f"{st.name}_needed")]
+
+
 def expected_changes(cfg, geo, row) -> list[int]:
-    """For each step of the patient's pathway: 1 where responsibility changes organisation."""
+    """For each step the patient needs: 1 where responsibility changes organisation."""
     current = row.trust
     changes = []
-    for step in cfg.pathways[row.pathway].steps:
+    for step in needed_steps(cfg, row):
         org = geo.resolve(step.by, row.zone, row.trust)
         changes.append(int(org != current))
         current = org
@@ -48,7 +53,7 @@ def test_invariants(cfg, seed):
     # every change of responsible organisation is one inter-organisational handover
     for row in p.itertuples():
         changes = expected_changes(cfg, geo, row)
-        done = sum(1 for st in cfg.pathways[row.pathway].steps if not math.isnan(step_time(row, st.name, "ended")))
+        done = sum(1 for st in needed_steps(cfg, row) if not math.isnan(step_time(row, st.name, "ended")))
         if row.status == "complete":
             assert row.inter_handovers == sum(changes)
         else:  # the step under way may or may not have had its handover yet
@@ -59,6 +64,12 @@ def test_invariants(cfg, seed):
     assert (h["accepted"] >= h["sent"] - EPS).all()
     assert (h["accepted"] < end).all()
     assert (h["failed"] >= 0).all()
+
+    # a step a patient does not need is never started
+    for row in p.itertuples():
+        for st in cfg.pathways[row.pathway].steps:
+            if st.optional and not getattr(row, f"{st.name}_needed"):
+                assert all(math.isnan(step_time(row, st.name, what)) for what in ("sent", "started", "ended"))
 
     # each patient's timestamps are in order
     for row in p.itertuples():
