@@ -287,6 +287,21 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
         )
     # community services provided by a trust are that trust filling the role
     footprints["community_health"] = {z: providers.get(c, c) for z, c in footprints["community_health"].items()}
+    if "housing" in d["organisation_types"]:
+        # the district council in a two-tier area (a council over two or more districts
+        # in all England), the unitary council itself elsewhere
+        two_tier = geo.zones.groupby("authority")["district23"].nunique() >= 2
+        footprints["housing"] = {
+            z: f"{slug(district)}_district" if two_tier[a] else a
+            for z, district, a in zip(zones["zone"], zones["district23"], zones["authority"], strict=True)
+        }
+        names.update(
+            {
+                f"{slug(d)}_district": f"{d} (district)"
+                for d, a in zip(zones["district23"], zones["authority"], strict=True)
+                if two_tier[a]
+            }
+        )
 
     residents: dict[str, float] = {}
     for t, fp in footprints.items():
@@ -318,8 +333,8 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
             "name": TRUST_NAMES.get(code, f"Trust {code}"),
             "staff": staff_for("acute_trust", residents[trust]),
         }
-    for t in ("local_authority", "icb", "place", "community_health"):
-        for org in dict.fromkeys(footprints[t].values()):
+    for t in ("local_authority", "icb", "place", "community_health", "housing"):
+        for org in dict.fromkeys(footprints.get(t, {}).values()):
             served = residents[f"{t}:{org}"]
             if org in orgs:  # a trust that also provides community services
                 orgs[org].setdefault("also", []).append(t)

@@ -34,11 +34,12 @@ from sim.sweep import fmt_estimate, replications_text
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442"]
 HATCHES = ["", "//", "..", "xx", "\\\\", "oo", "++", "--"]
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1)), (0, (5, 5))]
-TYPE_ORDER = ["acute_trust", "community_health", "local_authority", "place", "icb"]
+TYPE_ORDER = ["acute_trust", "community_health", "local_authority", "housing", "place", "icb"]
 TYPE_LABEL = {
     "acute_trust": "Acute trusts",
     "community_health": "Community health",
     "local_authority": "Councils",
+    "housing": "Housing (districts)",
     "place": "Places",
     "icb": "ICBs",
 }
@@ -58,6 +59,7 @@ SINGULAR = {
     "acute_trust": "acute trust",
     "community_health": "community health provider",
     "local_authority": "council",
+    "housing": "housing authority",
     "place": "place",
     "icb": "ICB",
 }
@@ -65,6 +67,7 @@ PLURAL = {
     "acute_trust": "acute trusts",
     "community_health": "community health providers",
     "local_authority": "councils",
+    "housing": "housing authorities",
     "place": "places",
     "icb": "ICBs",
 }
@@ -203,10 +206,11 @@ class Report:
         self.figures.append((name, title, caption))
 
     def figure_networks(self) -> None:
-        largest = 0
+        largest, n_types = 0, 0
         for scenario in self.scenarios:
             kinds = [o["type"] for o in self.run_config(self.first_run(scenario))["organisations"].values()]
             largest = max([largest, *(kinds.count(t) for t in set(kinds))])
+            n_types = max(n_types, len(set(kinds)))
         if largest > NETWORK_MOST:
             self.figure_network_counts()
             return
@@ -215,7 +219,10 @@ class Report:
         # their own size on the page
         ncols = min(2, n)
         nrows = math.ceil(n / ncols)
-        fig, grid = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 5.0 * nrows), squeeze=False, layout="constrained")
+        width = max(6.5, 1.3 * n_types)  # a column of dots and names for each type
+        fig, grid = plt.subplots(
+            nrows, ncols, figsize=(width * ncols, 5.0 * nrows), squeeze=False, layout="constrained"
+        )
         for ax in grid.flat[n:]:
             ax.set_visible(False)
         for ax, scenario in zip(grid.flat, self.scenarios, strict=False):

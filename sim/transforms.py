@@ -18,7 +18,15 @@ their residents: a new organisation gets, for each staff role and capacity, the 
 over the old organisations of their number times the share of their residents it
 takes on, rounded, and at least 1 where any old organisation had some.  Unlimited
 stays unlimited.  A place keeps the governance arrangement of the old organisation
-it takes most residents from.
+it takes most residents from.  An organisation that also fills another type's role
+(a unitary council that is also the housing authority) passes that role, in each of
+its zones, to the new organisation there.
+
+Types marked ``lower_tier_of`` another (district councils under a county) follow
+local government reorganisation: ``split``, ``reorganise`` and ``split_counties``
+make unitaries, so the new organisations take on the lower tier's role in their
+zones, with its staff and capacity there, and the district councils go.  ``merge``
+keeps them (two counties merged are still a county over their districts).
 """
 
 from __future__ import annotations
@@ -75,15 +83,30 @@ def redistribute(data: Data, org_type: str, new_footprint: dict[str, str], names
     old_fp = _single_footprint(out, org_type)
     if set(new_footprint) != set(old_fp):
         raise TransformError("the new footprint must cover the same zones as the old")
-    for oid in set(old_fp.values()):
-        if out["organisations"][oid].get("also"):
-            raise TransformError(f"{oid!r} also fills other roles; split or merge it by hand")
+    orgs = out["organisations"]
+    zones_of: dict[str, set[str]] = defaultdict(set)
+    new_zones_of: dict[str, set[str]] = defaultdict(set)
+    for zone, old in old_fp.items():
+        zones_of[old].add(zone)
+        new_zones_of[new_footprint[zone]].add(zone)
+    # an organisation of another type filling this one's role (a unitary council that
+    # is also the housing authority) is left as it is, if its area does not change
+    fillers = {o for o in zones_of if orgs[o]["type"] != org_type}
+    for oid in sorted(fillers):
+        if new_zones_of.get(oid) != zones_of[oid]:
+            raise TransformError(
+                f"{oid!r} is a {orgs[oid]['type']} that also acts as {org_type}; "
+                f"its part as {org_type} cannot be split or merged apart from it"
+            )
+    whole = dict(new_footprint)
+    new_footprint = {z: o for z, o in new_footprint.items() if o not in fillers}
+    old_fp = {z: o for z, o in old_fp.items() if o not in fillers}
+    passed = _roles_passed_on(out, org_type, old_fp, new_footprint)
     old_pop: dict[str, float] = defaultdict(float)
     overlap: dict[tuple[str, str], float] = defaultdict(float)
     for zone, old in old_fp.items():
         old_pop[old] += pop[zone]
         overlap[(new_footprint[zone], old)] += pop[zone]
-    orgs = out["organisations"]
     new_orgs: dict[str, Any] = {}
     for new in dict.fromkeys(new_footprint.values()):
         sources = [(old, share / old_pop[old]) for (n, old), share in overlap.items() if n == new and old_pop[old] > 0]
@@ -112,14 +135,41 @@ def redistribute(data: Data, org_type: str, new_footprint: dict[str, str], names
             org["capacity"] = capacity
         if largest is not None and orgs[largest].get("governance"):
             org["governance"] = orgs[largest]["governance"]
+        if passed.get(new):
+            org["also"] = passed[new]
         if new in orgs and new not in old_fp.values():
             raise TransformError(f"{new!r} is already the id of another organisation")
         new_orgs[new] = org
     for old in set(old_fp.values()):
         del orgs[old]
     orgs.update(new_orgs)
-    out["footprints"][org_type] = dict(new_footprint)
+    out["footprints"][org_type] = whole
+    for also in {t for ts in passed.values() for t in ts}:
+        fp = out["footprints"][also]
+        for zone, o in list(fp.items()):
+            if o in zones_of and o not in fillers:
+                fp[zone] = new_footprint[zone]
     return out
+
+
+def _roles_passed_on(data: Data, org_type: str, old_fp: dict[str, str], new_fp: dict[str, str]) -> dict[str, list[str]]:
+    """The other types' roles each new organisation takes on from the old ones it
+    replaces: a role an old organisation filled in a zone passes to the new one there."""
+    orgs = data["organisations"]
+    roles: dict[str, list[str]] = defaultdict(list)
+    for old in dict.fromkeys(old_fp.values()):
+        own = {z for z, o in old_fp.items() if o == old}
+        for also in orgs[old].get("also", []):
+            fp = data["footprints"][also]
+            if not isinstance(fp, dict) or any(isinstance(v, dict) for v in fp.values()):
+                raise TransformError(f"{old!r} also acts as {also!r}, which has shares footprints; redraw it by hand")
+            there = {z for z, o in fp.items() if o == old}
+            if not there <= own:
+                raise TransformError(f"{old!r} acts as {also!r} beyond its own area as {org_type!r}; redraw it by hand")
+            for zone in there:
+                if also not in roles[new_fp[zone]]:
+                    roles[new_fp[zone]].append(also)
+    return dict(roles)
 
 
 def reorganise(
@@ -159,7 +209,84 @@ def reorganise(
     for new, zones in into.items():
         for z in zones:
             new_fp[z] = new
-    return redistribute(data, org_type, new_fp, names)
+    return absorb_lower_tiers(redistribute(data, org_type, new_fp, names), org_type, set(listed))
+
+
+def absorb_lower_tiers(data: Data, org_type: str, area: set[str]) -> Data:
+    """The unitaries of ``org_type`` in ``area`` take on the role of each type that is
+    the lower tier under it (district councils' housing under a county), with that
+    tier's staff and capacity in each zone by residents; a lower-tier organisation left
+    with no zones goes, and one keeping some keeps the share of its staff for them."""
+    lower = [t for t, spec in data["organisation_types"].items() if spec.get("lower_tier_of") == org_type]
+    if not lower:
+        return data
+    out = copy.deepcopy(data)
+    pop = _population(out)
+    orgs = out["organisations"]
+    upper = _single_footprint(out, org_type)
+    for tier in lower:
+        fp = _single_footprint(out, tier)
+        residents: dict[str, float] = defaultdict(float)
+        for zone, o in fp.items():
+            residents[o] += pop[zone]
+        taken: dict[tuple[str, str], float] = defaultdict(float)  # (unitary, district) -> residents
+        for zone in sorted(area):
+            district, unitary = fp[zone], upper[zone]
+            if district == unitary:
+                continue
+            if orgs[district]["type"] != tier:
+                raise TransformError(
+                    f"{district!r} is a {orgs[district]['type']} acting as {tier!r} in {zone!r}; "
+                    f"only {tier} organisations can pass to the unitaries"
+                )
+            taken[(unitary, district)] += pop[zone]
+            fp[zone] = unitary
+        out["footprints"][tier] = fp
+        gained: dict[str, list[tuple[dict[str, Any], float]]] = defaultdict(list)
+        left: dict[str, float] = {}
+        for (unitary, district), n in taken.items():
+            f = n / residents[district] if residents[district] > 0 else 1.0
+            gained[unitary].append((orgs[district], f))
+            left[district] = left.get(district, 1.0) - f
+        for unitary, parts in gained.items():
+            org = orgs[unitary]
+            if tier not in org.setdefault("also", []):
+                org["also"].append(tier)
+            for kind in ("staff", "capacity"):
+                _add_shares(org.setdefault(kind, {}), [(p.get(kind, {}), f) for p, f in parts], kind == "staff")
+            if not org["capacity"]:
+                del org["capacity"]
+        for district, rest in left.items():
+            if district not in fp.values():
+                del orgs[district]
+            else:
+                for kind in ("staff", "capacity"):
+                    kept = orgs[district].get(kind, {})
+                    scaled: dict[str, Any] = {}
+                    _add_shares(scaled, [(kept, max(rest, 0.0))], kind == "staff")
+                    kept.update(scaled)
+    return out
+
+
+def _add_shares(into: dict[str, Any], parts: list[tuple[dict[str, Any], float]], staff: bool) -> None:
+    """Add to ``into`` each entry of ``parts``' mappings times its share, rounded as
+    ``redistribute`` rounds (at least 1 where any had some); unlimited stays unlimited."""
+    names = dict.fromkeys(k for mapping, _ in parts for k in mapping)
+    for name in names:
+        values = [(mapping[name], f) for mapping, f in parts if name in mapping]
+        counts = [v["count"] if staff else v for v, _ in values]
+        current = into.get(name)
+        current_count = (current["count"] if staff else current) if current is not None else 0
+        if "unlimited" in counts or current_count == "unlimited":
+            total: Any = "unlimited"
+        else:
+            added = sum(c * f for c, (_, f) in zip(counts, values, strict=True))
+            total = _scaled(current_count + added, current_count > 0 or any(c > 0 for c in counts))
+        if staff:
+            hours = (current or values[0][0]).get("hours_per_week", 37.5)
+            into[name] = {"count": total, "hours_per_week": hours}
+        else:
+            into[name] = total
 
 
 def split(data: Data, organisation: str, into: dict[str, list[str]], names: dict[str, str] | None = None) -> Data:
@@ -286,7 +413,8 @@ def _district(zone: str) -> str:
 
 def split_counties(data: Data, target_population: float = 500_000, type: str = "local_authority") -> Data:
     """Split every council covering two or more districts into unitaries of about
-    ``target_population``: round(population / target) of them, at least one.
+    ``target_population``: round(population / target) of them, at least one.  Each
+    takes on the role of any lower tier under it (district councils' housing).
 
     With no map of which districts neighbour which, districts are grouped by how alike
     their residents' hospitals are (average-linkage clustering of the trusts' shares),
@@ -305,7 +433,10 @@ def split_counties(data: Data, target_population: float = 500_000, type: str = "
         districts = sorted({_district(z) for z in zones})
         total = sum(pop[z] for z in zones)
         n = max(1, round(total / target_population))
-        if len(districts) < 2 or n < 2:
+        if len(districts) < 2:
+            continue
+        if n < 2:  # the county becomes one unitary
+            out = absorb_lower_tiers(out, type, set(zones))
             continue
         n = min(n, len(districts))
         vectors = []

@@ -215,3 +215,107 @@ def test_any_regrouping_of_councils_keeps_zones_patients_and_staff(groups, merge
     a = sim.simulate(build(data), seed=1).patients
     b = sim.simulate(cfg, seed=1).patients
     assert a[["zone", "trust", "pathway", "admitted"]].equals(b[["zone", "trust", "pathway", "admitted"]])
+
+
+def two_tier_data():
+    """The example with housing: North Council a county over two district councils,
+    South Council a unitary that is its own housing authority; half of those going
+    home with support need the housing authority after their assessment."""
+    data = example_data()
+    data["organisation_types"]["housing"] = {
+        "label": "Housing authority",
+        "liaison_role": "housing_officer",
+        "lower_tier_of": "local_authority",
+    }
+    officer = {"count": 1, "hours_per_week": 37.5}
+    for district in ("harbourside_dc", "northmoor_dc"):
+        data["organisations"][district] = {"type": "housing", "staff": {"housing_officer": dict(officer)}}
+    data["organisations"]["south_council"]["also"] = ["housing"]
+    data["organisations"]["south_council"]["staff"]["housing_officer"] = {"count": 2, "hours_per_week": 37.5}
+    data["footprints"]["housing"] = {
+        "harbourside": "harbourside_dc",
+        "northmoor": "northmoor_dc",
+        "southvale": "south_council",
+        "eastfield": "south_council",
+    }
+    steps = data["pathways"]["P1"]["steps"]
+    steps.insert(
+        1,
+        {
+            "name": "housing",
+            "by": "housing",
+            "staff": "housing_officer",
+            "share": 0.5,
+            "effort_hours": {"dist": "lognormal", "mean": 3, "sd": 1.5},
+        },
+    )
+    return data
+
+
+def test_a_county_made_unitary_takes_on_its_districts_housing():
+    import sim
+
+    data = two_tier_data()
+    after = apply(
+        data, {"split": {"organisation": "north_council", "into": {"harbour": ["harbourside"], "moor": ["northmoor"]}}}
+    )
+    cfg = build(after)
+    assert sorted(cfg.orgs_of_type("housing")) == ["harbour", "moor", "south_council"]  # the districts are gone
+    assert cfg.footprints["housing"] == cfg.footprints["local_authority"]
+    assert cfg.organisations["harbour"].staff["housing_officer"].count == 1
+    assert cfg.organisations["harbour"].also == ["housing"]
+    # a referral from the social worker to housing, and from housing to reablement, is
+    # now a handover within one council, as it was already in the unitary
+    before = sim.simulate(build(data), seed=4)
+    unitary = sim.simulate(cfg, seed=4)
+    hb, hu = before.handovers, unitary.handovers
+    into_housing = {"housing", "reablement"}
+    north = before.patients.loc[before.patients["zone"].isin(["harbourside", "northmoor"]), "patient_id"]
+    assert (
+        hb[hb["step"].isin(into_housing) & hb["patient_id"].isin(north) & hb["from_org"].ne(hb["to_org"])]["kind"].eq(
+            "inter"
+        )
+    ).sum() > 10
+    north_u = hu[hu["step"].isin(into_housing) & hu["patient_id"].isin(north)]
+    assert (north_u["kind"] == "intra").all() and len(north_u) > 10
+    # the same patients need housing in both
+    assert before.patients["housing_needed"].equals(unitary.patients["housing_needed"])
+
+
+def test_merging_counties_keeps_their_districts_and_merging_unitaries_their_housing():
+    data = two_tier_data()
+    data["organisations"]["north_council"]["also"] = []
+    county = apply(data, {"merge": {"organisations": ["north_council"], "into": "big_county"}})
+    assert build(county).footprints["housing"]["harbourside"] == "harbourside_dc"
+    data = two_tier_data()
+    split = apply(
+        data, {"split": {"organisation": "south_council", "into": {"sv": ["southvale"], "ef": ["eastfield"]}}}
+    )
+    cfg = build(split)
+    assert (cfg.footprints["housing"]["southvale"], cfg.footprints["housing"]["eastfield"]) == ("sv", "ef")
+    assert cfg.organisations["sv"].staff["housing_officer"].count == 1  # 2 officers over 160k and 140k
+    back = build(apply(split, {"merge": {"organisations": ["sv", "ef"], "into": "south"}}))
+    assert back.organisations["south"].also == ["housing"]
+    assert back.organisations["south"].staff["housing_officer"].count == 2
+    assert back.footprints["housing"]["harbourside"] == "harbourside_dc"
+
+
+def test_split_counties_makes_a_small_county_one_unitary_over_its_districts():
+    data = two_tier_data()
+    data["organisations"]["south_council"].pop("also")
+    data["organisations"]["south_council"]["staff"].pop("housing_officer")
+    for zone in ("southvale", "eastfield"):
+        data["organisations"][f"{zone}_dc"] = {"type": "housing", "staff": {"housing_officer": {"count": 1}}}
+        data["footprints"]["housing"][zone] = f"{zone}_dc"
+    after = build(apply(data, {"split_counties": {"target_population": 10_000_000}}))
+    assert after.footprints["housing"] == after.footprints["local_authority"]
+    assert after.organisations["north_council"].staff["housing_officer"].count == 2
+    assert not [o for o in after.organisations if o.endswith("_dc")]
+    # without a lower tier, a county too small to split is left as it was
+    plain = example_data()
+    assert apply(plain, {"split_counties": {"target_population": 10_000_000}}) == plain
+
+
+def test_a_council_acting_as_housing_cannot_be_redrawn_as_housing_alone():
+    with pytest.raises(TransformError, match="'south_council' is a local_authority that also acts as housing"):
+        apply(two_tier_data(), {"align": {"type": "housing", "to": "icb"}})
