@@ -815,7 +815,8 @@ class Report:
             (
                 "Model",
                 "Discrete-event simulation (SimPy). Patients arrive from zones, are admitted to trusts by "
-                "catchment shares, become ready for discharge and follow their pathway's steps, each done by "
+                "catchment shares, become ready for discharge and follow their pathway's steps (some needed by "
+                "only a share of the pathway's patients, such as the housing authority's), each done by "
                 "the organisation their home zone resolves to; staff and capacity are queues; handovers can "
                 "fail and be reworked; recurring meetings take staff from casework; funding decisions wait "
                 "under each place's governance arrangement, whose sittings are meetings too, and a decision "
