@@ -225,3 +225,39 @@ def test_englands_reorganisation_experiment_differs_only_in_the_reorganisation()
     assert counts == {"today": (153, 158), "counties_split": (170, 158), "counties_split_places_aligned": (170, 173)}
     assert cfgs["today"].footprints["place"] == cfgs["counties_split"].footprints["place"]
     assert all(c.zones == cfgs["today"].zones for c in cfgs.values())  # same residents and demand
+
+
+def test_housing_is_the_district_council_in_two_tiers_and_the_council_itself_in_unitaries():
+    from sim.yamlio import load_yaml
+
+    data, _ = load_yaml(ROOT / "configs" / "england.yaml")
+    cfg = config_from_dict(data)
+    housing, council = cfg.footprints["housing"], cfg.footprints["local_authority"]
+    districts = [o for o in cfg.organisations.values() if o.type == "housing"]
+    assert len(districts) == 164  # England's district councils in 2023
+    # Lancashire's 12 districts each their own housing authority; Blackpool its own
+    lsc = load_config(LSC)
+    assert (
+        len(
+            {
+                lsc.footprints["housing"][z]
+                for z, c in lsc.footprints["local_authority"].items()
+                if c == "lancashire_council"
+            }
+        )
+        == 12
+    )
+    assert lsc.footprints["housing"]["blackpool"] == "blackpool_council"
+    assert "housing" in lsc.organisations["blackpool_council"].also
+    assert lsc.organisations["preston_district"].name == "Preston (district)"
+    # every zone's housing authority is its council (a unitary) or a district inside its council
+    for zone, h in housing.items():
+        if h != council[zone]:
+            assert cfg.organisations[h].type == "housing"
+            assert {council[z] for z in housing if housing[z] == h} == {council[zone]}
+    # splitting the counties ends every district council
+    from sim.transforms import apply
+
+    split = config_from_dict(apply(data, {"split_counties": {"target_population": 500_000}}))
+    assert {split.organisations[o].type for o in split.orgs_of_type("housing")} == {"local_authority"}
+    assert split.footprints["housing"] == split.footprints["local_authority"]
