@@ -119,6 +119,9 @@ class Organisation(Strict):
     )
 
 
+MAX_OPTIONAL_INDEX = 31
+
+
 class Step(Strict):
     name: str
     by: str = Field(description="the organisation type responsible for this step")
@@ -157,6 +160,8 @@ class Pathway(Strict):
             raise ValueError("at most one step may have discharge: true")
         if any(s.discharge and s.optional for s in self.steps):
             raise ValueError("the discharge step is every patient's: it cannot have a share under 1")
+        if any(s.optional for s in self.steps[MAX_OPTIONAL_INDEX:]):  # each patient's needs are bits of an int32
+            raise ValueError(f"a step only some patients need must be among the first {MAX_OPTIONAL_INDEX} steps")
         names = [s.name for s in self.steps]
         if len(set(names)) != len(names):
             raise ValueError("step names must be unique within a pathway")
