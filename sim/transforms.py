@@ -113,22 +113,9 @@ def redistribute(data: Data, org_type: str, new_footprint: dict[str, str], names
         largest = max(sources, key=lambda s: overlap[(new, s[0])])[0] if sources else None
         staff: dict[str, Any] = {}
         capacity: dict[str, Any] = {}
-        roles = {r for old, _ in sources for r in orgs[old].get("staff", {})}
-        for role in sorted(roles):
-            parts = [(orgs[old]["staff"][role], f) for old, f in sources if role in orgs[old].get("staff", {})]
-            hours = parts[0][0].get("hours_per_week", 37.5)
-            if any(p["count"] == "unlimited" for p, _ in parts):
-                staff[role] = {"count": "unlimited", "hours_per_week": hours}
-            else:
-                total = sum(p["count"] * f for p, f in parts)
-                staff[role] = {"count": _scaled(total, any(p["count"] > 0 for p, _ in parts)), "hours_per_week": hours}
-        names_cap = {c for old, _ in sources for c in orgs[old].get("capacity", {})}
-        for cap in sorted(names_cap):
-            parts = [(orgs[old]["capacity"][cap], f) for old, f in sources if cap in orgs[old].get("capacity", {})]
-            if any(p == "unlimited" for p, _ in parts):
-                capacity[cap] = "unlimited"
-            else:
-                capacity[cap] = _scaled(sum(p * f for p, f in parts), any(p > 0 for p, _ in parts))
+        _add_shares(staff, [(orgs[old].get("staff", {}), f) for old, f in sources], staff=True)
+        _add_shares(capacity, [(orgs[old].get("capacity", {}), f) for old, f in sources], staff=False)
+        staff, capacity = dict(sorted(staff.items())), dict(sorted(capacity.items()))
         kept_name = orgs[new].get("name") if new in old_pop else None  # an organisation that stays keeps its name
         org: dict[str, Any] = {"type": org_type, "name": (names or {}).get(new) or kept_name or new, "staff": staff}
         if capacity:
@@ -269,8 +256,9 @@ def absorb_lower_tiers(data: Data, org_type: str, area: set[str]) -> Data:
 
 
 def _add_shares(into: dict[str, Any], parts: list[tuple[dict[str, Any], float]], staff: bool) -> None:
-    """Add to ``into`` each entry of ``parts``' mappings times its share, rounded as
-    ``redistribute`` rounds (at least 1 where any had some); unlimited stays unlimited."""
+    """Add to ``into`` each staff role (``staff``) or capacity of ``parts``' mappings
+    times its share: summed, rounded, at least 1 where any had some; unlimited stays
+    unlimited; a role keeps the hours a week of the first that has it."""
     names = dict.fromkeys(k for mapping, _ in parts for k in mapping)
     for name in names:
         values = [(mapping[name], f) for mapping, f in parts if name in mapping]
