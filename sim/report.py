@@ -29,6 +29,7 @@ from sim.config import config_from_dict
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import HEADLINE
 from sim.sweep import fmt_estimate, replications_text
+from sim.yamlio import load_yaml
 
 # Okabe-Ito, with yellow last: it is hard to see on white
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442"]
@@ -82,6 +83,8 @@ COUNCIL_TYPE = "local_authority"
 NETWORK_MOST = 40
 """Above this many organisations of one type, the networks figure counts them rather than
 drawing a dot for each."""
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference.yaml"
+"""England's figures the report sets the baseline beside (DESIGN.md's, with their sources)."""
 
 
 def _noun(org_type: str, n: int) -> str:
@@ -798,6 +801,100 @@ class Report:
             )
         return "<ul>" + "".join(items) + "</ul>"
 
+    def reference_rows(self) -> list[tuple[str, str, str, str]]:
+        """The baseline (sweep point 0, mean over its replications) beside England's figures
+        (``sim/data/reference.yaml``), per resident where England's is a count: rows of
+        (measure, this model, England, how to read them), as HTML."""
+        ref, _ = load_yaml(REFERENCE)
+        cfg = self.run_config(self.first_run(self.baseline))
+        residents = sum(z["population"] for z in cfg["zones"])
+        simple = {p for p, d in cfg["pathways"].items() if not d["steps"]}
+        complex_ = [p for p in cfg["pathways"] if p not in simple]
+        lo, hi = cfg["run"]["warmup_days"], cfg["run"]["length_days"]
+        rates, shares, stays, delayed = [], [], [], []
+        for run_id in self.point_zero_runs(self.baseline):
+            p = self.run_table(run_id, "patients")[["pathway", "admitted", "discharged", "delayed_days"]]
+            p = p[(p["discharged"] >= lo) & (p["discharged"] < hi)]
+            cx = p[~p["pathway"].isin(simple)]
+            rates.append(len(cx) / ((hi - lo) / 365) / residents * 1000 if residents else math.nan)
+            shares.append(cx["pathway"].value_counts(normalize=True).reindex(complex_, fill_value=0.0))
+            stays.append(float((cx["discharged"] - cx["admitted"]).mean()))
+            delayed.append((float(cx["delayed_days"].mean()), float(p["delayed_days"].mean())))
+        base = self.runs[(self.runs["scenario"] == self.baseline) & (self.runs["point"] == 0)]
+        awaiting = float(base["mean_awaiting_discharge"].mean())
+        rate, stay = float(np.mean(rates)), float(np.mean(stays))
+        delay, delay_all = np.mean(delayed, axis=0)
+        share = pd.concat(shares, axis=1).mean(axis=1)
+        names = {p: cfg["pathways"][p].get("name") or p for p in complex_}
+        england_rate = ref["complex_discharges_per_year"] / ref["residents"] * 1000
+        per_100k = awaiting / residents * 1e5 if residents else math.nan
+        low, high = (ref["awaiting_discharge_per_day"][k] / ref["residents"] * 1e5 for k in ("low", "high"))
+        los, wait = ref["length_of_stay_days"], ref["delayed_days_per_discharge"]
+        e = html.escape
+        rows = [
+            (
+                "Complex discharges a year, per 1,000 residents",
+                f"{rate:.1f}",
+                f"{england_rate:.1f} ({ref['complex_discharges_per_year']:,} a year)",
+                "Configurations built from England's geography are set to England's rate."
+                if abs(rate / england_rate - 1) < 0.05
+                else "This configuration sets its own rate (<code>demand</code>).",
+            ),
+            (
+                "Of them, by pathway",
+                "<br>".join(f"{e(names[p])}: {share[p]:.0%}" for p in complex_),
+                "<br>".join(
+                    f"about {ref['pathway_shares'][p]:.0%}" if p in ref["pathway_shares"] else "-" for p in complex_
+                ),
+                "Set by the configuration's pathways.",
+            ),
+            (
+                "Days in hospital of a complex discharge, admission to discharge (mean)",
+                f"{stay:.1f}",
+                f"about {los['all']:g} for every emergency admission; {los['aged_85_and_over']:g} "
+                "for people aged 85 and over",
+                "Complex discharges are mostly older people, and their stay includes the wait for discharge.",
+            ),
+            (
+                "Days from ready for discharge to discharge, per complex discharge (mean)",
+                f"{delay:.2f}" + (f"<br>over every discharge: {delay_all:.2f}" if simple else ""),
+                f"{wait['england']:g} over every discharge; {wait['north_west']:g} in the North West (December 2022)",
+                "England's average is over every discharge, most of which wait little, so a complex "
+                "discharge waits longer than it. The model gives every area the same staff and capacity "
+                "per resident, so it does not show why one region waits longer than another.",
+            ),
+            (
+                "Patients a day ready for discharge but still in hospital, per 100,000 residents",
+                f"{per_100k:.1f} ({awaiting:,.0f} a day)",
+                f"{low:.0f} to {high:.0f} ({ref['awaiting_discharge_per_day']['low']:,} to "
+                f"{ref['awaiting_discharge_per_day']['high']:,} a day"
+                + (
+                    ")"  # the area is England
+                    if abs(residents / ref["residents"] - 1) < 0.01
+                    else f"; {low * residents / 1e5:,.0f} to {high * residents / 1e5:,.0f} at this area's population)"
+                ),
+                "The model counts the waits for what it represents: referrals, assessments, funding "
+                "decisions, care and beds to start. England's count is of every reason, such as transport, "
+                f"medicines and the hospital's own work, so the model's patients are {per_100k / high:.0%} "
+                f"to {per_100k / low:.0%} of it.",
+            ),
+        ]
+        return rows
+
+    def reference_html(self) -> str:
+        body = "".join(
+            f'<tr><th>{measure}</th><td class="model">{model}</td><td>{england}</td><td>{reading}</td></tr>'
+            for measure, model, england, reading in self.reference_rows()
+        )
+        return (
+            f"<p>Is the model in the right range? The baseline ({html.escape(self.baseline)}; mean over "
+            "its replications) beside England's figures, per resident where England's is a count "
+            "(<code>sim/data/reference.yaml</code> has their sources). None of England's figures is "
+            "an input of the model.</p>"
+            '<table class="reference"><thead><tr><th>measure</th><th>this model</th><th>England</th>'
+            f"<th>how to read them</th></tr></thead><tbody>{body}</tbody></table>"
+        )
+
     def model_card_html(self) -> str:
         m = self.manifest
         cfg = self.run_config(self.first_run(self.baseline))
@@ -886,7 +983,9 @@ class Report:
         sweep_section = ""
         if self.factors:
             sweep_section = "<h2>6. Sweep: metrics against factors</h2>" + figure("sweep") + figure("sensitivity")
-        card = 7 if self.factors else 6  # sections are numbered without a gap
+        # sections are numbered without a gap
+        reference = 7 if self.factors else 6
+        card = reference + 1
         page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(m["experiment"])}: boundary comparison</title>
@@ -894,9 +993,12 @@ class Report:
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #111; }}
 h1 {{ font-size: 1.6em; }} h2 {{ margin-top: 2em; border-bottom: 1px solid #ccc; }}
-table.headline {{ border-collapse: collapse; font-size: 0.85em; }}
-table.headline th, table.headline td {{ border: 1px solid #bbb; padding: 0.35em 0.5em; vertical-align: top; }}
-table.headline thead th {{ background: #f0f0f0; }}
+table.headline, table.reference {{ border-collapse: collapse; font-size: 0.85em; }}
+table.headline th, table.headline td, table.reference th, table.reference td {{
+  border: 1px solid #bbb; padding: 0.35em 0.5em; vertical-align: top; }}
+table.headline thead th, table.reference thead th {{ background: #f0f0f0; }}
+table.reference tbody th {{ text-align: left; font-weight: normal; }}
+table.reference td.model {{ white-space: nowrap; }}
 .diff {{ font-size: 0.9em; }} .up {{ color: #a33c00; }} .down {{ color: #00577f; }} .same {{ color: #555; }}
 figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; }} figcaption {{ font-size: 0.9em; color: #333; }}
 dt {{ font-weight: bold; margin-top: 0.6em; }} .orgs {{ color: #444; }}
@@ -935,6 +1037,8 @@ configurations shows a dash in the others.</p>
 <h2>5. Patients awaiting discharge over time</h2>
 {figure("awaiting")}
 {sweep_section}
+<h2>{reference}. The baseline beside England's figures</h2>
+{self.reference_html()}
 <h2>{card}. Model card</h2>
 <p>The items of the STRESS-DES reporting guideline that apply.</p>
 {self.model_card_html()}

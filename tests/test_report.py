@@ -124,7 +124,7 @@ def test_model_card_names_run_length_replications_seed_and_versions(report_dir):
         "Configuration hashes",
     ):
         assert needle in card, needle
-    assert "<h2>7. Model card</h2>" in page and "<h2>6. Sweep" in page  # numbered without a gap
+    assert "<h2>8. Model card</h2>" in page and "<h2>6. Sweep" in page  # numbered without a gap
 
 
 def test_model_card_says_when_the_code_had_changes_not_committed(report_dir):
@@ -457,3 +457,29 @@ def test_the_page_shows_hours_by_icb_area_only_with_two_icbs_or_more(areas_repor
 )
 def test_area_names_drop_only_the_words_all_of_them_share(names, short):
     assert report_module._without_shared_words(names) == short
+
+
+def test_the_baseline_is_set_beside_englands_figures(report_dir):
+    report = Report(report_dir)
+    rows = {measure: (model, england) for measure, model, england, _ in report.reference_rows()}
+    cfg = report.run_config(report.first_run("today"))
+    residents = sum(z["population"] for z in cfg["zones"])
+    runs = report.runs[(report.runs["scenario"] == "today") & (report.runs["point"] == 0)]
+    rates, waits = [], []
+    for run_id in runs["run_id"]:
+        p = pd.read_parquet(report_dir / "runs" / run_id / "patients.parquet")
+        done = p[(p["discharged"] >= 20) & (p["discharged"] < 90)]
+        complex_ = done[done["pathway"] != "P0"]  # the example's simple discharges
+        rates.append(len(complex_) / (70 / 365) / residents * 1000)
+        waits.append((complex_["delayed_days"].mean(), done["delayed_days"].mean()))
+    model, england = rows["Complex discharges a year, per 1,000 residents"]
+    assert model == f"{sum(rates) / len(rates):.1f}"
+    assert england == "10.4 (585,000 a year)"
+    model, _ = rows["Days from ready for discharge to discharge, per complex discharge (mean)"]
+    complex_wait, every_wait = (sum(w[i] for w in waits) / len(waits) for i in (0, 1))
+    assert model == f"{complex_wait:.2f}<br>over every discharge: {every_wait:.2f}"
+    model, england = rows["Patients a day ready for discharge but still in hospital, per 100,000 residents"]
+    assert model.startswith(f"{runs['mean_awaiting_discharge'].mean() / residents * 1e5:.1f} (")
+    assert england.startswith("23 to 27 (13,000 to 15,000 a day;")
+    page = (report_dir / "report" / "index.html").read_text()
+    assert "<h2>7. The baseline beside England's figures</h2>" in page  # after the sweep's section
