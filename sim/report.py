@@ -889,8 +889,9 @@ class Report:
         return (
             f"<p>Is the model in the right range? The baseline ({html.escape(self.baseline)}; mean over "
             "its replications) beside England's figures, per resident where England's is a count "
-            "(<code>sim/data/reference.yaml</code> has their sources). None of England's figures is "
-            "an input of the model.</p>"
+            "(<code>sim/data/reference.yaml</code> has their sources). Configurations built from "
+            "England's geography are set to the first two rows, and their stays until ready for discharge "
+            "follow the third; the waits and the patients awaiting discharge come out of the model.</p>"
             '<table class="reference"><thead><tr><th>measure</th><th>this model</th><th>England</th>'
             f"<th>how to read them</th></tr></thead><tbody>{body}</tbody></table>"
         )
