@@ -158,8 +158,8 @@ class Report:
 
     # -- reading run files ------------------------------------------------------------
 
-    def run_table(self, run_id: str, table: str) -> pd.DataFrame:
-        return pd.read_parquet(self.root / "runs" / run_id / f"{table}.parquet")
+    def run_table(self, run_id: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+        return pd.read_parquet(self.root / "runs" / run_id / f"{table}.parquet", columns=columns)
 
     def run_config(self, run_id: str) -> dict[str, Any]:
         if run_id not in self._configs:
@@ -371,7 +371,7 @@ class Report:
         for i, scenario in enumerate(self.scenarios):
             frames = []
             for run_id in self.point_zero_runs(scenario):
-                p = self.run_table(run_id, "patients")
+                p = self.run_table(run_id, "patients", ["discharged", "inter_handovers", "gap_days", "delayed_days"])
                 cfg = self.run_config(run_id)
                 lo, hi = cfg["run"]["warmup_days"], cfg["run"]["length_days"]
                 frames.append(p[(p["discharged"] >= lo) & (p["discharged"] < hi)])
@@ -812,16 +812,16 @@ class Report:
         complex_ = [p for p in cfg["pathways"] if p not in simple]
         lo, hi = cfg["run"]["warmup_days"], cfg["run"]["length_days"]
         rates, shares, stays, delayed = [], [], [], []
-        for run_id in self.point_zero_runs(self.baseline):
-            p = self.run_table(run_id, "patients")[["pathway", "admitted", "discharged", "delayed_days"]]
+        run_ids = self.point_zero_runs(self.baseline)
+        for run_id in run_ids:
+            p = self.run_table(run_id, "patients", ["pathway", "admitted", "discharged", "delayed_days"])
             p = p[(p["discharged"] >= lo) & (p["discharged"] < hi)]
             cx = p[~p["pathway"].isin(simple)]
             rates.append(len(cx) / ((hi - lo) / 365) / residents * 1000 if residents else math.nan)
             shares.append(cx["pathway"].value_counts(normalize=True).reindex(complex_, fill_value=0.0))
             stays.append(float((cx["discharged"] - cx["admitted"]).mean()))
             delayed.append((float(cx["delayed_days"].mean()), float(p["delayed_days"].mean())))
-        base = self.runs[(self.runs["scenario"] == self.baseline) & (self.runs["point"] == 0)]
-        awaiting = float(base["mean_awaiting_discharge"].mean())
+        awaiting = float(self.runs.loc[self.runs["run_id"].isin(run_ids), "mean_awaiting_discharge"].mean())
         rate, stay = float(np.mean(rates)), float(np.mean(stays))
         delay, delay_all = np.mean(delayed, axis=0)
         share = pd.concat(shares, axis=1).mean(axis=1)
