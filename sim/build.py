@@ -42,14 +42,13 @@ from sim.yamlio import line_of, load_yaml
 DATA = Path(__file__).resolve().parent / "data"
 ENGLAND = DATA / "england"
 
-TRUST_NAMES = {
-    # Named in the data's README; other trusts are known by their ODS code.
-    "RXL": "Blackpool Teaching Hospitals",
-    "RXR": "East Lancashire Hospitals",
-    "RXN": "Lancashire Teaching Hospitals",
-    "RTX": "University Hospitals of Morecambe Bay",
-    "RVY": "Southport and Ormskirk Hospital",
-}
+
+@lru_cache(maxsize=1)
+def trust_names() -> dict[str, str]:
+    """Every acute trust's name, by its ODS code (``trust22_names.csv``: the names of
+    2022, the year of the catchments, without "NHS Foundation Trust" or "NHS Trust")."""
+    names = pd.read_csv(ENGLAND / "trust22_names.csv", dtype=str)
+    return dict(zip(names["nhs_trust22_code"], names["name"], strict=True))
 
 
 def slug(text: str) -> str:
@@ -330,7 +329,7 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
         code = trust.upper()
         orgs[trust] = {
             "type": "acute_trust",
-            "name": TRUST_NAMES.get(code, f"Trust {code}"),
+            "name": trust_names().get(code, f"Trust {code}"),
             "staff": staff_for("acute_trust", residents[trust]),
         }
     for t in ("local_authority", "icb", "place", "community_health", "housing"):

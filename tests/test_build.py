@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import math
 
+import pandas as pd
 import pytest
 
-from sim.build import BuildSpec, build_config, england
+from sim.build import ENGLAND, BuildSpec, build_config, england, trust_names
 from sim.cli import main
 from sim.config import config_from_dict, load_config
 from sim.experiment import Experiment, load_experiment
@@ -146,6 +147,31 @@ def test_england_has_about_585000_complex_discharges():
     assert cfg.demand.per_1000_per_year * residents / 1000 == pytest.approx(585_000, rel=0.01)
     assert len(cfg.orgs_of_type("icb")) == 42
     assert len(cfg.orgs_of_type("local_authority")) == 153
+
+
+def test_every_acute_trust_has_its_name_and_the_name_fits_its_catchment():
+    names = trust_names()
+    catchment = pd.read_csv(ENGLAND / "trust22_ltla21_catchment_share.csv")
+    population = pd.read_csv(ENGLAND / "ltla21_population_2021.csv")
+    assert set(names) == set(catchment["nhs_trust22_code"])
+    assert len(set(names.values())) == len(names)
+    # each name against the district its trust draws most of its patients from
+    top = catchment.merge(population, on="ltla21_code").sort_values("proportion_trust_came_from_ltla")
+    main_district = top.groupby("nhs_trust22_code")["ltla21_name"].last()
+    for code, district, name in [
+        ("RXN", "Preston", "Lancashire Teaching Hospitals"),
+        ("RXF", "Wakefield", "Mid Yorkshire Hospitals"),
+        ("RBT", "Cheshire East", "Mid Cheshire Hospitals"),
+        ("RVV", "Canterbury", "East Kent Hospitals University"),
+        ("RWF", "Maidstone", "Maidstone and Tunbridge Wells"),
+        ("RTD", "Newcastle upon Tyne", "The Newcastle upon Tyne Hospitals"),
+        ("REM", "Liverpool", "Liverpool University Hospitals"),
+    ]:
+        assert (main_district[code], names[code]) == (district, name), code
+    for path in (LSC, ROOT / "configs" / "kent-and-medway.yaml"):
+        cfg = load_config(path)
+        named = [cfg.organisations[oid].name for oid in cfg.orgs_of_type("acute_trust")]
+        assert named and not [n for n in named if n.startswith("Trust ")], path
 
 
 def test_bad_build_specs_are_reported(tmp_path, capsys):
