@@ -314,7 +314,10 @@ def align(
     which zones neighbour which, each of its zones joins the new organisation (in the
     same one of ``within``) whose residents' hospitals are most like its own (cosine of
     the admitting trusts' shares, as ``split_counties`` groups districts; the larger on
-    a tie)."""
+    a tie).
+
+    A new organisation whose area is just that of one there already (a place that
+    already matched its council) is that organisation still: it keeps its id and name."""
     _single_footprint(data, type)
     target = _single_footprint(data, to)
     piece_of = pieces(data, to, within, min_population)
@@ -334,7 +337,23 @@ def align(
         else:
             ids[(o, w)] = f"{tag}{o}"
             names[ids[(o, w)]] = f"{name} {label}"
-    return redistribute(data, type, {z: ids[piece_of[z]] for z in target}, names)
+    new_fp = {z: ids[piece_of[z]] for z in target}
+    # a new organisation covering just what one of today's covers is that organisation
+    # still: it keeps its id and name (and so the days its meetings sit on), and
+    # aligning what is aligned already changes nothing
+    today = {frozenset(zs): oid for oid, zs in _zones_of(_single_footprint(data, type)).items()}
+    new_zones = _zones_of(new_fp)
+    same = {new: today[frozenset(zs)] for new, zs in new_zones.items() if frozenset(zs) in today}
+    same = {new: old for new, old in same.items() if old not in new_zones}
+    return redistribute(data, type, {z: same.get(o, o) for z, o in new_fp.items()}, names)
+
+
+def _zones_of(footprint: dict[str, str]) -> dict[str, set[str]]:
+    """Each organisation's zones in a footprint (zone -> organisation)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for zone, org in footprint.items():
+        out[org].add(zone)
+    return out
 
 
 def pieces(data: Data, to: str, within: str | None, min_population: int) -> dict[str, tuple[str, str]]:

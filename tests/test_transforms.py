@@ -6,9 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sim.model import Model
 from sim.transforms import TransformError, apply
+from sim.yamlio import load_yaml
 
-from .conftest import build, example_data
+from .conftest import ROOT, build, example_data
 
 
 def staff_total(data, org_type, role):
@@ -100,11 +102,32 @@ def test_align_within_icbs_gives_a_council_in_two_icbs_a_place_in_each():
     across = build(apply(two_icbs(), {"align": {"type": "place", "to": "local_authority"}}))
     assert {across.footprints["place"][z] for z in ("harbourside", "northmoor")} == {"place_north_council"}
     # North Council's 90k in ICB B are too few: they join South Council's place in ICB B,
-    # not one in ICB A, and North Council's one place keeps its plain id and name
+    # not one in ICB A, and North Council's one place keeps its plain id and name.  That
+    # place in ICB B covers what the Inland place covered: it is the Inland place still.
     cfg = build(apply(two_icbs(), {"align": aligned | {"min_population": 100_000}}))
-    assert cfg.footprints["place"]["northmoor"] == "place_south_council__icb_b"
+    assert cfg.footprints["place"]["northmoor"] == cfg.footprints["place"]["eastfield"] == "inland_place"
+    assert cfg.organisations["inland_place"].name == "Inland place"
     assert cfg.footprints["place"]["harbourside"] == "place_north_council"
     assert cfg.organisations["place_north_council"].name == "North Council place"
+
+
+def test_a_place_a_change_leaves_as_it_was_stays_the_same_place_on_the_same_days():
+    # Kent split in two and places realigned: Medway's place covered Medway and still does
+    kent, _ = load_yaml(ROOT / "configs" / "kent-and-medway.yaml")
+    kent["run"] = {"length_days": 60, "warmup_days": 0}
+    realign = {"align": {"type": "place", "to": "local_authority"}}
+    after = apply(apply(kent, {"split_counties": {"target_population": 800_000}}), realign)
+    assert after["footprints"]["place"]["medway"] == "medway_place"
+    assert after["organisations"]["medway_place"] == kent["organisations"]["medway_place"]
+    assert apply(after, realign) == after  # aligned already: nothing to change
+
+    def medway_sittings(data):
+        meetings = Model(build(data), seed=3).run().meetings
+        return [(key, round(t, 9)) for key, t, *_ in meetings if "medway_place" in key]
+
+    # its board and committee keep their days, so that the scenarios' paired
+    # differences are the change's and not a redrawn weekday's
+    assert medway_sittings(after) == medway_sittings(kent) != []
 
 
 def test_align_says_when_a_small_council_has_no_place_to_join():
