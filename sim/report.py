@@ -589,13 +589,20 @@ class Report:
             shown = total.max(axis=1).sort_values(ascending=False, kind="stable").index
         head = "".join(f"<th>{html.escape(s)}</th>" for s in self.scenarios)
         # two organisations of one name (a legacy place and a new council both called
-        # "Central Lancashire") are told apart by their type
+        # "Central Lancashire") are told apart by their type, and two of one type by
+        # their ids as well
         names = total.index.get_level_values("name")
         shared = set(names[names.duplicated()])
+        named = total.index.droplevel(0)
+        same_type = set(named[named.duplicated()])
         rows = []
         for org in shown:
-            _, name, kind = org
-            label = f"{name} ({_noun(kind, 1)})" if name in shared else str(name)
+            oid, name, kind = org
+            label = str(name)
+            if (name, kind) in same_type:
+                label = f"{name} ({_noun(kind, 1)} {oid})"
+            elif name in shared:
+                label = f"{name} ({_noun(kind, 1)})"
             cells = "".join(
                 "<td>-</td>"
                 if math.isnan(total.at[org, s])

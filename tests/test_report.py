@@ -337,6 +337,11 @@ def test_the_workload_table_tells_namesakes_apart_and_shows_small_hours_to_a_ten
     labels = [html.unescape(n) for n in re.findall(r"<tr><th>(.*?)</th>", body)]
     assert "North Council (council)" in labels and "North Council (place)" in labels
     assert "South Council" in labels and "Inland place" in labels  # a name used once stays as it is
+    # two places of one name (one of today's, one realigned) by their ids as well
+    twins = w.assign(name=w["name"].mask(w["name"] == "Coast place", "Inland place"))
+    report.__dict__["weekly_workload"] = twins
+    labels = [html.unescape(n) for n in re.findall(r"<tr><th>(.*?)</th>", report.organisation_workload_html())]
+    assert "Inland place (place coast_place)" in labels and "Inland place (place inland_place)" in labels
     cells = re.findall(r"<td>([\d,.]+) \(([\d,.]+) in meetings\)</td>", body)
     assert cells
     for total, meetings in cells:
