@@ -410,7 +410,10 @@ class Report:
         for ax in axes[1:]:
             ax.set_ylabel("% of discharges with at most this")
             ax.grid(alpha=0.3)
-        axes[0].legend(fontsize=8)
+        # headroom above the tallest bar for the legend's rows, so that it hides none
+        top = max((b.get_height() for b in axes[0].patches), default=0.0)
+        axes[0].set_ylim(0, top * (1.1 + 0.09 * len(self.scenarios)) or 1.0)
+        axes[0].legend(fontsize=8, loc="upper right")
         axes[2].legend(fontsize=8, loc="lower right")
         self.save(
             fig,

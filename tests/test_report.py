@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -324,6 +325,26 @@ def test_handovers_per_discharge_are_counted_in_whole_numbers(report_dir):
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks and all(re.fullmatch(r"[0-4]|5\+", t) for t in ticks), ticks
     assert ticks == [str(k) if k < 5 else "5+" for k in range(int(ticks[0]), int(ticks[0]) + len(ticks))]
+    plt.close(fig)
+
+
+def test_the_handovers_legend_hides_no_bar(flagship_dir):
+    report = Report(flagship_dir)
+    real = report.run_table
+
+    def even_thirds(run_id, table, columns=None):  # one, two and three handovers, a third each:
+        df = real(run_id, table, columns)  # bars of one height, no corner left free
+        if "inter_handovers" in df:
+            df = df.assign(inter_handovers=1 + np.arange(len(df)) % 3)
+        return df
+
+    report.run_table = even_thirds
+    fig, renderer = drawn(report, "distributions")
+    bars = fig.axes[0]
+    box = bars.get_legend().get_window_extent(renderer)
+    assert len(bars.get_legend().get_texts()) == 5
+    hidden = [b for b in bars.patches if b.get_height() > 0 and box.overlaps(b.get_window_extent(renderer))]
+    assert not hidden
     plt.close(fig)
 
 
