@@ -413,6 +413,7 @@ class Report:
         # headroom above the tallest bar for the legend's rows, so that it hides none
         top = max((b.get_height() for b in axes[0].patches), default=0.0)
         axes[0].set_ylim(0, top * (1.1 + 0.09 * len(self.scenarios)) or 1.0)
+        axes[0].set_yticks([t for t in axes[0].get_yticks() if 0 <= t <= 100])  # no share over 100%
         axes[0].legend(fontsize=8, loc="upper right")
         axes[2].legend(fontsize=8, loc="lower right")
         self.save(

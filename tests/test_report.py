@@ -328,23 +328,27 @@ def test_handovers_per_discharge_are_counted_in_whole_numbers(report_dir):
     plt.close(fig)
 
 
-def test_the_handovers_legend_hides_no_bar(flagship_dir):
+@pytest.mark.parametrize("kinds", [3, 1])
+def test_the_handovers_legend_hides_no_bar(flagship_dir, kinds):
     report = Report(flagship_dir)
     real = report.run_table
 
-    def even_thirds(run_id, table, columns=None):  # one, two and three handovers, a third each:
-        df = real(run_id, table, columns)  # bars of one height, no corner left free
+    def even(run_id, table, columns=None):  # one, two and three handovers, a third each (bars
+        df = real(run_id, table, columns)  # of one height, no corner left free), or two for all
         if "inter_handovers" in df:
-            df = df.assign(inter_handovers=1 + np.arange(len(df)) % 3)
+            df = df.assign(inter_handovers=2 + np.arange(len(df)) % kinds - (kinds > 1))
         return df
 
-    report.run_table = even_thirds
+    report.run_table = even
     fig, renderer = drawn(report, "distributions")
     bars = fig.axes[0]
     box = bars.get_legend().get_window_extent(renderer)
     assert len(bars.get_legend().get_texts()) == 5
     hidden = [b for b in bars.patches if b.get_height() > 0 and box.overlaps(b.get_window_extent(renderer))]
     assert not hidden
+    ticks = list(bars.get_yticks())
+    assert max(ticks) <= 100  # the room above the bars is not a share of discharges
+    assert kinds > 1 or max(ticks) == 100
     plt.close(fig)
 
 
