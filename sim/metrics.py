@@ -43,6 +43,62 @@ TABLES = ("patients", "handovers", "workload", "interfaces", "meetings", "awaiti
 STEP_TIMES = ("sent", "accepted", "started", "ended")
 
 
+DELAY_PARTS: dict[str, str] = {
+    "referrals": "Referrals, sent to taken on (reworked ones too)",
+    "decisions": "Funding decisions",
+    "waiting": "Waiting for staff, a bed or a care package",
+    "work": "Assessments and other work before leaving (a home made ready too)",
+}
+"""The parts a discharged patient's delayed days (ready to discharge) are made of."""
+
+
+def _until_discharge(steps: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+    """A pathway's steps up to the one that discharges the patient (with none, every
+    step), and whether the last of them is that one."""
+    at = next((i for i, s in enumerate(steps) if s.get("discharge")), None)
+    return (steps, False) if at is None else (steps[: at + 1], True)
+
+
+def delay_columns(pathways: dict[str, Any]) -> list[str]:
+    """The patients' columns :func:`delay_parts` reads."""
+    names = {s["name"] for spec in pathways.values() for s in _until_discharge(spec.get("steps") or [])[0]}
+    steps = [f"{n}_{w}" for n in sorted(names) for w in STEP_TIMES]
+    return ["pathway", "discharged", "decision_wait_days", *steps]
+
+
+def delay_parts(patients: pd.DataFrame, pathways: dict[str, Any]) -> pd.DataFrame:
+    """Each patient's delayed days, ready to discharge, in the parts of ``DELAY_PARTS``,
+    which add up to them for a patient discharged: over the steps up to the one that
+    discharges the patient (with none, every step), the time from each referral sent to
+    accepted; then to the step's start, a funding decision's wait and the rest of the
+    wait (for staff, or for a bed or a care package at the discharging step); and the
+    step's work, to its end, before the next referral is sent.  ``pathways`` are a
+    configuration's, as data; NaN for a patient not discharged."""
+    out = np.zeros((len(patients), len(DELAY_PARTS)))
+    pathway = patients["pathway"].to_numpy()
+    discharged = patients["discharged"].to_numpy()
+    for name, spec in pathways.items():
+        on = pathway == name
+        if not on.any():
+            continue
+        steps, discharging = _until_discharge(spec.get("steps") or [])
+        referrals, decisions, waiting, work = (np.zeros(int(on.sum())) for _ in DELAY_PARTS)
+        for i, step in enumerate(steps):
+            sent, accepted, started, ended = (patients[f"{step['name']}_{w}"].to_numpy()[on] for w in STEP_TIMES)
+            took = ~np.isnan(sent)  # a step only some patients need
+            referrals += np.where(took, accepted - sent, 0.0)
+            leaves = discharged[on] if discharging and i == len(steps) - 1 else started
+            waiting += np.where(took, leaves - accepted, 0.0)
+            if leaves is started:
+                work += np.where(took, ended - started, 0.0)
+        if not any(s.get("decision") for s in (spec.get("steps") or [])[len(steps) :]):  # decided in hospital
+            decisions += patients["decision_wait_days"].to_numpy()[on]
+            waiting -= decisions
+        out[on] = np.column_stack([referrals, decisions, waiting, work])
+    out[np.isnan(discharged)] = np.nan
+    return pd.DataFrame(out, index=patients.index, columns=list(DELAY_PARTS))
+
+
 def _spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     """Text cells a spreadsheet would run as a formula get a leading apostrophe."""
     out = df.copy()

@@ -539,6 +539,9 @@ class Model:
                 rec.discharged[pid] = t
                 in_hospital = False
                 care_ended = t
+                # the referral that discharged the patient, recorded now (the step's own
+                # start and end when it ends, after the run's end perhaps)
+                times[k + 4 * i], times[k + 4 * i + 1] = sent, accepted
             if not in_hospital and step.first_contact_days is not None:
                 t += step.first_contact_days.ppf(u[base + S_FIRST_CONTACT])
                 if t >= end:

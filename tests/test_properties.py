@@ -10,6 +10,7 @@ from hypothesis import given
 
 import sim
 from sim.geography import Geography
+from sim.metrics import delay_parts
 
 from .strategies import configs, seeds
 
@@ -83,6 +84,11 @@ def test_invariants(cfg, seed):
             assert row.ready - EPS <= row.discharged
             assert math.isnan(row.journey_end) or row.discharged <= row.journey_end + EPS
         assert all(t < end for t in known)  # nothing after the end of the run is recorded
+
+    # a discharged patient's delayed days are the sum of their parts, none negative
+    parts = delay_parts(p, {k: pw.model_dump() for k, pw in cfg.pathways.items()})
+    assert np.allclose(parts[discharged].sum(axis=1), p.loc[discharged, "delayed_days"], rtol=0, atol=1e-9)
+    assert (parts[discharged] >= -EPS).all().all() and parts[~discharged].isna().all().all()
 
     # gaps and delays are non-negative and no longer than the time in the system
     in_system = np.where(p["journey_end"].notna(), p["journey_end"], end) - p["admitted"]
