@@ -25,9 +25,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sim.analysis import mean_ci
 from sim.config import config_from_dict
 from sim.geography import PARTNER_MIN_SHARE, Geography
-from sim.metrics import HEADLINE
+from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
 from sim.sweep import fmt_estimate, replications_text
 from sim.yamlio import load_yaml
 
@@ -131,6 +132,28 @@ def _wrap(name: str, width: int = 15, lines: int = 3) -> str:
 
 def _style(i: int) -> dict[str, Any]:
     return {"color": OKABE_ITO[i % len(OKABE_ITO)], "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+
+
+def _estimate_cell(s: dict[str, Any] | None, d: dict[str, Any] | None, attrs: str) -> str:
+    """A table cell: the mean with its 95% interval and, under it, the change from the
+    baseline with its interval (``d``: paired over replications), coloured when clear;
+    ``attrs`` on the mean's element say what it is."""
+    if s is None:
+        return "<td>n/a</td>"
+    text = (
+        f'<span {attrs} data-mean="{s["mean"]!r}">'
+        f"{html.escape(fmt_estimate(s['mean'], s['ci_low'], s['ci_high']))}</span>"
+    )
+    if d is not None:
+        pct = d["relative_change_pct"]
+        cls = "up" if d["ci_low"] > 0 else "down" if d["ci_high"] < 0 else "same"
+        text += (
+            f'<br><span class="diff {cls}" data-diff="{d["mean"]!r}">change '
+            f"{html.escape(fmt_estimate(d['mean'], d['ci_low'], d['ci_high'], signed=True))}"
+            + (f" ({pct:+.1f}%)" if math.isfinite(pct) else "")
+            + "</span>"
+        )
+    return f"<td>{text}</td>"
 
 
 class Report:
@@ -749,26 +772,9 @@ class Report:
         body = []
         for row in self.headline_rows():
             name = row["scenario"] + (" (baseline)" if row["scenario"] == self.baseline else "")
-            cells = []
-            for m in HEADLINE_TABLE:
-                s, d = row[m], row[f"{m}__diff"]
-                if s is None:
-                    cells.append("<td>n/a</td>")
-                    continue
-                text = (
-                    f'<span class="est" data-metric="{m}" data-mean="{s["mean"]!r}">'
-                    f"{html.escape(fmt_estimate(s['mean'], s['ci_low'], s['ci_high']))}</span>"
-                )
-                if d is not None:
-                    pct = d["relative_change_pct"]
-                    cls = "up" if d["ci_low"] > 0 else "down" if d["ci_high"] < 0 else "same"
-                    text += (
-                        f'<br><span class="diff {cls}" data-diff="{d["mean"]!r}">change '
-                        f"{html.escape(fmt_estimate(d['mean'], d['ci_low'], d['ci_high'], signed=True))}"
-                        + (f" ({pct:+.1f}%)" if math.isfinite(pct) else "")
-                        + "</span>"
-                    )
-                cells.append(f"<td>{text}</td>")
+            cells = [
+                _estimate_cell(row[m], row[f"{m}__diff"], f'class="est" data-metric="{m}"') for m in HEADLINE_TABLE
+            ]
             body.append(
                 f'<tr data-scenario="{html.escape(row["scenario"])}"><th>{html.escape(name)}</th>'
                 + "".join(cells)
@@ -778,6 +784,80 @@ class Report:
             f'<table class="headline"><thead><tr><th>scenario</th>{head}</tr></thead><tbody>'
             + "".join(body)
             + "</tbody></table>"
+        )
+
+    @cached_property
+    def delays_by_run(self) -> pd.DataFrame:
+        """For each run of sweep point 0, means over the patients discharged in the measured
+        period: of each part of their delayed days (``DELAY_PARTS``), of the delayed days
+        themselves ("all", the headline's), and of those of each pathway with steps."""
+        replication = self.runs.set_index("run_id")["replication"]
+        rows = []
+        for scenario in self.scenarios:
+            for run_id in self.point_zero_runs(scenario):
+                cfg = self.run_config(run_id)
+                pathways = cfg["pathways"]
+                p = self.run_table(run_id, "patients", ["delayed_days", *delay_columns(pathways)])
+                lo, hi = cfg["run"]["warmup_days"], cfg["run"]["length_days"]
+                p = p[(p["discharged"] >= lo) & (p["discharged"] < hi)]
+                row = {"scenario": scenario, "replication": int(replication[run_id])}
+                row.update(delay_parts(p, pathways).mean().to_dict())
+                row["all"] = float(p["delayed_days"].mean())
+                for pathway, spec in pathways.items():
+                    if spec.get("steps"):
+                        row[f"pathway:{pathway}"] = float(p.loc[p["pathway"] == pathway, "delayed_days"].mean())
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def delays_html(self) -> str:
+        """Delayed days in their parts, and by pathway: for each scenario the mean over
+        replications and, against the baseline, the change paired by replication."""
+        by_run = self.delays_by_run
+        base = by_run[by_run["scenario"] == self.baseline].set_index("replication")
+
+        def table(columns: dict[str, str]) -> str:
+            head = "".join(f"<th>{html.escape(label)}</th>" for label in columns.values())
+            body = []
+            for scenario in self.scenarios:
+                runs = by_run[by_run["scenario"] == scenario].set_index("replication")
+                cells = []
+                for column in columns:
+                    d = None
+                    if scenario != self.baseline:
+                        change = (runs[column] - base[column]).dropna()
+                        before = float(base.loc[change.index, column].mean())
+                        d = mean_ci(change) | {
+                            "relative_change_pct": 100 * change.mean() / before if before else math.nan
+                        }
+                    cells.append(_estimate_cell(mean_ci(runs[column]), d, f'class="part" data-part="{column}"'))
+                name = scenario + (" (baseline)" if scenario == self.baseline else "")
+                body.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
+            return (
+                f'<table class="headline"><thead><tr><th>scenario</th>{head}</tr></thead><tbody>'
+                + "".join(body)
+                + "</tbody></table>"
+            )
+
+        pathways = self.run_config(self.first_run(self.baseline))["pathways"]
+        by_pathway = {
+            c: pathways[c.split(":", 1)[1]].get("name") or c.split(":", 1)[1]
+            for c in by_run.columns
+            if c.startswith("pathway:")
+        }
+        return (
+            "<h3>What the days waiting for discharge are spent on</h3>"
+            "<p>Delayed days per discharge (ready for discharge to discharge, the headline's) in four parts "
+            "that add up to them. <strong>Referrals</strong>: from each referral sent until the team receiving "
+            "it has taken it on, reworked ones included; longer when many arrive at once. "
+            "<strong>Funding decisions</strong>: the wait for the panel or person "
+            "who decides. <strong>Waiting</strong>: for a member of staff to be free and, at the step that "
+            "discharges the patient, for the bed or the care package to start. <strong>Work</strong>: "
+            "assessments and checks and, for the patients who need it, their home made ready. Mean over "
+            "the patients discharged in the measured period, then over replications; under each, the "
+            "change from the baseline, paired by replication.</p>"
+            + table(DELAY_PARTS | {"all": "All: delayed days per discharge"})
+            + "<p>And by pathway: the delayed days of each pathway's discharges.</p>"
+            + table(by_pathway)
         )
 
     def point_note(self) -> str:
@@ -1039,6 +1119,7 @@ clear decrease; grey: no clear change. Numbers are shown to the precision their 
 {self.headline_html()}
 <h2>3. Distributions per discharge</h2>
 {figure("distributions")}
+{self.delays_html()}
 <h2>4. Workload by organisation and role</h2>
 {figure("workload")}
 <p>Coordination hours a week of each organisation (all its roles: casework, rework and meetings), and

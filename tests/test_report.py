@@ -21,6 +21,7 @@ import pytest
 
 import sim.report as report_module
 from sim.cli import main
+from sim.metrics import DELAY_PARTS
 from sim.report import Report
 from sim.sweep import fmt_estimate, run_sweep
 from sim.yamlio import load_yaml
@@ -350,6 +351,21 @@ def test_the_handovers_legend_hides_no_bar(flagship_dir, kinds):
     assert max(ticks) <= 100  # the room above the bars is not a share of discharges
     assert kinds > 1 or max(ticks) == 100
     plt.close(fig)
+
+
+def test_delayed_days_are_shown_in_parts_that_add_up_to_the_headlines(report_dir):
+    report = Report(report_dir)
+    by_run = report.delays_by_run.set_index(["scenario", "replication"])
+    headline = report.runs[report.runs["point"] == 0].set_index(["scenario", "replication"])
+    assert len(by_run) == len(headline)
+    assert np.allclose(by_run["all"], headline.loc[by_run.index, "delayed_days_per_discharge"])
+    assert np.allclose(by_run[list(DELAY_PARTS)].sum(axis=1), by_run["all"])
+    assert (by_run[list(DELAY_PARTS)] >= 0).all().all()
+    # by pathway, for the pathways with steps: the example's simple discharges have none
+    assert [c for c in by_run.columns if c.startswith("pathway:")] == ["pathway:P1", "pathway:P2", "pathway:P3"]
+    page = report.delays_html()
+    assert page.count("<tr><th>") == 2 * (1 + len(report.scenarios))  # a head and a row each
+    assert "Home with support" in page and "Funding decisions" in page
 
 
 def test_the_workload_table_tells_namesakes_apart_and_shows_small_hours_to_a_tenth(report_dir):
