@@ -86,10 +86,10 @@ def delay_parts(patients: pd.DataFrame, pathways: dict[str, Any]) -> pd.DataFram
         for i, step in enumerate(steps):
             sent, accepted, started, ended = (patients[f"{step['name']}_{w}"].to_numpy()[on] for w in STEP_TIMES)
             took = ~np.isnan(sent)  # a step only some patients need
+            leaving = discharging and i == len(steps) - 1  # the step that discharges the patient
             referrals += np.where(took, accepted - sent, 0.0)
-            leaves = discharged[on] if discharging and i == len(steps) - 1 else started
-            waiting += np.where(took, leaves - accepted, 0.0)
-            if leaves is started:
+            waiting += np.where(took, (discharged[on] if leaving else started) - accepted, 0.0)
+            if not leaving:
                 work += np.where(took, ended - started, 0.0)
         if not any(s.get("decision") for s in (spec.get("steps") or [])[len(steps) :]):  # decided in hospital
             decisions += patients["decision_wait_days"].to_numpy()[on]
