@@ -822,14 +822,15 @@ class Report:
                 runs = by_run[by_run["scenario"] == scenario].set_index("replication")
                 cells = []
                 for column in columns:
+                    s = mean_ci(runs[column]) if runs[column].notna().any() else None  # a pathway it has
                     d = None
-                    if scenario != self.baseline:
+                    if s is not None and scenario != self.baseline and base[column].notna().any():
                         change = (runs[column] - base[column]).dropna()
                         before = float(base.loc[change.index, column].mean())
                         d = mean_ci(change) | {
                             "relative_change_pct": 100 * change.mean() / before if before else math.nan
                         }
-                    cells.append(_estimate_cell(mean_ci(runs[column]), d, f'class="part" data-part="{column}"'))
+                    cells.append(_estimate_cell(s, d, f'class="part" data-part="{column}"'))
                 name = scenario + (" (baseline)" if scenario == self.baseline else "")
                 body.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
             return (
@@ -838,12 +839,11 @@ class Report:
                 + "</tbody></table>"
             )
 
-        pathways = self.run_config(self.first_run(self.baseline))["pathways"]
-        by_pathway = {
-            c: pathways[c.split(":", 1)[1]].get("name") or c.split(":", 1)[1]
-            for c in by_run.columns
-            if c.startswith("pathway:")
-        }
+        names: dict[str, str] = {}  # each pathway's name, from the first configuration that has it
+        for scenario in self.scenarios:
+            for pathway, spec in self.run_config(self.first_run(scenario))["pathways"].items():
+                names.setdefault(f"pathway:{pathway}", spec.get("name") or pathway)
+        by_pathway = {c: names[c] for c in by_run.columns if c.startswith("pathway:")}
         return (
             "<h3>What the days waiting for discharge are spent on</h3>"
             "<p>Delayed days per discharge (ready for discharge to discharge, the headline's) in four parts "

@@ -368,6 +368,25 @@ def test_delayed_days_are_shown_in_parts_that_add_up_to_the_headlines(report_dir
     assert "Home with support" in page and "Funding decisions" in page
 
 
+def test_a_pathway_a_scenario_does_not_use_shows_no_figure_there(tmp_path):
+    experiment = f"""\
+name: no-rehab
+base: {EXAMPLE}
+seed: 4
+run: {{length_days: 40, warmup_days: 10}}
+replications: 2
+scenarios:
+  today: {{baseline: true}}
+  no_rehab:
+    overrides: {{pathways.P2.share: 0.0, pathways.P1.share: 0.4}}
+"""
+    report = Report(swept_and_reported(tmp_path, experiment))
+    rows = re.findall(r"<tr><th>(.*?)</th>(.*?)</tr>", report.delays_html())
+    by_pathway = dict(rows[-2:])  # the second table's rows
+    cells = re.findall(r"<td>(.*?)</td>", by_pathway["no_rehab"])
+    assert cells[1] == "n/a" and "change" in cells[0] and "change" in cells[2]
+
+
 def test_the_workload_table_tells_namesakes_apart_and_shows_small_hours_to_a_tenth(report_dir):
     report = Report(report_dir)
     w = report.weekly_workload
