@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from sim.config import Pathway
 from sim.model import CASEWORK, HANDOVER_COLUMNS, MEETING, REWORK, HandoverLog, Recorder
 
 HEADLINE: dict[str, str] = {
@@ -52,46 +53,39 @@ DELAY_PARTS: dict[str, str] = {
 """The parts a discharged patient's delayed days (ready to discharge) are made of."""
 
 
-def _until_discharge(steps: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
-    """A pathway's steps up to the one that discharges the patient (with none, every
-    step), and whether the last of them is that one."""
-    at = next((i for i, s in enumerate(steps) if s.get("discharge")), None)
-    return (steps, False) if at is None else (steps[: at + 1], True)
-
-
-def delay_columns(pathways: dict[str, Any]) -> list[str]:
+def delay_columns(pathways: dict[str, Pathway]) -> list[str]:
     """The patients' columns :func:`delay_parts` reads."""
-    names = {s["name"] for spec in pathways.values() for s in _until_discharge(spec.get("steps") or [])[0]}
+    names = {s.name for pw in pathways.values() for s in pw.steps[: pw.discharge_index + 1]}
     steps = [f"{n}_{w}" for n in sorted(names) for w in STEP_TIMES]
     return ["pathway", "discharged", "decision_wait_days", *steps]
 
 
-def delay_parts(patients: pd.DataFrame, pathways: dict[str, Any]) -> pd.DataFrame:
+def delay_parts(patients: pd.DataFrame, pathways: dict[str, Pathway]) -> pd.DataFrame:
     """Each patient's delayed days, ready to discharge, in the parts of ``DELAY_PARTS``,
     which add up to them for a patient discharged: over the steps up to the one that
     discharges the patient (with none, every step), the time from each referral sent to
     accepted; then to the step's start, a funding decision's wait and the rest of the
     wait (for staff, or for a bed or a care package at the discharging step); and the
-    step's work, to its end, before the next referral is sent.  ``pathways`` are a
-    configuration's, as data; NaN for a patient not discharged."""
+    step's work, to its end, before the next referral is sent.  NaN for a patient not
+    discharged."""
     out = np.zeros((len(patients), len(DELAY_PARTS)))
     pathway = patients["pathway"].to_numpy()
     discharged = patients["discharged"].to_numpy()
-    for name, spec in pathways.items():
+    for name, pw in pathways.items():
         on = pathway == name
         if not on.any():
             continue
-        steps, discharging = _until_discharge(spec.get("steps") or [])
+        at = pw.discharge_index  # len(steps) when the patient leaves after them all
         referrals, decisions, waiting, work = (np.zeros(int(on.sum())) for _ in DELAY_PARTS)
-        for i, step in enumerate(steps):
-            sent, accepted, started, ended = (patients[f"{step['name']}_{w}"].to_numpy()[on] for w in STEP_TIMES)
+        for i, step in enumerate(pw.steps[: at + 1]):
+            sent, accepted, started, ended = (patients[f"{step.name}_{w}"].to_numpy()[on] for w in STEP_TIMES)
             took = ~np.isnan(sent)  # a step only some patients need
-            leaving = discharging and i == len(steps) - 1  # the step that discharges the patient
+            leaving = i == at  # the step that discharges the patient
             referrals += np.where(took, accepted - sent, 0.0)
             waiting += np.where(took, (discharged[on] if leaving else started) - accepted, 0.0)
             if not leaving:
                 work += np.where(took, ended - started, 0.0)
-        if not any(s.get("decision") for s in (spec.get("steps") or [])[len(steps) :]):  # decided in hospital
+        if not any(s.decision for s in pw.steps[at + 1 :]):  # decided in hospital
             decisions += patients["decision_wait_days"].to_numpy()[on]
             waiting -= decisions
         out[on] = np.column_stack([referrals, decisions, waiting, work])

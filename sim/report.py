@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import mean_ci
-from sim.config import config_from_dict
+from sim.config import Pathway, config_from_dict
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
 from sim.sweep import fmt_estimate, replications_text
@@ -796,15 +796,15 @@ class Report:
         for scenario in self.scenarios:
             for run_id in self.point_zero_runs(scenario):
                 cfg = self.run_config(run_id)
-                pathways = cfg["pathways"]
+                pathways = {k: Pathway.model_validate(v) for k, v in cfg["pathways"].items()}
                 p = self.run_table(run_id, "patients", ["delayed_days", *delay_columns(pathways)])
                 lo, hi = cfg["run"]["warmup_days"], cfg["run"]["length_days"]
                 p = p[(p["discharged"] >= lo) & (p["discharged"] < hi)]
                 row = {"scenario": scenario, "replication": int(replication[run_id])}
                 row.update(delay_parts(p, pathways).mean().to_dict())
                 row["all"] = float(p["delayed_days"].mean())
-                for pathway, spec in pathways.items():
-                    if spec.get("steps"):
+                for pathway, pw in pathways.items():
+                    if pw.steps:
                         row[f"pathway:{pathway}"] = float(p.loc[p["pathway"] == pathway, "delayed_days"].mean())
                 rows.append(row)
         return pd.DataFrame(rows)

@@ -86,7 +86,7 @@ def test_invariants(cfg, seed):
         assert all(t < end for t in known)  # nothing after the end of the run is recorded
 
     # a discharged patient's delayed days are the sum of their parts, none negative
-    parts = delay_parts(p, {k: pw.model_dump() for k, pw in cfg.pathways.items()})
+    parts = delay_parts(p, cfg.pathways)
     assert np.allclose(parts[discharged].sum(axis=1), p.loc[discharged, "delayed_days"], rtol=0, atol=1e-9)
     assert (parts[discharged] >= -EPS).all().all() and parts[~discharged].isna().all().all()
 
