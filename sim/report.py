@@ -801,7 +801,11 @@ class Report:
                 lo, hi = cfg["run"]["warmup_days"], cfg["run"]["length_days"]
                 p = p[(p["discharged"] >= lo) & (p["discharged"] < hi)]
                 row = {"scenario": scenario, "replication": int(replication[run_id])}
-                row.update(delay_parts(p, pathways).mean().to_dict())
+                parts = delay_parts(p, pathways)
+                # runs stored by a version that recorded the discharging step's referral
+                # only when the step ended: their parts fall short of the delayed days
+                row["parts_short"] = bool((parts.sum(axis=1) < p["delayed_days"] - 1e-6).any())
+                row.update(parts.mean().to_dict())
                 row["all"] = float(p["delayed_days"].mean())
                 for pathway, pw in pathways.items():
                     if pw.steps:
@@ -813,6 +817,14 @@ class Report:
         """Delayed days in their parts, and by pathway: for each scenario the mean over
         replications and, against the baseline, the change paired by replication."""
         by_run = self.delays_by_run
+        heading = "<h3>What the days waiting for discharge are spent on</h3>"
+        if by_run["parts_short"].any():
+            return (
+                heading + f"<p>Not shown: {int(by_run['parts_short'].sum())} of these runs were stored by a "
+                "version of the model that recorded the referral that discharged a patient only when that "
+                "step ended, so the parts would not add up to the delayed days. To see them, move the "
+                "experiment's <code>runs/</code> folder aside and run <code>handover sweep</code> again.</p>"
+            )
         base = by_run[by_run["scenario"] == self.baseline].set_index("replication")
 
         def table(columns: dict[str, str]) -> str:
@@ -845,8 +857,7 @@ class Report:
                 names.setdefault(f"pathway:{pathway}", spec.get("name") or pathway)
         by_pathway = {c: names[c] for c in by_run.columns if c.startswith("pathway:")}
         return (
-            "<h3>What the days waiting for discharge are spent on</h3>"
-            "<p>Delayed days per discharge (ready for discharge to discharge, the headline's) in four parts "
+            heading + "<p>Delayed days per discharge (ready for discharge to discharge, the headline's) in four parts "
             "that add up to them. <strong>Referrals</strong>: from each referral sent until the team receiving "
             "it has taken it on, reworked ones included; longer when many arrive at once. "
             "<strong>Funding decisions</strong>: the wait for the panel or person "

@@ -368,6 +368,22 @@ def test_delayed_days_are_shown_in_parts_that_add_up_to_the_headlines(report_dir
     assert "Home with support" in page and "Funding decisions" in page
 
 
+def test_runs_stored_before_the_discharging_referral_was_recorded_get_no_breakdown(report_dir, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(report_dir, old)
+    report = Report(old)
+    run_id = report.first_run("aligned")
+    path = old / "runs" / run_id / "patients.parquet"
+    p = pd.read_parquet(path)
+    unfinished = p["reablement_ended"].isna()  # as stored before: nothing of the step until it ended
+    assert (unfinished & p["discharged"].notna()).any()
+    p.loc[unfinished, ["reablement_sent", "reablement_accepted"]] = np.nan
+    p.to_parquet(path)
+    page = report.delays_html()
+    assert "Not shown: 1 of these runs" in page and "<table" not in page
+    assert "<table" in Report(report_dir).delays_html()
+
+
 def test_a_pathway_a_scenario_does_not_use_shows_no_figure_there(tmp_path):
     experiment = f"""\
 name: no-rehab
