@@ -32,6 +32,7 @@ keeps them (two counties merged are still a county over their districts).
 from __future__ import annotations
 
 import copy
+import difflib
 import inspect
 import math
 from collections import defaultdict
@@ -160,11 +161,17 @@ def _roles_passed_on(data: Data, org_type: str, old_fp: dict[str, str], new_fp: 
 
 
 def reorganise(
-    data: Data, organisations: list[str], into: dict[str, list[str]], names: dict[str, str] | None = None
+    data: Data,
+    organisations: list[str],
+    into: dict[str, list[str]],
+    names: dict[str, str] | None = None,
+    by: str | None = None,
 ) -> Data:
     """Replace organisations of one type by successors, each taking the zones listed:
     their zones must be exactly the old organisations' zones (a county and its
-    neighbouring unitaries redrawn as new unitaries, say)."""
+    neighbouring unitaries redrawn as new unitaries, say).  With ``by`` (a type), the
+    lists name organisations of that type instead, each standing for its zones among
+    the old organisations' (ICBs redrawn around whole councils)."""
     types = {_type_of(data, o) for o in organisations}
     if len(types) != 1:
         raise TransformError(f"only organisations of one type can be reorganised together, not {sorted(types)}")
@@ -181,12 +188,19 @@ def reorganise(
         raise TransformError(f"{clash[0]!r} is already the id of another organisation; name the successor otherwise")
     fp = _single_footprint(data, org_type)
     own = {z for z, o in fp.items() if o in organisations}
+    in_by: dict[str, str] = {}
+    if by is not None:
+        by_fp = _single_footprint(data, by)
+        in_by = {z: by_fp[z] for z in own}
+        into = _zones_by(data, by, by_fp, own, into)
     listed = [z for zones in into.values() for z in zones]
     if len(listed) != len(set(listed)):
         raise TransformError("a zone is given to more than one successor")
     if set(listed) != own:
         missing, extra = sorted(own - set(listed)), sorted(set(listed) - own)
         whose = f"{organisations[0]!r}'s" if len(organisations) == 1 else "their"
+        if by is not None:  # name the zones left out by the organisations they are in
+            missing = [f"{z} (in {in_by[z]})" for z in missing]
         raise TransformError(
             f"the successors must take exactly {whose} zones"
             + (f"; not given: {', '.join(missing)}" if missing else "")
@@ -197,6 +211,32 @@ def reorganise(
         for z in zones:
             new_fp[z] = new
     return absorb_lower_tiers(redistribute(data, org_type, new_fp, names), org_type, set(listed))
+
+
+def _zones_by(
+    data: Data, by: str, by_fp: dict[str, str], own: set[str], into: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """``into`` with each organisation of type ``by`` replaced by its zones in ``own``."""
+    of_type = sorted(set(by_fp.values()))
+    zones: dict[str, list[str]] = {}
+    given: dict[str, str] = {}
+    for new, orgs in into.items():
+        zones[new] = []
+        for org in orgs:
+            if org in given:
+                raise TransformError(f"into.{new}: {org!r} is given to {given[org]!r} as well")
+            given[org] = new
+            if org not in of_type:
+                close = difflib.get_close_matches(org, of_type, n=1)
+                raise TransformError(
+                    f"into.{new}: no organisation of type {by!r} called {org!r}"
+                    + (f"; did you mean {close[0]!r}?" if close else "")
+                )
+            theirs = [z for z in by_fp if by_fp[z] == org and z in own]
+            if not theirs:
+                raise TransformError(f"into.{new}: {org!r} covers none of the zones of the organisations reorganised")
+            zones[new] += theirs
+    return zones
 
 
 def absorb_lower_tiers(data: Data, org_type: str, area: set[str]) -> Data:
