@@ -643,6 +643,16 @@ class Report:
         )
 
     @cached_property
+    def area_of(self) -> dict[str, str]:
+        """Each zone's ICB in the baseline, the areas compared by ICB; empty when the
+        baseline has fewer than two ICBs."""
+        base = self.run_config(self.first_run(self.baseline))
+        icbs = {o for o, spec in base["organisations"].items() if spec["type"] == AREA_TYPE}
+        if AREA_TYPE not in base["footprints"] or len(icbs) < 2:
+            return {}
+        return {str(z): str(o) for z, o in base["footprints"][AREA_TYPE].items()}
+
+    @cached_property
     def areas(self) -> pd.DataFrame:
         """Each ICB's area in the baseline (the zones it covers there) in each scenario: the
         councils serving at least PARTNER_MIN_SHARE of its residents, and coordination hours
@@ -650,10 +660,10 @@ class Report:
         by where the residents it serves live (a trust: its patients).  Keeping the
         baseline's areas compares ICBs merged or split in a scenario over the same
         residents.  No rows when the baseline has fewer than two ICBs."""
-        base = config_from_dict(self.run_config(self.first_run(self.baseline)))
-        if AREA_TYPE not in base.footprints or len(base.orgs_of_type(AREA_TYPE)) < 2:
+        area_of = self.area_of
+        if not area_of:
             return pd.DataFrame()
-        area_of = {z: str(o) for z, o in base.footprints[AREA_TYPE].items()}
+        base = config_from_dict(self.run_config(self.first_run(self.baseline)))
         people = {z.id: z.population for z in base.zones}
         residents: dict[str, dict[str, int]] = {}
         for zone, area in area_of.items():
@@ -681,6 +691,9 @@ class Report:
                         else 0,
                         "meeting_hours": float((mine["meeting_hours"].to_numpy() * of).sum()),
                         "total_hours": float((mine["total_hours"].to_numpy() * of).sum()),
+                        "delayed_days": (self.delay_estimate(scenario, f"area:{area}")[0] or {"mean": math.nan})[
+                            "mean"
+                        ],
                     }
                 )
         return pd.DataFrame(rows)
@@ -692,7 +705,9 @@ class Report:
         if a.empty:
             return ""
         wide = a.pivot_table(
-            index=["icb", "name", "residents"], columns="scenario", values=["councils", "meeting_hours", "total_hours"]
+            index=["icb", "name", "residents"],
+            columns="scenario",
+            values=["councils", "meeting_hours", "total_hours", "delayed_days"],
         )
         wide = wide.reindex(columns=pd.MultiIndex.from_product([wide.columns.levels[0], self.scenarios]))
         meet, total, councils = wide["meeting_hours"], wide["total_hours"], wide["councils"]
@@ -703,6 +718,7 @@ class Report:
                 councils.astype(int).add_suffix(": councils"),
                 meet.add_suffix(": hours a week in meetings"),
                 total.add_suffix(": coordination hours a week"),
+                wide["delayed_days"].add_suffix(": delayed days per discharge"),
             ],
             axis=1,
         ).loc[order]
@@ -721,6 +737,10 @@ class Report:
             f"<tr><th>{html.escape(short[key])}</th>"
             + "".join(f"<td>{int(councils.at[key, s])}</td>" for s in self.scenarios)
             + "".join(cell(meet.loc[key], s) for s in self.scenarios)
+            + "".join(
+                _estimate_cell(*self.delay_estimate(s, f"area:{key[0]}"), f'class="area-delay" data-area="{key[0]}"')
+                for s in self.scenarios
+            )
             + "</tr>"
             for key in order
         ]
@@ -728,21 +748,25 @@ class Report:
             "<tr><th>all areas</th>"
             + "<td></td>" * len(self.scenarios)
             + "".join(cell(meet.sum(), s) for s in self.scenarios)
+            + "".join(_estimate_cell(*self.delay_estimate(s, "all"), 'class="area-delay"') for s in self.scenarios)
             + "</tr>"
         )
         n = len(self.scenarios)
-        names = "".join(f"<th>{html.escape(s)}</th>" for s in self.scenarios) * 2
+        names = "".join(f"<th>{html.escape(s)}</th>" for s in self.scenarios) * 3
         return (
-            f"<h3>By ICB area</h3><p>Staff hours in meetings by the {len(order)} ICBs of the baseline, each "
-            "over the residents it covers there, so that an ICB merged or split in a scenario is compared over "
-            "the same people. An organisation's hours are shared among the areas by where the residents it "
-            "serves live (a hospital: where its patients live). Councils: those serving at least "
-            f"{PARTNER_MIN_SHARE:.0%} of the area's residents. Mean over replications; the largest change in "
+            f"<h3>By ICB area</h3><p>Staff hours in meetings, and delayed days, by the {len(order)} ICBs of "
+            "the baseline, each over the residents it covers there, so that an ICB merged or split in a "
+            "scenario is compared over the same people. An organisation's hours are shared among the areas "
+            "by where the residents it serves live (a hospital: where its patients live). Councils: those "
+            f"serving at least {PARTNER_MIN_SHARE:.0%} of the area's residents. Delayed days: per discharge of "
+            "the area's residents in the measured period, with its 95% interval and, under it, the change "
+            "from the baseline paired by replication. Mean over replications; the largest change in "
             "meeting hours first; in brackets, the change from the baseline. "
             '<a href="icb_workload.csv">icb_workload.csv</a> beside this page has these and each area\'s '
             "coordination hours a week in all.</p>"
             f'<table class="headline areas"><thead><tr><th rowspan="2">ICB area</th>'
             f'<th colspan="{n}">councils</th><th colspan="{n}">staff hours a week in meetings</th>'
+            f'<th colspan="{n}">delayed days per discharge</th>'
             f"</tr><tr>{names}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
 
@@ -797,7 +821,8 @@ class Report:
             for run_id in self.point_zero_runs(scenario):
                 cfg = self.run_config(run_id)
                 pathways = {k: Pathway.model_validate(v) for k, v in cfg["pathways"].items()}
-                p = self.run_table(run_id, "patients", ["delayed_days", *delay_columns(pathways)])
+                zone = ["zone"] if self.area_of else []
+                p = self.run_table(run_id, "patients", ["delayed_days", *delay_columns(pathways), *zone])
                 lo, hi = cfg["run"]["warmup_days"], cfg["run"]["length_days"]
                 p = p[(p["discharged"] >= lo) & (p["discharged"] < hi)]
                 row = {"scenario": scenario, "replication": int(replication[run_id])}
@@ -810,8 +835,27 @@ class Report:
                 for pathway, pw in pathways.items():
                     if pw.steps:
                         row[f"pathway:{pathway}"] = float(p.loc[p["pathway"] == pathway, "delayed_days"].mean())
+                if zone:  # and of the residents of each of the baseline's ICB areas
+                    by_area = p["delayed_days"].groupby(p["zone"].astype(str).map(self.area_of)).mean()
+                    row.update({f"area:{area}": float(v) for area, v in by_area.items()})
                 rows.append(row)
         return pd.DataFrame(rows)
+
+    def delay_estimate(self, scenario: str, column: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """A column of ``delays_by_run`` in a scenario: its mean over replications with a
+        95% interval (None where the scenario has none of it: a pathway it does not use)
+        and, against the baseline, the change paired by replication (None for the baseline)."""
+        by_run = self.delays_by_run
+        runs = by_run[by_run["scenario"] == scenario].set_index("replication")
+        base = by_run[by_run["scenario"] == self.baseline].set_index("replication")
+        if column not in runs or not runs[column].notna().any():
+            return None, None
+        s = mean_ci(runs[column])
+        if scenario == self.baseline or column not in base or not base[column].notna().any():
+            return s, None
+        change = (runs[column] - base[column]).dropna()
+        before = float(base.loc[change.index, column].mean())
+        return s, mean_ci(change) | {"relative_change_pct": 100 * change.mean() / before if before else math.nan}
 
     def delays_html(self) -> str:
         """Delayed days in their parts, and by pathway: for each scenario the mean over
@@ -825,24 +869,15 @@ class Report:
                 "step ended, so the parts would not add up to the delayed days. To see them, move the "
                 "experiment's <code>runs/</code> folder aside and run <code>handover sweep</code> again.</p>"
             )
-        base = by_run[by_run["scenario"] == self.baseline].set_index("replication")
 
         def table(columns: dict[str, str]) -> str:
             head = "".join(f"<th>{html.escape(label)}</th>" for label in columns.values())
             body = []
             for scenario in self.scenarios:
-                runs = by_run[by_run["scenario"] == scenario].set_index("replication")
-                cells = []
-                for column in columns:
-                    s = mean_ci(runs[column]) if runs[column].notna().any() else None  # a pathway it has
-                    d = None
-                    if s is not None and scenario != self.baseline and base[column].notna().any():
-                        change = (runs[column] - base[column]).dropna()
-                        before = float(base.loc[change.index, column].mean())
-                        d = mean_ci(change) | {
-                            "relative_change_pct": 100 * change.mean() / before if before else math.nan
-                        }
-                    cells.append(_estimate_cell(s, d, f'class="part" data-part="{column}"'))
+                cells = [
+                    _estimate_cell(*self.delay_estimate(scenario, column), f'class="part" data-part="{column}"')
+                    for column in columns
+                ]
                 name = scenario + (" (baseline)" if scenario == self.baseline else "")
                 body.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
             return (

@@ -253,6 +253,41 @@ def test_englands_reorganisation_experiment_differs_only_in_the_reorganisation()
     assert all(c.zones == cfgs["today"].zones for c in cfgs.values())  # same residents and demand
 
 
+def test_the_icbs_of_april_2026_take_whole_councils_and_change_nothing_else():
+    exp = shipped_experiment("icb-mergers.yaml")
+    cfgs = {c.scenario: c.config for c in exp.cells}
+    before, after, aligned = cfgs["icbs_2022"], cfgs["icbs_2026"], cfgs["icbs_2026_places_aligned"]
+    counts = {s: (len(c.orgs_of_type("icb")), len(c.orgs_of_type("place"))) for s, c in cfgs.items()}
+    assert counts == {"icbs_2022": (42, 158), "icbs_2026": (36, 158), "icbs_2026_places_aligned": (36, 153)}
+    new = set(after.orgs_of_type("icb")) - set(before.orgs_of_type("icb"))
+    assert len(new) == 6  # and Hampshire and the Isle of Wight, which keeps its id
+    icb, council = after.footprints["icb"], after.footprints["local_authority"]
+    redrawn = new | {"hampshire_and_isle_of_wight_icb"}
+    for org in redrawn:  # each takes whole councils: a council works with one of them
+        councils = {council[z] for z in icb if icb[z] == org}
+        assert {icb[z] for z in icb if council[z] in councils and icb[z] in redrawn} == {org}, org
+    # a fragment beyond the thirteen ICBs stays where it was (7,305 of Oxfordshire's residents)
+    assert icb["vale_of_white_horse__bath_and_north_east_somerset_swindon_and_wiltshire"] == (
+        "bath_and_north_east_somerset_swindon_and_wiltshire_icb"
+    )
+    assert {council[z] for z in icb if icb[z] == "essex_icb"} == {
+        "essex_council",
+        "southend_on_sea_council",
+        "thurrock_council",
+    }
+    # the ICBs outside the seven, and every other organisation and footprint, are as they were
+    assert {z: o for z, o in icb.items() if o not in redrawn} == {
+        z: o for z, o in before.footprints["icb"].items() if z in icb and icb[z] not in redrawn
+    }
+    for org_type in ("acute_trust", "local_authority", "community_health", "housing"):
+        assert after.footprints[org_type] == before.footprints[org_type]
+    assert after.footprints["place"] == before.footprints["place"]
+    assert aligned.footprints["icb"] == icb
+    nurses = [sum(c.organisations[i].staff["chc_nurse"].count for i in c.orgs_of_type("icb")) for c in cfgs.values()]
+    assert nurses[1] - nurses[0] in range(-3, 4)  # each new ICB's share, rounded
+    assert all(c.zones == before.zones for c in cfgs.values())
+
+
 def test_housing_is_the_district_council_in_two_tiers_and_the_council_itself_in_unitaries():
     from sim.yamlio import load_yaml
 

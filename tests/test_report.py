@@ -505,6 +505,39 @@ def test_hours_by_icb_area_share_each_organisation_by_its_residents(areas_report
     }
 
 
+def test_delayed_days_by_icb_area_are_those_of_the_areas_residents(areas_report):
+    report = areas_report
+    by_run = report.delays_by_run.set_index(["scenario", "replication"])
+    area_of = {"harbourside": "icb_north", "northmoor": "icb_north", "southvale": "icb_south", "eastfield": "icb_south"}
+    assert report.area_of == area_of
+    for scenario in report.scenarios:
+        for run_id in report.point_zero_runs(scenario):
+            p = report.run_table(run_id, "patients")
+            p = p[(p["discharged"] >= 10) & (p["discharged"] < 60)]
+            mean = p.groupby(p["zone"].astype(str).map(area_of))["delayed_days"].mean()
+            replication = int(report.runs.set_index("run_id").at[run_id, "replication"])
+            row = by_run.loc[(scenario, replication)]
+            assert row["area:icb_north"] == pytest.approx(mean["icb_north"])
+            assert row["area:icb_south"] == pytest.approx(mean["icb_south"])
+            # the areas' residents are all the patients: weighted by discharges, the headline
+            n = p.groupby(p["zone"].astype(str).map(area_of)).size()
+            assert (mean * n).sum() / n.sum() == pytest.approx(row["all"])
+    a = report.areas.set_index(["scenario", "icb"])
+    assert a.at[("one_icb", "icb_south"), "delayed_days"] == pytest.approx(
+        by_run.loc["one_icb", "area:icb_south"].mean()
+    )
+    page = (report.out / "index.html").read_text()
+    table = page[page.index('<table class="headline areas">') :]
+    table = table[: table.index("</table>")]
+    assert "delayed days per discharge" in table
+    cells = re.findall(r'class="area-delay" data-area="(\w+)" data-mean="([^"]+)"', table)
+    assert len(cells) == 2 * len(report.scenarios)
+    for scenario, (area, mean) in zip(report.scenarios, cells, strict=False):  # the first row's
+        assert float(mean) == pytest.approx(a.at[(scenario, area), "delayed_days"])
+    csv = pd.read_csv(report.out / "icb_workload.csv")
+    assert "one_icb: delayed days per discharge" in csv.columns
+
+
 def test_the_page_shows_hours_by_icb_area_only_with_two_icbs_or_more(areas_report, report_dir):
     page = (areas_report.out / "index.html").read_text()
     table = page[page.index('<table class="headline areas">') :]

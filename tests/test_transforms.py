@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -157,6 +160,105 @@ def test_reorganise_redraws_several_councils_at_once():
     cfg = build(data)
     assert sorted(cfg.orgs_of_type("local_authority")) == ["east", "west"]
     assert staff_total(data, "local_authority", "social_worker") in (12, 13)  # rounding of shares
+
+
+def test_reorganise_by_councils_is_reorganise_by_their_zones():
+    """ICBs redrawn around whole councils: each council stands for its zones."""
+    by_councils = apply(
+        example_data(),
+        {
+            "reorganise": {
+                "organisations": ["the_icb"],
+                "by": "local_authority",
+                "into": {"north_icb": ["north_council"], "south_icb": ["south_council"]},
+                "names": {"north_icb": "North ICB"},
+            }
+        },
+    )
+    by_zones = apply(
+        example_data(),
+        {
+            "reorganise": {
+                "organisations": ["the_icb"],
+                "into": {"north_icb": ["harbourside", "northmoor"], "south_icb": ["southvale", "eastfield"]},
+                "names": {"north_icb": "North ICB"},
+            }
+        },
+    )
+    assert by_councils == by_zones
+    assert by_councils["footprints"]["icb"] == {
+        "harbourside": "north_icb",
+        "northmoor": "north_icb",
+        "southvale": "south_icb",
+        "eastfield": "south_icb",
+    }
+    assert by_councils["organisations"]["north_icb"]["name"] == "North ICB"
+    # the continuing-healthcare nurses follow the residents (200,000 and 300,000 of 500,000)
+    assert staff_total(by_councils, "icb", "chc_nurse") == staff_total(example_data(), "icb", "chc_nurse")
+
+
+def test_reorganise_by_leaves_a_councils_zones_beyond_the_organisations_where_they_are():
+    """A council partly beyond the ICBs redrawn keeps its other part's ICB."""
+    data = example_data()
+    data["organisations"]["other_icb"] = copy.deepcopy(data["organisations"]["the_icb"])
+    data["footprints"]["icb"]["eastfield"] = "other_icb"
+    after = apply(
+        data,
+        {
+            "reorganise": {
+                "organisations": ["the_icb"],
+                "by": "local_authority",
+                "into": {"north_icb": ["north_council"], "south_icb": ["south_council"]},
+            }
+        },
+    )
+    assert after["footprints"]["icb"]["southvale"] == "south_icb"
+    assert after["footprints"]["icb"]["eastfield"] == "other_icb"
+
+
+@pytest.mark.parametrize(
+    "into, message",
+    [
+        (
+            {"n": ["north_councel"], "s": ["south_council"]},
+            "into.n: no organisation of type 'local_authority' called 'north_councel'; did you mean 'north_council'?",
+        ),
+        (
+            {"n": ["north_council"]},
+            "the successors must take exactly 'the_icb''s zones; not given: eastfield (in south_council), "
+            "southvale (in south_council)",
+        ),
+        ({"n": ["north_council"], "s": ["south_council", "north_council"]}, "into.s: 'north_council' is given to 'n'"),
+    ],
+)
+def test_reorganise_by_names_the_council_that_is_wrong(into, message):
+    transform = {"reorganise": {"organisations": ["the_icb"], "by": "local_authority", "into": into}}
+    with pytest.raises(TransformError, match=re.escape(message)):
+        apply(example_data(), transform)
+
+
+def test_reorganise_by_a_council_none_of_whose_zones_are_reorganised_is_an_error():
+    data = apply(
+        example_data(),
+        {
+            "split": {
+                "organisation": "the_icb",
+                "into": {"a_icb": ["harbourside", "northmoor"], "b_icb": ["southvale", "eastfield"]},
+            }
+        },
+    )
+    transform = {
+        "reorganise": {
+            "organisations": ["a_icb"],
+            "by": "local_authority",
+            "into": {"x": ["north_council", "south_council"]},
+        }
+    }
+    with pytest.raises(
+        TransformError,
+        match=re.escape("into.x: 'south_council' covers none of the zones of the organisations reorganised"),
+    ):
+        apply(data, transform)
 
 
 @pytest.mark.parametrize(
