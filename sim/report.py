@@ -737,10 +737,7 @@ class Report:
             f"<tr><th>{html.escape(short[key])}</th>"
             + "".join(f"<td>{int(councils.at[key, s])}</td>" for s in self.scenarios)
             + "".join(cell(meet.loc[key], s) for s in self.scenarios)
-            + "".join(
-                _estimate_cell(*self.delay_estimate(s, f"area:{key[0]}"), f'class="area-delay" data-area="{key[0]}"')
-                for s in self.scenarios
-            )
+            + "".join(self._area_delay_cell(s, f"area:{key[0]}", f'data-area="{key[0]}"') for s in self.scenarios)
             + "</tr>"
             for key in order
         ]
@@ -748,27 +745,42 @@ class Report:
             "<tr><th>all areas</th>"
             + "<td></td>" * len(self.scenarios)
             + "".join(cell(meet.sum(), s) for s in self.scenarios)
-            + "".join(_estimate_cell(*self.delay_estimate(s, "all"), 'class="area-delay"') for s in self.scenarios)
+            + "".join(self._area_delay_cell(s, "all", 'data-area="all"') for s in self.scenarios)
             + "</tr>"
         )
         n = len(self.scenarios)
-        names = "".join(f"<th>{html.escape(s)}</th>" for s in self.scenarios) * 3
+        # three groups of a column for each scenario: long names may break after an underscore
+        names = "".join(f"<th>{html.escape(s).replace('_', '_<wbr>')}</th>" for s in self.scenarios) * 3
         return (
             f"<h3>By ICB area</h3><p>Staff hours in meetings, and delayed days, by the {len(order)} ICBs of "
             "the baseline, each over the residents it covers there, so that an ICB merged or split in a "
             "scenario is compared over the same people. An organisation's hours are shared among the areas "
             "by where the residents it serves live (a hospital: where its patients live). Councils: those "
             f"serving at least {PARTNER_MIN_SHARE:.0%} of the area's residents. Delayed days: per discharge of "
-            "the area's residents in the measured period, with its 95% interval and, under it, the change "
-            "from the baseline paired by replication. Mean over replications; the largest change in "
+            "the area's residents in the measured period, the baseline's with its 95% interval and each "
+            "other scenario's as its change from the baseline, paired by replication, with its interval. "
+            "Mean over replications; the largest change in "
             "meeting hours first; in brackets, the change from the baseline. "
             '<a href="icb_workload.csv">icb_workload.csv</a> beside this page has these and each area\'s '
             "coordination hours a week in all.</p>"
             f'<table class="headline areas"><thead><tr><th rowspan="2">ICB area</th>'
             f'<th colspan="{n}">councils</th><th colspan="{n}">staff hours a week in meetings</th>'
-            f'<th colspan="{n}">delayed days per discharge</th>'
+            f'<th colspan="{n}">delayed days per discharge (the baseline\'s; change from it)</th>'
             f"</tr><tr>{names}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
+
+    def _area_delay_cell(self, scenario: str, column: str, attrs: str) -> str:
+        """Delayed days in the areas' table, kept short: the baseline's with its interval,
+        a scenario's as its change from the baseline, paired by replication."""
+        s, d = self.delay_estimate(scenario, column)
+        if s is None:
+            return "<td>n/a</td>"
+        mean = f'class="area-delay" {attrs} data-mean="{s["mean"]!r}"'
+        if d is None:
+            return f"<td><span {mean}>{html.escape(fmt_estimate(s['mean'], s['ci_low'], s['ci_high']))}</span></td>"
+        cls = "up" if d["ci_low"] > 0 else "down" if d["ci_high"] < 0 else "same"
+        change = fmt_estimate(d["mean"], d["ci_low"], d["ci_high"], signed=True)
+        return f'<td><span {mean}></span><span class="diff {cls}">{html.escape(change)}</span></td>'
 
     def headline_rows(self) -> list[dict[str, Any]]:
         rows = []

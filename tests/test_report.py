@@ -531,7 +531,10 @@ def test_delayed_days_by_icb_area_are_those_of_the_areas_residents(areas_report)
     table = table[: table.index("</table>")]
     assert "delayed days per discharge" in table
     cells = re.findall(r'class="area-delay" data-area="(\w+)" data-mean="([^"]+)"', table)
-    assert len(cells) == 2 * len(report.scenarios)
+    assert len(cells) == 3 * len(report.scenarios)  # two areas, and all of them
+    assert [float(m) for area, m in cells if area == "all"] == pytest.approx(
+        [by_run.loc[s, "all"].mean() for s in report.scenarios]
+    )
     for scenario, (area, mean) in zip(report.scenarios, cells, strict=False):  # the first row's
         assert float(mean) == pytest.approx(a.at[(scenario, area), "delayed_days"])
     csv = pd.read_csv(report.out / "icb_workload.csv")
