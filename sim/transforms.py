@@ -188,11 +188,9 @@ def reorganise(
         raise TransformError(f"{clash[0]!r} is already the id of another organisation; name the successor otherwise")
     fp = _single_footprint(data, org_type)
     own = {z for z, o in fp.items() if o in organisations}
-    in_by: dict[str, str] = {}
+    by_fp = _single_footprint(data, by) if by is not None else {}
     if by is not None:
-        by_fp = _single_footprint(data, by)
-        in_by = {z: by_fp[z] for z in own}
-        into = _zones_by(data, by, by_fp, own, into)
+        into = _zones_by(by, by_fp, own, into)
     listed = [z for zones in into.values() for z in zones]
     if len(listed) != len(set(listed)):
         raise TransformError("a zone is given to more than one successor")
@@ -200,7 +198,7 @@ def reorganise(
         missing, extra = sorted(own - set(listed)), sorted(set(listed) - own)
         whose = f"{organisations[0]!r}'s" if len(organisations) == 1 else "their"
         if by is not None:  # name the zones left out by the organisations they are in
-            missing = [f"{z} (in {in_by[z]})" for z in missing]
+            missing = [f"{z} (in {by_fp[z]})" for z in missing]
         raise TransformError(
             f"the successors must take exactly {whose} zones"
             + (f"; not given: {', '.join(missing)}" if missing else "")
@@ -213,9 +211,7 @@ def reorganise(
     return absorb_lower_tiers(redistribute(data, org_type, new_fp, names), org_type, set(listed))
 
 
-def _zones_by(
-    data: Data, by: str, by_fp: dict[str, str], own: set[str], into: dict[str, list[str]]
-) -> dict[str, list[str]]:
+def _zones_by(by: str, by_fp: dict[str, str], own: set[str], into: dict[str, list[str]]) -> dict[str, list[str]]:
     """``into`` with each organisation of type ``by`` replaced by its zones in ``own``."""
     of_type = sorted(set(by_fp.values()))
     zones: dict[str, list[str]] = {}
