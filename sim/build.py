@@ -163,6 +163,11 @@ class BuildSpec(Strict):
     name: str
     description: str = ""
     icbs: list[str] | str = Field(description="ICB codes (E54...) or names, or 'all'")
+    councils: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="only these councils' zones in those ICBs (2023 upper tier, by name or id); default: all",
+    )
     places: dict[str, Area] | None = Field(
         default=None, description="default: one place per council in each ICB, small parts joining a neighbour"
     )
@@ -183,6 +188,32 @@ def _resolve_icbs(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
             close = difflib.get_close_matches(w, list(known.values()), n=1)
             raise ValueError(f"unknown ICB {w!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
         out.append(code)
+    return out
+
+
+def _resolve_councils(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
+    """The ids of ``spec.councils`` (names such as "Surrey", or ids such as ``surrey_council``)
+    that have zones in these ICBs."""
+    known = dict(zip(zones["authority"], zones["authority_name"], strict=False))
+    by_name = {v.lower(): k for k, v in known.items()} | {k: k for k in known}
+    everywhere = england().zones
+    out = []
+    for c in spec.councils or []:
+        council = by_name.get(c.lower()) or by_name.get(slug(c))
+        if council is None:
+            elsewhere = everywhere[
+                (everywhere["authority_name"].str.lower() == c.lower()) | (everywhere["authority"] == c)
+            ]
+            if not elsewhere.empty:
+                raise ValueError(
+                    f"council {c!r} has no residents in these ICBs; it is in "
+                    + ", ".join(sorted(set(elsewhere["icb_name"])))
+                )
+            close = difflib.get_close_matches(c, sorted(set(everywhere["authority_name"])), n=1)
+            raise ValueError(f"unknown council {c!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+        if council in out:
+            raise ValueError(f"council {c!r} is given twice")
+        out.append(council)
     return out
 
 
@@ -223,6 +254,8 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
     geo = england()
     icbs = _resolve_icbs(spec, geo.zones)
     zones = geo.zones[geo.zones["icb_code"].isin(icbs)].reset_index(drop=True)
+    if spec.councils is not None:
+        zones = zones[zones["authority"].isin(_resolve_councils(spec, zones))].reset_index(drop=True)
     pop = dict(zip(zones["zone"], zones["population"], strict=True))
     tw = geo.trust_weights[geo.trust_weights["zone"].isin(pop)]
     min_share = d["trust_catchment_min_share"]

@@ -264,7 +264,7 @@ class Report:
                 members = sorted(o for o, ot in types.items() if ot == t)
                 for k, o in enumerate(members):
                     pos[o] = (x, 1 - (k + 1) / (len(members) + 1))
-                    lines[o] = max(2, min(5, 34 // (len(members) + 1)))  # the lines a name has room for
+                    lines[o] = min(5, 34 // (len(members) + 1))  # the lines a name has room for
             flows = interfaces["expected_flow_per_week"].to_numpy()
             top = flows.max() if len(flows) and flows.max() > 0 else 1.0
             for r in interfaces.itertuples():
@@ -288,8 +288,7 @@ class Report:
                         ax.plot([x0, x1], [y0, y1], color="grey", linestyle="--", linewidth=0.8, zorder=1)
             for o, (x, y) in pos.items():
                 ax.scatter([x], [y], s=40, color="#E69F00", edgecolor="black", linewidth=0.6, zorder=2)
-                same_type = sum(1 for t in types.values() if t == types[o])
-                if same_type <= 12:  # more would crowd the column
+                if lines[o] >= 2:  # a name needs two lines; with more in the column they would crowd
                     # beside its dot, over the lines on a pale ground, never over the next column
                     ax.annotate(
                         _wrap(cfg["organisations"][o].get("name") or o, lines=lines[o]),

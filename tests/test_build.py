@@ -43,10 +43,12 @@ def test_a_district_in_two_icbs_is_split_by_its_small_areas():
     assert wf.sum() == pytest.approx(225_000, abs=5)
 
 
-def test_the_committed_lancashire_config_is_what_the_spec_builds(tmp_path):
-    out = tmp_path / "lsc.yaml"
-    assert main(["build", str(LSC_SPEC), "--out", str(out)]) == 0
-    assert out.read_text() == LSC.read_text(), "rebuild configs/lancashire-south-cumbria.yaml from its spec"
+@pytest.mark.parametrize("spec", sorted((ROOT / "configs" / "build").glob("*.yaml")), ids=lambda p: p.name)
+def test_each_committed_config_is_what_its_spec_builds(spec, tmp_path):
+    out = tmp_path / spec.name
+    assert main(["build", str(spec), "--out", str(out)]) == 0
+    committed = ROOT / "configs" / spec.name
+    assert out.read_text() == committed.read_text(), f"rebuild configs/{spec.name} from {spec.name}"
 
 
 def test_lancashire_today_matches_the_board_paper():
@@ -134,10 +136,42 @@ def test_englands_places_keep_to_one_icb_each_and_fold_in_small_fragments():
     assert sum(len(v) > 1 for v in icbs_of_each_place(across, icb).values()) == 11
 
 
-def test_the_committed_england_config_is_what_the_spec_builds(tmp_path):
-    out = tmp_path / "england.yaml"
-    assert main(["build", str(ROOT / "configs" / "build" / "england.yaml"), "--out", str(out)]) == 0
-    assert out.read_text() == (ROOT / "configs" / "england.yaml").read_text(), "rebuild configs/england.yaml"
+def test_a_build_can_keep_only_some_councils():
+    """Surrey lies in two ICBs (Surrey Heartlands, and Frimley for Surrey Heath, Farnham, Ash
+    and part of Runnymede): its build has all its residents and nobody else's."""
+    cfg = load_config(ROOT / "configs" / "surrey.yaml")
+    zones = england().zones
+    surrey = zones[zones["authority"] == "surrey_council"]
+    assert {z.id for z in cfg.zones} == set(surrey["zone"])
+    assert sum(z.population for z in cfg.zones) == surrey["population"].sum() == pytest.approx(1_203_600, abs=10)
+    assert cfg.orgs_of_type("local_authority") == ["surrey_council"]
+    assert sorted(cfg.orgs_of_type("icb")) == ["frimley_icb", "surrey_heartlands_icb"]
+    assert len(cfg.orgs_of_type("housing")) == 11
+    assert sorted(cfg.orgs_of_type("place")) == ["surrey_place__frimley", "surrey_place__surrey_heartlands"]
+    # a trust has the staff for the residents it serves here: Frimley Park's for Surrey's only
+    whole = load_config(ROOT / "configs" / "england.yaml")
+    assert cfg.organisations["rdu"].staff["discharge_coordinator"].count < (
+        whole.organisations["rdu"].staff["discharge_coordinator"].count / 2
+    )
+    # the same organisations as the same ICBs' whole build, less those with no Surrey residents
+    both = build_config(BuildSpec(name="x", icbs=["E54000052", "E54000034"]))
+    assert set(cfg.organisations) < set(both["organisations"])
+    assert {z: both["footprints"]["acute_trust"][z] for z in cfg.footprints["acute_trust"]} == {
+        z: dict(fp) for z, fp in cfg.footprints["acute_trust"].items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("councils", "message"),
+    [
+        (["Surray"], "unknown council 'Surray'; did you mean 'Surrey'?"),
+        (["Kent"], "council 'Kent' has no residents in these ICBs; it is in NHS Kent and Medway"),
+        (["Surrey", "surrey_council"], "council 'surrey_council' is given twice"),
+    ],
+)
+def test_councils_a_build_cannot_keep_are_named(councils, message):
+    with pytest.raises(ValueError, match=message):
+        build_config(BuildSpec(name="x", icbs=["E54000052"], councils=councils))
 
 
 def test_england_has_about_585000_complex_discharges():
