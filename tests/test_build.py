@@ -322,6 +322,52 @@ def test_the_icbs_of_april_2026_take_whole_councils_and_change_nothing_else():
     assert all(c.zones == before.zones for c in cfgs.values())
 
 
+def test_surreys_unitaries_take_the_districts_decided_or_proposed_and_change_nothing_else():
+    exp = shipped_experiment("surrey.yaml")
+    cfgs = {c.scenario: c.config for c in exp.cells}
+    today = cfgs["today"]
+
+    def councils(cfg):
+        """Each council's districts (zones named as the district, or its part in an ICB)."""
+        out: dict[str, set[str]] = {}
+        for z, c in cfg.footprints["local_authority"].items():
+            out.setdefault(cfg.organisations[c].name, set()).add(z.split("__")[0])
+        return out
+
+    east2 = {"elmbridge", "epsom_and_ewell", "mole_valley", "reigate_and_banstead", "tandridge"}
+    west2 = {"guildford", "runnymede", "spelthorne", "surrey_heath", "waverley", "woking"}
+    assert councils(today) == {"Surrey": east2 | west2}
+    for s in ("two_unitaries", "two_unitaries_two_places"):
+        assert councils(cfgs[s]) == {"East Surrey": east2, "West Surrey": west2}
+    for s in ("three_unitaries", "three_unitaries_three_places"):
+        assert councils(cfgs[s]) == {
+            "East Surrey": east2 - {"elmbridge"},
+            "North Surrey": {"elmbridge", "runnymede", "spelthorne"},
+            "West Surrey": west2 - {"runnymede", "spelthorne"},
+        }
+    places = {s: len(c.orgs_of_type("place")) for s, c in cfgs.items()}
+    assert places == {
+        "today": 1,
+        "two_unitaries": 1,
+        "two_unitaries_two_places": 2,
+        "three_unitaries": 1,
+        "three_unitaries_three_places": 3,
+    }
+    for s, cfg in cfgs.items():
+        assert cfg.orgs_of_type("icb") == ["surrey_and_sussex_icb"], s  # one ICB since April 2026
+        assert cfg.zones == today.zones
+        for org_type in ("acute_trust", "community_health"):
+            assert cfg.footprints[org_type] == today.footprints[org_type], (s, org_type)
+        if s != "today":  # the unitaries are the housing authorities, with the districts' officers
+            assert cfg.footprints["housing"] == cfg.footprints["local_authority"]
+            assert not [o for o in cfg.organisations.values() if o.type == "housing"]  # the districts are gone
+        for role in ("social_worker", "housing_officer"):
+            n = sum(o.staff[role].count for o in cfg.organisations.values() if role in o.staff)
+            assert n - sum(o.staff[role].count for o in today.organisations.values() if role in o.staff) in range(
+                0, 3
+            ), (s, role)  # each successor's share, rounded up
+
+
 def test_housing_is_the_district_council_in_two_tiers_and_the_council_itself_in_unitaries():
     from sim.yamlio import load_yaml
 
