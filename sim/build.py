@@ -206,13 +206,13 @@ def _resolve_councils(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
             ]
             if not elsewhere.empty:
                 raise ValueError(
-                    f"council {c!r} has no residents in these ICBs; it is in "
+                    f"councils: {c!r} has no residents in these ICBs; it is in "
                     + ", ".join(sorted(set(elsewhere["icb_name"])))
                 )
             close = difflib.get_close_matches(c, sorted(set(everywhere["authority_name"])), n=1)
-            raise ValueError(f"unknown council {c!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+            raise ValueError(f"councils: unknown council {c!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
         if council in out:
-            raise ValueError(f"council {c!r} is given twice")
+            raise ValueError(f"councils: {c!r} is given twice")
         out.append(council)
     return out
 
@@ -422,7 +422,9 @@ def build_from_file(path: str | Path) -> dict[str, Any]:
         return build_config(spec)
     except ValueError as exc:
         _, lines = load_yaml(path)
-        raise ConfigError([Problem(str(path), line_of(lines, ()), (), str(exc))]) from None
+        key, _, rest = str(exc).partition(": ")
+        where, message = ((key,), rest) if key in BuildSpec.model_fields and rest else ((), str(exc))
+        raise ConfigError([Problem(str(path), line_of(lines, where), where, message)]) from None
 
 
 HEADER = """\

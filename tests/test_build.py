@@ -164,9 +164,9 @@ def test_a_build_can_keep_only_some_councils():
 @pytest.mark.parametrize(
     ("councils", "message"),
     [
-        (["Surray"], "unknown council 'Surray'; did you mean 'Surrey'?"),
-        (["Kent"], "council 'Kent' has no residents in these ICBs; it is in NHS Kent and Medway"),
-        (["Surrey", "surrey_council"], "council 'surrey_council' is given twice"),
+        (["Surray"], "councils: unknown council 'Surray'; did you mean 'Surrey'?"),
+        (["Kent"], "councils: 'Kent' has no residents in these ICBs; it is in NHS Kent and Medway"),
+        (["Surrey", "surrey_council"], "councils: 'surrey_council' is given twice"),
     ],
 )
 def test_councils_a_build_cannot_keep_are_named(councils, message):
@@ -220,6 +220,9 @@ def test_bad_build_specs_are_reported(tmp_path, capsys):
     spec.write_text("name: x\nicbs: [E54000048]\nplaces:\n  a: {districts: [Preston]}\n")
     assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
     assert "districts in no area" in capsys.readouterr().err
+    spec.write_text("name: x\nicbs: all\ncouncils: [Surray]\n")
+    assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
+    assert "s.yaml:3: councils: unknown council 'Surray'; did you mean 'Surrey'?" in capsys.readouterr().err
     spec.write_text("name: x\nicbz: all\n")
     assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
     assert "unknown key 'icbz'" in capsys.readouterr().err
