@@ -192,25 +192,21 @@ def _resolve_icbs(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
 
 
 def _resolve_councils(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
-    """The ids of ``spec.councils`` (names such as "Surrey", or ids such as ``surrey_council``)
-    that have zones in these ICBs."""
-    known = dict(zip(zones["authority"], zones["authority_name"], strict=False))
-    by_name = {v.lower(): k for k, v in known.items()} | {k: k for k in known}
+    """The ids of ``spec.councils`` (names such as "Surrey", or ids such as ``surrey_council``),
+    each of which must have zones among ``zones``."""
     everywhere = england().zones
+    ids = dict(zip(everywhere["authority_name"].str.lower(), everywhere["authority"], strict=True))
+    ids |= {a: a for a in everywhere["authority"]}
+    here = set(zones["authority"])
     out = []
     for c in spec.councils or []:
-        council = by_name.get(c.lower()) or by_name.get(slug(c))
+        council = ids.get(c.lower()) or ids.get(slug(c))
         if council is None:
-            elsewhere = everywhere[
-                (everywhere["authority_name"].str.lower() == c.lower()) | (everywhere["authority"] == c)
-            ]
-            if not elsewhere.empty:
-                raise ValueError(
-                    f"councils: {c!r} has no residents in these ICBs; it is in "
-                    + ", ".join(sorted(set(elsewhere["icb_name"])))
-                )
             close = difflib.get_close_matches(c, sorted(set(everywhere["authority_name"])), n=1)
             raise ValueError(f"councils: unknown council {c!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+        if council not in here:
+            icbs = sorted(set(everywhere.loc[everywhere["authority"] == council, "icb_name"]))
+            raise ValueError(f"councils: {c!r} has no residents in these ICBs; it is in " + ", ".join(icbs))
         if council in out:
             raise ValueError(f"councils: {c!r} is given twice")
         out.append(council)
