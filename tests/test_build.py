@@ -348,6 +348,13 @@ def test_surreys_unitaries_take_the_districts_decided_or_proposed_and_change_not
             "North Surrey": {"elmbridge", "runnymede", "spelthorne"},
             "West Surrey": west2 - {"runnymede", "spelthorne"},
         }
+    # the county's one committee sitting twice a week: today's configuration but for that
+    twice = cfgs.pop("today_sitting_twice_a_week")
+    assert twice.governance.arrangements["joint_committee"].every_days == 3.5
+    assert today.governance.arrangements["joint_committee"].every_days == 7
+    as_today = twice.model_dump()
+    as_today["governance"]["arrangements"]["joint_committee"]["every_days"] = 7
+    assert as_today == today.model_dump()
     places = {s: len(c.orgs_of_type("place")) for s, c in cfgs.items()}
     assert places == {
         "today": 1,
