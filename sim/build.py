@@ -51,6 +51,18 @@ def trust_names() -> dict[str, str]:
     return dict(zip(names["nhs_trust22_code"], names["name"], strict=True))
 
 
+@lru_cache(maxsize=1)
+def police_forces() -> dict[str, tuple[str, str]]:
+    """Each 2023 council's police force, by the council's name: (id, name), the force
+    named after its police area (``police_area23.csv``, the Police Act 1996's areas)."""
+    areas = pd.read_csv(ENGLAND / "police_area23.csv", dtype=str)
+    out = {}
+    for council, area in zip(areas["utla23_name"], areas["police_area"], strict=True):
+        name = area.removesuffix(" District") + " Police"
+        out[council] = (slug(name), name)
+    return out
+
+
 def slug(text: str) -> str:
     s = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
     return s
@@ -173,6 +185,10 @@ class BuildSpec(Strict):
     )
     community_health: dict[str, Area] | None = Field(default=None, description="default: one provider per ICB")
     governance: str | None = Field(default=None, description="the arrangement of every place without its own")
+    police: bool = Field(
+        default=False,
+        description="the police forces of these councils' areas, and each council's Safeguarding Adults Board",
+    )
 
 
 def _resolve_icbs(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
@@ -331,6 +347,17 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
             }
         )
 
+    org_types, meetings = d["organisation_types"], d["meetings"]
+    if spec.police:
+        force = {council: police_forces()[council] for council in set(zones["authority_name"])}
+        footprints["police"] = {
+            z: force[council][0] for z, council in zip(zones["zone"], zones["authority_name"], strict=True)
+        }
+        names.update(dict(force.values()))
+        org_types = {**org_types, "police": d["police"]["organisation_type"]}
+        d["staff_per_100k"]["police"] = d["police"]["staff_per_100k"]
+        meetings = [*meetings, d["police"]["meeting"]]
+
     residents: dict[str, float] = {}
     for t, fp in footprints.items():
         for z, v in fp.items():
@@ -361,7 +388,7 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
             "name": trust_names().get(code, f"Trust {code}"),
             "staff": staff_for("acute_trust", residents[trust]),
         }
-    for t in ("local_authority", "icb", "place", "community_health", "housing"):
+    for t in ("local_authority", "icb", "place", "community_health", "housing", "police"):
         for org in dict.fromkeys(footprints.get(t, {}).values()):
             served = residents[f"{t}:{org}"]
             if org in orgs:  # a trust that also provides community services
@@ -391,13 +418,13 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
             {"id": z, "name": n, "population": int(p)}
             for z, n, p in zip(zones["zone"], zones["name"], zones["population"], strict=True)
         ],
-        "organisation_types": d["organisation_types"],
+        "organisation_types": org_types,
         "organisations": orgs,
         "footprints": footprints,
         "patients": d["patients"],
         "pathways": pathways,
         "handovers": d["handovers"],
-        "meetings": d["meetings"],
+        "meetings": meetings,
         "governance": {**d["governance"], "default": spec.governance or d["governance"]["default"]},
     }
     config_from_dict(data, f"build {spec.name}")  # a built configuration is always valid

@@ -36,7 +36,7 @@ from sim.yamlio import load_yaml
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442"]
 HATCHES = ["", "//", "..", "xx", "\\\\", "oo", "++", "--"]
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1)), (0, (5, 5))]
-TYPE_ORDER = ["acute_trust", "community_health", "local_authority", "housing", "place", "icb"]
+TYPE_ORDER = ["acute_trust", "community_health", "local_authority", "housing", "place", "icb", "police"]
 TYPE_LABEL = {
     "acute_trust": "Acute trusts",
     "community_health": "Community health",
@@ -44,6 +44,7 @@ TYPE_LABEL = {
     "housing": "Housing (districts)",
     "place": "Places",
     "icb": "ICBs",
+    "police": "Police forces",
 }
 HEADLINE_TABLE = [
     "handovers_per_discharge",
@@ -64,6 +65,7 @@ SINGULAR = {
     "housing": "housing authority",
     "place": "place",
     "icb": "ICB",
+    "police": "police force",
 }
 PLURAL = {
     "acute_trust": "acute trusts",
@@ -72,6 +74,7 @@ PLURAL = {
     "housing": "housing authorities",
     "place": "places",
     "icb": "ICBs",
+    "police": "police forces",
 }
 
 
@@ -278,13 +281,15 @@ class Report:
                         linewidth=0.4 + 5.0 * r.expected_flow_per_week / top,
                         zorder=1,
                     )
-            # places exchange no patients: show which councils' residents each place covers
+            # places and police forces exchange no patients: show which councils' residents
+            # each covers
             fp = cfg["footprints"]
-            if "place" in fp and "local_authority" in fp:
-                pairs = {(fp["place"][z], fp["local_authority"][z]) for z in fp["place"]}
-                for place, council in sorted(pairs):
-                    if place in pos and council in pos:
-                        (x0, y0), (x1, y1) = pos[place], pos[council]
+            for t in ("place", "police"):
+                if t not in fp or "local_authority" not in fp:
+                    continue
+                for org, council in sorted({(fp[t][z], fp["local_authority"][z]) for z in fp[t]}):
+                    if org in pos and council in pos:
+                        (x0, y0), (x1, y1) = pos[org], pos[council]
                         ax.plot([x0, x1], [y0, y1], color="grey", linestyle="--", linewidth=0.8, zorder=1)
             for o, (x, y) in pos.items():
                 ax.scatter([x], [y], s=40, color="#E69F00", edgecolor="black", linewidth=0.6, zorder=2)
@@ -312,7 +317,7 @@ class Report:
                 ax.spines[side].set_visible(False)
         fig.suptitle(
             "Organisations (dots) and the interfaces between them (blue, width = patients a week); "
-            "places' footprints over councils (dashed)",
+            "places' and police forces' footprints over councils (dashed)",
         )
         self.save(
             fig,
@@ -320,8 +325,8 @@ class Report:
             "Organisations and interfaces",
             "Each dot is an organisation, in columns by type; each blue line an interface that exchanges "
             "patients, its width proportional to the expected complex discharges a week across it; each "
-            "dashed line joins a place to a council whose residents it covers (one line per place when "
-            "places are aligned to councils).",
+            "dashed line joins a place (or a police force) to a council whose residents it covers (one line "
+            "per place when places are aligned to councils).",
         )
 
     def figure_network_counts(self) -> None:

@@ -33,8 +33,10 @@ def county_councils(cfg: Config) -> set[str]:
     return {o for o in set(fp.values()) if len({_district(z) for z, a in fp.items() if a == o}) > 1}
 
 
-def ccn_structure(target_population: float = 500_000) -> tuple[pd.DataFrame, pd.DataFrame]:
-    today_data = build_config(BuildSpec(name="england", icbs="all"))
+def ccn_structure(target_population: float = 500_000) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The seed's figures beside this model's, the councils of each ICB that works with a
+    county council, and the councils and ICBs of each police force that does."""
+    today_data = build_config(BuildSpec(name="england", icbs="all", police=True))
     after_data = split_counties(today_data, target_population)
     today, after = config_from_dict(today_data), config_from_dict(after_data)
     counties = county_councils(today)
@@ -77,19 +79,38 @@ def ccn_structure(target_population: float = 500_000) -> tuple[pd.DataFrame, pd.
     comparison = pd.DataFrame(
         [{"measure": labels[k], "seed": SEED[k], "this_model": round(float(v), 2)} for k, v in ours.items()]
     )
-    return comparison, per_icb
+    forces = [f for f in today.orgs_of_type("police") if set(g0.partners(f, "local_authority")) & counties]
+    per_force = pd.DataFrame(
+        [
+            {
+                "police": f,
+                "police_name": today.organisations[f].name,
+                "councils_today": len(g0.partners(f, "local_authority")),
+                "councils_after": len(g1.partners(f, "local_authority")),
+                "icbs": len(g0.partners(f, "icb")),
+                "counties": ", ".join(sorted(set(g0.partners(f, "local_authority")) & counties)),
+                "icb_names": ", ".join(today.organisations[i].name for i in g0.partners(f, "icb")),
+            }
+            for f in forces
+        ]
+    )
+    return comparison, per_icb, per_force
 
 
 def write_ccn_findings(out_dir: str | Path, target_population: float = 500_000) -> Path:
     out = Path(out_dir)
-    comparison, per_icb = ccn_structure(target_population)
-    write_tables(out, {"comparison": comparison, "authorities_per_icb": per_icb})
+    comparison, per_icb, per_force = ccn_structure(target_population)
+    write_tables(out, {"comparison": comparison, "authorities_per_icb": per_icb, "police_forces": per_force})
     table = "\n".join(f"| {r.measure} | {r.seed:g} | {r.this_model:g} |" for r in comparison.itertuples())
     growth = per_icb[per_icb["authorities_after"] > per_icb["authorities_today"]]
     listing = "\n".join(
         f"- {r.icb_name}: {r.authorities_today} to {r.authorities_after} ({r.counties} split)"
         for r in growth.itertuples()
     )
+    more = per_force[per_force["councils_after"] > per_force["councils_today"]]
+    forces = "\n".join(f"- {r.police_name}: {r.councils_today} to {r.councils_after}" for r in more.itertuples())
+    several = per_force[per_force["icbs"] > 1]
+    today, after = per_force["councils_today"], per_force["councils_after"]
     text = f"""# Councils per ICB before and after county reorganisation (CCN figures)
 
 Seed `000` (County Councils Network / Newton, section 8.3) reports that 22 ICBs work
@@ -122,6 +143,25 @@ residents.  Reproduce with `handover study ccn`.
 ## ICBs that would work with more councils
 
 {listing}
+
+## Police forces
+
+The seed also warns of police, health and social care covering different footprints.
+Every council must set up a Safeguarding Adults Board whose members are the council,
+the ICBs and the chief officers of police for its area (Care Act 2014, section 43), so
+each council a force works with is a board it sits on, unless councils set up one
+together.  Police areas are whole councils (Police Act 1996), from
+`sim/data/england/police_area23.csv`.
+
+| measure | today | after |
+|---|---|---|
+| police forces working with a county council | {len(per_force)} | {len(per_force)} |
+| councils those forces work with (boards they sit on) | {today.sum()} | {after.sum()} |
+| councils per force | {today.mean():.2f} | {after.mean():.2f} |
+| forces working with more councils after | | {len(more)} |
+| forces working with two ICBs or more (2022 ICBs) | {len(several)} | {len(several)} |
+
+{forces}
 """
     (out / "findings.md").write_text(text, encoding="utf-8")
     return out / "findings.md"

@@ -412,3 +412,79 @@ def test_housing_is_the_district_council_in_two_tiers_and_the_council_itself_in_
     split = config_from_dict(apply(data, {"split_counties": {"target_population": 500_000}}))
     assert {split.organisations[o].type for o in split.orgs_of_type("housing")} == {"local_authority"}
     assert split.footprints["housing"] == split.footprints["local_authority"]
+
+
+def test_police_areas_are_whole_councils_as_the_police_act_draws_them():
+    areas = pd.read_csv(ENGLAND / "police_area23.csv")
+    councils = pd.read_csv(ENGLAND / "ltla23_to_utla23.csv")[["utla23_code", "utla23_name"]].drop_duplicates()
+    assert sorted(areas["utla23_code"]) == sorted(councils["utla23_code"])  # each council once
+    assert areas.merge(councils).shape[0] == 153  # with the names of the councils' file
+    assert areas["police_area"].nunique() == 39  # 37 outside London, the metropolitan district, the City
+    of = dict(zip(areas["utla23_name"], areas["police_area"], strict=True))
+    london = areas[areas["utla23_code"].str.startswith("E09")]
+    assert {of[c] for c in london["utla23_name"] if c != "City of London"} == {"Metropolitan Police District"}
+
+    def area(name: str) -> set[str]:
+        return {c for c, a in of.items() if a == name}
+
+    # Schedule 1's words: "the non-metropolitan districts of Cheshire East, Cheshire West and
+    # Chester, Halton and Warrington"; Humberside takes the Lincolnshires north of the Humber
+    assert area("Cheshire") == {"Cheshire East", "Cheshire West and Chester", "Halton", "Warrington"}
+    assert area("Lincolnshire") == {"Lincolnshire"}
+    assert {"North Lincolnshire", "North East Lincolnshire"} <= area("Humberside")
+    assert len(area("Thames Valley")) == 9 and "Oxfordshire" in area("Thames Valley")
+
+
+def test_police_forces_sit_on_each_councils_safeguarding_adults_board():
+    from sim.build import load_spec
+    from sim.transforms import apply
+
+    without = build_config(load_spec(LSC_SPEC))
+    data = build_config(load_spec(LSC_SPEC).model_copy(update={"police": True}))
+    cfg = config_from_dict(data)
+    assert "police" not in without["organisation_types"]  # only when a spec asks for them
+    assert cfg.organisations["lancashire_police"].name == "Lancashire Police"
+    council, police = cfg.footprints["local_authority"], cfg.footprints["police"]
+    force = {c: {police[z] for z in police if council[z] == c} for c in set(council.values())}
+    assert force["blackpool_council"] == force["lancashire_council"] == {"lancashire_police"}
+    assert force["westmorland_and_furness_council"] == {"cumbria_police"}
+
+    def boards(c):
+        m = structure_tables(Geography(c))["meetings"]
+        return m.loc[m["policy"] == "safeguarding_adults_board", "meeting"].str.partition(":")[2].str.split("+")
+
+    # one board for each council, with its ICB and its police force
+    assert sorted(b[0] for b in boards(cfg)) == sorted(cfg.orgs_of_type("local_authority"))
+    assert all(len(b) == 3 and b[1] == "lancashire_and_south_cumbria_icb" for b in boards(cfg))
+    assert {b[0]: b[2] for b in boards(cfg)}["blackpool_council"] == "lancashire_police"
+    # less the forces and the boards, it is the same build
+    forces = set(cfg.orgs_of_type("police"))
+    assert forces == {"lancashire_police", "cumbria_police", "north_yorkshire_police"}
+    assert {k: v for k, v in data["organisation_types"].items() if k != "police"} == without["organisation_types"]
+    assert {k: v for k, v in data["footprints"].items() if k != "police"} == without["footprints"]
+    assert {k: v for k, v in data["organisations"].items() if k not in forces} == without["organisations"]
+    assert [m for m in data["meetings"] if m["name"] != "safeguarding_adults_board"] == without["meetings"]
+    assert {
+        k: v for k, v in data.items() if k not in ("organisation_types", "footprints", "organisations", "meetings")
+    } == {
+        k: v for k, v in without.items() if k not in ("organisation_types", "footprints", "organisations", "meetings")
+    }
+    # Lancashire split in two: the force keeps its area and sits on one more board
+    split = config_from_dict(apply(data, {"split_counties": {"target_population": 700_000}}))
+    assert split.footprints["police"] == police
+    on = [b for b in boards(split) if b[2] == "lancashire_police"]
+    assert len(on) == 4, on  # Blackpool, Blackburn with Darwen and two of Lancashire
+
+
+def test_the_ccn_study_counts_councils_per_icb_and_per_police_force():
+    from sim.studies import ccn_structure
+
+    comparison, per_icb, per_force = ccn_structure()
+    # results/findings/ccn.md quotes these
+    assert comparison["this_model"].tolist() == [21, 48, 2.57, 65, 3.29, 13]
+    assert len(per_icb) == 21
+    assert len(per_force) == 20  # Sussex Police has two counties
+    assert (per_force["councils_today"].sum(), per_force["councils_after"].sum()) == (50, 67)
+    assert int((per_force["councils_after"] > per_force["councils_today"]).sum()) == 14
+    surrey = per_force.set_index("police").loc["surrey_police"]
+    assert (surrey["councils_today"], surrey["councils_after"], surrey["icbs"]) == (1, 2, 2)
