@@ -278,6 +278,39 @@ def test_network_names_are_whole_inside_their_panel_and_clear_of_other_names_and
     plt.close(fig)
 
 
+def test_networks_draw_police_forces_over_the_councils_they_cover(tmp_path):
+    from sim.build import BuildSpec, build_config, build_header, dump
+
+    data = build_config(BuildSpec(name="surrey", icbs="all", councils=["Surrey"], police=True))
+    (tmp_path / "surrey.yaml").write_text(dump(data, build_header(data, "surrey.yaml")))
+    split = {"reorganise": {"organisations": ["surrey_council"], "by": "housing", "into": {
+        "east_council": ["elmbridge_district", "epsom_and_ewell_district", "mole_valley_district",
+                         "reigate_and_banstead_district", "tandridge_district"],
+        "west_council": ["guildford_district", "runnymede_district", "spelthorne_district",
+                         "surrey_heath_district", "waverley_district", "woking_district"]}}}  # fmt: skip
+    experiment = {
+        "name": "police",
+        "base": "surrey.yaml",
+        "seed": 1,
+        "run": {"length_days": 10, "warmup_days": 2},
+        "replications": 1,
+        "scenarios": {"today": {"baseline": True}, "two": {"transforms": [split]}},
+    }
+    (tmp_path / "exp.yaml").write_text(json.dumps(experiment))
+    report = Report(run_sweep(tmp_path / "exp.yaml", tmp_path / "results", workers=1, progress=False).out_dir)
+    fig, _ = drawn(report, "networks")
+    for ax, councils in zip([ax for ax in fig.axes if ax.get_visible()], (1, 2), strict=True):
+        columns = [t.get_text() for t in ax.get_xticklabels()]
+        assert columns[-1] == "Police forces"
+        names = [t.get_text().replace("\n", " ") for t in ax.texts]
+        assert "Surrey Police" in names
+        dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+        to_police = [line for line in dashed if len(columns) - 1 in line.get_xdata()]  # the last column's
+        assert len(to_police) == councils  # a dashed line to each council the force covers
+        assert {line.get_xdata()[1] for line in to_police} == {columns.index("Councils")}
+    plt.close(fig)
+
+
 def test_networks_too_big_to_draw_are_counted_by_type_and_pair_of_types(report_dir, monkeypatch):
     monkeypatch.setattr(report_module, "NETWORK_MOST", 1)  # the example's two councils count as many
     report = Report(report_dir)
