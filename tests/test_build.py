@@ -460,15 +460,14 @@ def test_police_forces_sit_on_each_councils_safeguarding_adults_board():
     # less the forces and the boards, it is the same build
     forces = set(cfg.orgs_of_type("police"))
     assert forces == {"lancashire_police", "cumbria_police", "north_yorkshire_police"}
-    assert {k: v for k, v in data["organisation_types"].items() if k != "police"} == without["organisation_types"]
-    assert {k: v for k, v in data["footprints"].items() if k != "police"} == without["footprints"]
-    assert {k: v for k, v in data["organisations"].items() if k not in forces} == without["organisations"]
-    assert [m for m in data["meetings"] if m["name"] != "safeguarding_adults_board"] == without["meetings"]
-    assert {
-        k: v for k, v in data.items() if k not in ("organisation_types", "footprints", "organisations", "meetings")
-    } == {
-        k: v for k, v in without.items() if k not in ("organisation_types", "footprints", "organisations", "meetings")
+    less_police = {
+        **data,
+        "organisation_types": {k: v for k, v in data["organisation_types"].items() if k != "police"},
+        "footprints": {k: v for k, v in data["footprints"].items() if k != "police"},
+        "organisations": {k: v for k, v in data["organisations"].items() if k not in forces},
+        "meetings": [m for m in data["meetings"] if m["name"] != "safeguarding_adults_board"],
     }
+    assert less_police == without
     # Lancashire split in two: the force keeps its area and sits on one more board
     split = config_from_dict(apply(data, {"split_counties": {"target_population": 700_000}}))
     assert split.footprints["police"] == police
