@@ -254,6 +254,7 @@ class Report:
         )
         for ax in grid.flat[n:]:
             ax.set_visible(False)
+        dashed: set[str] = set()  # the types whose footprints are drawn over councils
         for ax, scenario in zip(grid.flat, self.scenarios, strict=False):
             run_id = self.first_run(scenario)
             cfg = self.run_config(run_id)
@@ -291,6 +292,7 @@ class Report:
                     if org in pos and council in pos:
                         (x0, y0), (x1, y1) = pos[org], pos[council]
                         ax.plot([x0, x1], [y0, y1], color="grey", linestyle="--", linewidth=0.8, zorder=1)
+                        dashed.add(t)
             for o, (x, y) in pos.items():
                 ax.scatter([x], [y], s=40, color="#E69F00", edgecolor="black", linewidth=0.6, zorder=2)
                 if lines[o] >= 2:  # a name needs two lines; with more in the column they would crowd
@@ -315,18 +317,29 @@ class Report:
             ax.set_title(f"{scenario}\n{len(types)} organisations, {n_if} interfaces", fontsize=10)
             for side in ("top", "right", "left"):
                 ax.spines[side].set_visible(False)
+        # name only what is drawn: most configurations have places and no police
+        owners = " and ".join(
+            {"place": "places'", "police": "police forces'"}[t] for t in ("place", "police") if t in dashed
+        )
+        joins = " or ".join(
+            {"place": "a place", "police": "a police force"}[t] for t in ("place", "police") if t in dashed
+        )
         fig.suptitle(
-            "Organisations (dots) and the interfaces between them (blue, width = patients a week); "
-            "places' and police forces' footprints over councils (dashed)",
+            "Organisations (dots) and the interfaces between them (blue, width = patients a week)"
+            + (f"; {owners} footprints over councils (dashed)" if dashed else ""),
         )
         self.save(
             fig,
             "networks",
             "Organisations and interfaces",
             "Each dot is an organisation, in columns by type; each blue line an interface that exchanges "
-            "patients, its width proportional to the expected complex discharges a week across it; each "
-            "dashed line joins a place (or a police force) to a council whose residents it covers (one line "
-            "per place when places are aligned to councils).",
+            "patients, its width proportional to the expected complex discharges a week across it"
+            + (
+                f"; each dashed line joins {joins} to a council whose residents it covers"
+                + (" (one line per place when places are aligned to councils)." if "place" in dashed else ".")
+                if dashed
+                else "."
+            ),
         )
 
     def figure_network_counts(self) -> None:

@@ -257,6 +257,7 @@ def test_network_names_are_whole_inside_their_panel_and_clear_of_other_names_and
 ):
     report = Report(request.getfixturevalue(results))
     fig, renderer = drawn(report, "networks")
+    assert "police" not in fig.get_suptitle()  # none in these configurations: the title names only what is drawn
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert len(panels) == len(report.scenarios) == scenarios
     for ax in panels:
@@ -299,6 +300,7 @@ def test_networks_draw_police_forces_over_the_councils_they_cover(tmp_path):
     (tmp_path / "exp.yaml").write_text(json.dumps(experiment))
     report = Report(run_sweep(tmp_path / "exp.yaml", tmp_path / "results", workers=1, progress=False).out_dir)
     fig, _ = drawn(report, "networks")
+    assert "places' and police forces' footprints over councils (dashed)" in fig.get_suptitle()
     for ax, councils in zip([ax for ax in fig.axes if ax.get_visible()], (1, 2), strict=True):
         columns = [t.get_text() for t in ax.get_xticklabels()]
         assert columns[-1] == "Police forces"
