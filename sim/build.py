@@ -465,13 +465,20 @@ HEADER = """\
 
 def dump(data: dict[str, Any], header: str) -> str:
     """The configuration as YAML under a comment header, compact where lists of small
-    mappings would sprawl."""
+    mappings would sprawl.  A mapping given an anchor (``CommentedMap.yaml_set_anchor``)
+    is written once, under its anchor, and as an alias wherever else it appears."""
+    anchored: dict[int, CommentedMap] = {}
 
     def compact(node: Any, depth: int = 0) -> Any:
+        if id(node) in anchored:
+            return anchored[id(node)]
         if isinstance(node, dict):
             m = CommentedMap((k, compact(v, depth + 1)) for k, v in node.items())
             if all(not isinstance(v, (dict, list)) for v in node.values()) and depth >= 2:
                 m.fa.set_flow_style()
+            if isinstance(node, CommentedMap) and node.anchor.value:
+                m.yaml_set_anchor(node.anchor.value, always_dump=True)
+                anchored[id(node)] = m
             return m
         if isinstance(node, list):
             seq = CommentedSeq(compact(v, depth + 1) for v in node)

@@ -185,6 +185,34 @@ def cmd_study(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_county(args: argparse.Namespace) -> int:
+    from sim.county import NUMBER, county_study, study_files
+
+    try:
+        study = county_study(args.county, unitaries=args.unitaries, replications=args.replications)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
+    files = study_files(study, args.root)
+    there = [path for path in files if path.exists()]
+    if there and not args.force:
+        for path in there:
+            print(f"{path}: already exists; add --force to replace it", file=sys.stderr)
+        return EXIT_INVALID
+    for path, text in files.items():
+        _write_atomically(path, text)
+        print(f"wrote {path}")
+    print(f"\n{study.name}: today against the county split in {' or '.join(NUMBER[n] for n in study.groups)}, "
+          "districts grouped by the hospitals their residents use (the model's guess; edit the experiment "
+          "to study a real proposal):")  # fmt: skip
+    for n, groups in study.groups.items():
+        for k, group in enumerate(groups, 1):
+            print(f"  {study.name} ({k} of {n}): {', '.join(group)}")
+    experiment = Path(args.root) / "experiments" / f"{study.slug}.yaml"
+    print(f"\nnext:\n  handover sweep {experiment}\n  handover report {Path(args.root) / 'results' / study.slug}")
+    return EXIT_OK
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.sweep import dry_run, run_sweep
 
@@ -278,6 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", choices=["ccn"], help="which study")
     p.add_argument("--results", default="results", help="results folder (default results/)")
     p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("county", help="write a first study of a two-tier county: today against two or three unitaries")
+    p.add_argument("county", help="a two-tier county of 2023, e.g. Norfolk")
+    p.add_argument(
+        "--unitaries", type=int, nargs="+", default=[2, 3], metavar="N", help="split into N unitaries (2, 3 or both)"
+    )
+    p.add_argument("--replications", type=int, default=10, help="replications of each scenario (default 10)")
+    p.add_argument("--root", default=".", help="the project folder to write configs/ and experiments/ in")
+    p.add_argument("--force", action="store_true", help="replace the study's files if they exist")
+    p.set_defaults(func=cmd_county)
 
     p = sub.add_parser("sweep", help="run an experiment: scenarios, sweeps and replications (resumable)")
     p.add_argument("experiment", help="an experiment YAML file")

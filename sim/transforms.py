@@ -39,6 +39,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, get_type_hints
 
+import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from sim.errors import unknown_key
@@ -396,7 +397,9 @@ def pieces(data: Data, to: str, within: str | None, min_population: int) -> dict
     """Each zone's piece: its organisation of ``to`` and of ``within`` ("" without).
     A zone whose piece has fewer than ``min_population`` residents takes instead the
     piece, in the same organisation of ``within``, whose residents' hospitals are most
-    like its own (the larger on a tie); see ``align``."""
+    like its own (the larger on a tie); in an organisation of ``within`` where none
+    has ``min_population``, its largest piece is kept for the others to join.  See
+    ``align``."""
     target = _single_footprint(data, to)
     outer = _single_footprint(data, within) if within is not None else dict.fromkeys(target, "")
     if min_population < 0:
@@ -406,6 +409,9 @@ def pieces(data: Data, to: str, within: str | None, min_population: int) -> dict
     for zone, o in target.items():
         residents[(o, outer[zone])] += pop[zone]
     kept = {piece for piece, n in residents.items() if n >= min_population}
+    for w in sorted(set(outer.values()) - {w for _, w in kept}):
+        if kept:  # none in `w` is big enough (one county's part of an ICB): its largest is kept for the rest
+            kept.add(max((n, piece) for piece, n in residents.items() if piece[1] == w)[1])
     if not kept:
         largest = max(residents.values())
         where = f" (or its part in one {within})" if within else ""
@@ -426,11 +432,6 @@ def pieces(data: Data, to: str, within: str | None, min_population: int) -> dict
         for zone in left:
             o, w = target[zone], outer[zone]
             candidates = sorted(p for p in kept if p[1] == w)
-            if not candidates:
-                raise TransformError(
-                    f"{o!r} has {residents[(o, w)]:,} residents in {w!r}, fewer than min_population, and no {to} "
-                    f"in {w!r} keeps its own for them to join; lower min_population"
-                )
             piece_of[zone] = max(candidates, key=lambda p: (_cosine(hospitals[zone], use[p]), size[p]))
     return {z: piece_of[z] for z in target}
 
@@ -454,6 +455,77 @@ def _district(zone: str) -> str:
     return zone.split("__", 1)[0]
 
 
+def _set_partitions(items: int, groups: int) -> np.ndarray:
+    """Every way of putting ``items`` in exactly ``groups`` unlabelled groups, one row
+    each: the group of each item, numbered in order of first appearance."""
+    rows: list[list[int]] = []
+
+    def extend(prefix: list[int], used: int) -> None:
+        if len(prefix) == items:
+            if used == groups:
+                rows.append(prefix.copy())
+            return
+        if used + items - len(prefix) < groups:
+            return
+        for g in range(min(used + 1, groups)):
+            prefix.append(g)
+            extend(prefix, max(used, g + 1))
+            prefix.pop()
+
+    extend([], 0)
+    return np.array(rows, dtype=np.int64).reshape(len(rows), items)
+
+
+def group_districts(data: Data, zones: list[str], n: int, min_share: float = 0.0) -> list[list[str]]:
+    """The districts of ``zones`` in ``n`` groups (fewer if there are fewer districts),
+    each sorted, keeping districts whose residents use the same hospitals together
+    (cosine of the admitting trusts' shares, weighted by residents).
+
+    With ``min_share`` 0: average-linkage clustering, in the clustering's order (as
+    ``split_counties`` groups).  Above 0: of every way to group them in which each group
+    has at least ``min_share`` of an equal share of the residents (or, if there is none,
+    those whose smallest group is largest), the one whose residents' hospitals are most
+    like their group's (the sum over districts of residents times one minus the cosine
+    of the district's and its group's shares), in the order of their first district;
+    every grouping is tried, so keep this to a few districts in two or three groups."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    pop = _population(data)
+    trust_fp = _hospitals(data)
+    trusts = sorted({t for z in zones for t in trust_fp[z]})
+    districts = sorted({_district(z) for z in zones})
+    if min(n, len(districts)) < 2:
+        return [districts]
+    vectors = []
+    for d in districts:
+        parts = [z for z in zones if _district(z) == d]
+        weight = sum(pop[z] for z in parts) or 1
+        vectors.append([sum(trust_fp[z].get(t, 0.0) * pop[z] for z in parts) / weight for t in trusts])
+    if min_share > 0:
+        residents = np.array([sum(pop[z] for z in zones if _district(z) == d) for d in districts], dtype=float)
+        shares = np.array(vectors)
+        k = min(n, len(districts))
+        labels_of = _set_partitions(len(districts), k)
+        member = (labels_of[:, :, None] == np.arange(k)).astype(float)  # grouping x district x group
+        smallest = (member.transpose(0, 2, 1) @ residents).min(axis=1)
+        fair = smallest >= min_share * residents.sum() / k
+        keep = fair if fair.any() else smallest == smallest.max()
+        labels_of, member = labels_of[keep], member[keep]
+        profile = np.einsum("pdg,d,dt->pgt", member, residents, shares)  # each group's residents at each trust
+        profile /= np.linalg.norm(profile, axis=2, keepdims=True)
+        unit = shares / np.linalg.norm(shares, axis=1, keepdims=True)
+        alike = (np.einsum("dt,pgt->pdg", unit, profile) * member).sum(axis=2)
+        best = labels_of[int(np.argmin(((1 - alike) * residents).sum(axis=1)))]
+        return [[d for d, g in zip(districts, best, strict=True) if g == label] for label in range(k)]
+    labels = fcluster(
+        linkage(vectors, method="average", metric="cosine"), t=min(n, len(districts)), criterion="maxclust"
+    )
+    groups: dict[int, list[str]] = {}
+    for d, label in zip(districts, labels, strict=True):
+        groups.setdefault(int(label), []).append(d)
+    return [groups[label] for label in sorted(groups)]
+
+
 def split_counties(data: Data, target_population: float = 500_000, type: str = "local_authority") -> Data:
     """Split every council covering two or more districts into unitaries of about
     ``target_population``: round(population / target) of them, at least one.  Each
@@ -462,14 +534,10 @@ def split_counties(data: Data, target_population: float = 500_000, type: str = "
     With no map of which districts neighbour which, districts are grouped by how alike
     their residents' hospitals are (average-linkage clustering of the trusts' shares),
     which keeps districts served by the same hospitals together."""
-    from scipy.cluster.hierarchy import fcluster, linkage
-
     if target_population <= 0:
         raise TransformError("target_population must be positive")
     fp = _single_footprint(data, type)
     pop = _population(data)
-    trust_fp = _hospitals(data)
-    trusts = sorted({t for shares in trust_fp.values() for t in shares})
     out = data
     for council in sorted(set(fp.values())):
         zones = [z for z, o in fp.items() if o == council]
@@ -481,16 +549,10 @@ def split_counties(data: Data, target_population: float = 500_000, type: str = "
         if n < 2:  # the county becomes one unitary
             out = absorb_lower_tiers(out, type, set(zones))
             continue
-        n = min(n, len(districts))
-        vectors = []
-        for d in districts:
-            parts = [z for z in zones if _district(z) == d]
-            weight = sum(pop[z] for z in parts) or 1
-            vectors.append([sum(trust_fp[z].get(t, 0.0) * pop[z] for z in parts) / weight for t in trusts])
-        labels = fcluster(linkage(vectors, method="average", metric="cosine"), t=n, criterion="maxclust")
-        into: dict[str, list[str]] = {}
-        for d, label in zip(districts, labels, strict=True):
-            into.setdefault(f"{council}__{label}", []).extend(z for z in zones if _district(z) == d)
+        into = {
+            f"{council}__{k}": [z for z in zones if _district(z) in group]
+            for k, group in enumerate(group_districts(data, zones, n), 1)
+        }
         if len(into) > 1:
             name = out["organisations"][council].get("name") or council
             names = {new: f"{name} ({k} of {len(into)})" for k, new in enumerate(sorted(into), 1)}

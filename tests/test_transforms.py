@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sim.build import BuildSpec, build_config
 from sim.model import Model
 from sim.transforms import TransformError, apply
 from sim.yamlio import load_yaml
@@ -133,12 +134,25 @@ def test_a_place_a_change_leaves_as_it_was_stays_the_same_place_on_the_same_days
     assert medway_sittings(after) == medway_sittings(kent) != []
 
 
-def test_align_says_when_a_small_council_has_no_place_to_join():
+def test_align_keeps_the_largest_part_of_an_icb_where_none_is_big_enough():
+    # ICB B's parts of both councils (90,000 and 140,000) are under 150,000: South
+    # Council's, the larger, keeps a place, which North Council's part joins, as a
+    # county's fragment alone in a neighbouring ICB keeps one (Oxfordshire's 7,305
+    # residents in Bath and North East Somerset, Swindon and Wiltshire)
     aligned = {"type": "place", "to": "local_authority", "within": "icb", "min_population": 150_000}
-    with pytest.raises(TransformError, match="'south_council' has 140,000 residents in 'icb_b', fewer than min_pop"):
-        apply(two_icbs(), {"align": aligned})
-    with pytest.raises(TransformError, match="and no local_authority in 'icb_b' keeps its own for them to join"):
-        apply(two_icbs(), {"align": aligned})
+    cfg = build(apply(two_icbs(), {"align": aligned}))
+    assert cfg.footprints["place"]["northmoor"] == cfg.footprints["place"]["eastfield"] == "inland_place"
+    # in ICB A, South Council's 160,000 keep theirs, and North Council's 110,000 join it
+    assert cfg.footprints["place"]["harbourside"] == cfg.footprints["place"]["southvale"] == "coast_place"
+    oxfordshire = build_config(BuildSpec(name="oxon", icbs="all", councils=["Oxfordshire"]))
+    places = {z.partition("__")[2]: p for z, p in oxfordshire["footprints"]["place"].items() if "__" in z}
+    assert places == {
+        "bath_and_north_east_somerset_swindon_and_wiltshire": "oxfordshire_place__bath_and_north_east_somerset_swindon_and_wiltshire",
+        "buckinghamshire_oxfordshire_and_berkshire_west": "oxfordshire_place__buckinghamshire_oxfordshire_and_berkshire_west",
+    }  # fmt: skip
+
+
+def test_align_says_when_no_council_is_big_enough():
     with pytest.raises(TransformError, match="leaves no local_authority \\(the largest has 300,000 residents\\)"):
         apply(example_data(), {"align": {"type": "place", "to": "local_authority", "min_population": 10**6}})
     with pytest.raises(TransformError, match="min_population must be zero or more"):

@@ -1,0 +1,199 @@
+"""`handover county NAME`: a first study of any two-tier county, written as files."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.build import ENGLAND
+from sim.cli import main
+from sim.county import county_study, study_files, two_tier_counties
+from sim.experiment import load_experiment
+from sim.sweep import run_sweep
+from sim.transforms import apply, group_districts
+from sim.yamlio import load_yaml
+
+from .conftest import ROOT
+
+
+def test_the_two_tier_counties_are_englands_21_of_2023():
+    counties = two_tier_counties()
+    assert len(counties) == 21
+    assert {"Surrey", "Norfolk", "Essex", "Kent", "Lancashire"} <= set(counties.values())
+    assert "Rutland" not in counties.values() and "North Yorkshire" not in counties.values()  # unitary
+
+
+def test_surrey_three_unitaries_guessed_from_hospitals_are_near_the_districts_proposal():
+    study = county_study("Surrey")
+    # the districts' East Surrey (May 2025) exactly; their North Surrey less Woking, and West plus it
+    assert study.groups[3] == [
+        ["Elmbridge", "Runnymede", "Spelthorne", "Woking"],
+        ["Epsom and Ewell", "Mole Valley", "Reigate and Banstead", "Tandridge"],
+        ["Guildford", "Surrey Heath", "Waverley"],
+    ]
+    # the decided East Surrey but for Elmbridge
+    assert ["Epsom and Ewell", "Mole Valley", "Reigate and Banstead", "Tandridge"] in study.groups[2]
+
+
+def test_a_county_gets_the_icb_of_april_2026():
+    def icb_transforms(county):
+        today = county_study(county, unitaries=[2]).experiment["scenarios"]["today"]["transforms"]
+        return [t["merge"] for t in today if "merge" in t]
+
+    assert icb_transforms("Norfolk") == [
+        {
+            "organisations": ["norfolk_and_waveney_icb"],
+            "into": "norfolk_and_suffolk_icb",
+            "name": "NHS Norfolk and Suffolk Integrated Care Board",
+        }
+    ]
+    (hampshire,) = icb_transforms("Hampshire")  # Frimley's part joins Hampshire and the Isle of Wight
+    assert hampshire["organisations"] == ["frimley_icb", "hampshire_and_isle_of_wight_icb"]
+    assert hampshire["into"] == "hampshire_and_isle_of_wight_icb"
+    (oxfordshire,) = icb_transforms("Oxfordshire")  # its residents in B&NES, Swindon and Wiltshire stay there
+    assert oxfordshire["organisations"] == ["buckinghamshire_oxfordshire_and_berkshire_west_icb"]
+    assert icb_transforms("Kent") == []  # Kent and Medway did not merge
+
+
+def test_the_icbs_of_2026_are_those_of_the_icb_mergers_experiment():
+    data, _ = load_yaml(ROOT / "configs" / "england.yaml")
+    experiment, _ = load_yaml(ROOT / "experiments" / "icb-mergers.yaml")
+    after = data
+    for transform in experiment["scenarios"]["icbs_2026"]["transforms"]:
+        after = apply(after, transform)
+    icb22, icb26 = data["footprints"]["icb"], after["footprints"]["icb"]
+    council = data["footprints"]["local_authority"]
+    table = pd.read_csv(ENGLAND / "icb26_councils.csv")
+    by_part = {(r.icb22, r.council): (r.icb26, r.icb26_name) for r in table.itertuples()}
+    new = set(table["icb26"])
+    for zone in data["zones"]:
+        z = zone["id"]
+        if icb26[z] in new:
+            assert by_part[(icb22[z], council[z])] == (icb26[z], after["organisations"][icb26[z]]["name"]), z
+        else:
+            assert (icb22[z], council[z]) not in by_part and icb26[z] == icb22[z], z
+    assert len(by_part) == len(table) == 49
+
+
+def test_the_command_writes_a_study_that_runs_and_never_overwrites(tmp_path, capsys):
+    assert main(["county", "norfolk", "--root", str(tmp_path), "--replications", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Norfolk (2 of 3): Great Yarmouth, North Norfolk" in out
+    assert "handover sweep" in out and "handover report" in out
+    experiment = tmp_path / "experiments" / "norfolk.yaml"
+    config = tmp_path / "configs" / "norfolk.yaml"
+    assert (tmp_path / "configs" / "build" / "norfolk.yaml").exists() and config.exists()
+    assert main(["validate", str(experiment)]) == 0
+    text = experiment.read_text()
+    # each grouping is written once and used by both of its scenarios: edit it in one place
+    assert text.count("&two_unitaries\n") == 1 and text.count("*two_unitaries\n") == 1
+    load_experiment(experiment)  # every scenario resolves to a valid configuration
+    scenarios = load_yaml(experiment)[0]["scenarios"]
+    assert scenarios["two_unitaries"]["transforms"][-1] == scenarios["two_unitaries_two_places"]["transforms"][1]
+
+    # never overwrite: a second time is refused and changes nothing, unless --force
+    config.write_text(config.read_text() + "# my note\n")
+    assert main(["county", "Norfolk", "--root", str(tmp_path)]) == 2
+    assert "configs/norfolk.yaml: already exists" in capsys.readouterr().err
+    assert config.read_text().endswith("# my note\n")
+    again = ["county", "Norfolk", "--root", str(tmp_path), "--force", "--unitaries", "2", "--replications", "2"]
+    assert main(again) == 0
+    assert not config.read_text().endswith("# my note\n")
+    text = experiment.read_text()
+    assert "three_unitaries" not in text
+
+    # it runs: a short year of it, each scenario with the councils it names
+    experiment.write_text(
+        text.replace("length_days: 365", "length_days: 40").replace("warmup_days: 90", "warmup_days: 10")
+    )
+    report = run_sweep(experiment, tmp_path / "results", workers=1, progress=False)
+    assert not report.failed
+    runs = pd.read_parquet(tmp_path / "results" / "norfolk" / "runs.parquet")
+    assert sorted(runs["scenario"].unique()) == ["today", "two_unitaries", "two_unitaries_two_places"]
+    assert len(runs) == 3 * 2
+
+
+def test_the_command_says_what_is_wrong(tmp_path, capsys):
+    assert main(["county", "Rutland", "--root", str(tmp_path)]) == 2
+    assert "'Rutland' is a unitary council (one tier)" in capsys.readouterr().err
+    assert main(["county", "Norfok", "--root", str(tmp_path)]) == 2
+    assert "did you mean 'Norfolk'?" in capsys.readouterr().err
+    assert main(["county", "Norfolk", "--root", str(tmp_path), "--unitaries", "4"]) == 2
+    assert "Norfolk (7 districts) can be split into 2 or 3 unitaries, not 4" in capsys.readouterr().err
+    assert main(["county", "Norfolk", "--root", str(tmp_path), "--replications", "1"]) == 2
+    assert "replications: at least 2" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def _toy(residents: list[int], shares: list[list[float]]) -> tuple[dict, list[str]]:
+    """Districts d0, d1, ... with their residents and their residents' shares of trusts."""
+    zones = [f"d{i}" for i in range(len(residents))]
+    trusts = {z: {f"t{j}": s / sum(row) for j, s in enumerate(row)} for z, row in zip(zones, shares, strict=True)}
+    data = {
+        "zones": [{"id": z, "population": p} for z, p in zip(zones, residents, strict=True)],
+        "organisation_types": {"acute_trust": {"admits": True, "footprint": "shares"}},
+        "footprints": {"acute_trust": trusts},
+    }
+    return data, zones
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=3, max_value=7).flatmap(
+        lambda d: st.tuples(
+            st.lists(st.integers(min_value=1_000, max_value=300_000), min_size=d, max_size=d),
+            st.lists(
+                st.lists(st.floats(min_value=0.01, max_value=1.0), min_size=3, max_size=3), min_size=d, max_size=d
+            ),
+            st.sampled_from([2, 3]),
+        )
+    )
+)
+def test_balanced_grouping_is_the_best_of_every_fair_one(case):
+    residents, shares, n = case
+    data, zones = _toy(residents, shares)
+    groups = group_districts(data, zones, n, min_share=0.5)
+    assert sorted(d for g in groups for d in g) == sorted(zones) and len(groups) == n
+
+    # every labelling tried afresh, scored on its own
+    pop = np.array(residents, dtype=float)
+    vec = np.array([[s / sum(row) for s in row] for row in shares])
+
+    def score(labels):
+        total = 0.0
+        for g in set(labels):
+            members = [i for i, lab in enumerate(labels) if lab == g]
+            profile = sum(pop[i] * vec[i] for i in members)
+            for i in members:
+                cos = vec[i] @ profile / np.linalg.norm(vec[i]) / np.linalg.norm(profile)
+                total += pop[i] * (1 - cos)
+        return total
+
+    def smallest(labels):
+        return min(pop[[i for i, lab in enumerate(labels) if lab == g]].sum() for g in set(labels))
+
+    labellings = [labels for labels in itertools.product(range(n), repeat=len(zones)) if len(set(labels)) == n]
+    fair = [labels for labels in labellings if smallest(labels) >= 0.5 * pop.sum() / n]
+    if not fair:  # then those whose smallest group is largest
+        most = max(smallest(labels) for labels in labellings)
+        fair = [labels for labels in labellings if smallest(labels) == most]
+    chosen = tuple(next(k for k, g in enumerate(groups) if z in g) for z in zones)
+    assert smallest(chosen) >= min(smallest(labels) for labels in fair)  # it is one of them
+    assert score(chosen) <= min(score(labels) for labels in fair) + 1e-9  # and none is better
+
+
+def test_study_files_name_the_county_and_its_districts():
+    study = county_study("Warwickshire", unitaries=[2])
+    files = {path.as_posix(): text for path, text in study_files(study, "x").items()}
+    assert set(files) == {
+        "x/configs/build/warwickshire.yaml",
+        "x/configs/warwickshire.yaml",
+        "x/experiments/warwickshire.yaml",
+    }
+    header = files["x/experiments/warwickshire.yaml"].split("\nname:")[0]
+    assert "the county council and its 5 districts against two unitaries" in header
+    assert "two: North Warwickshire, Nuneaton and Bedworth, Rugby; Stratford-on-Avon, Warwick" in header
