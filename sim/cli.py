@@ -202,9 +202,9 @@ def cmd_county(args: argparse.Namespace) -> int:
     for path, text in files.items():
         _write_atomically(path, text)
         print(f"wrote {path}")
-    print(f"\n{study.name}: today against the county split in {' or '.join(NUMBER[n] for n in study.groups)}, "
-          "districts grouped by the hospitals their residents use (the model's guess; edit the experiment "
-          "to study a real proposal):")  # fmt: skip
+    options = " or ".join(NUMBER[n] for n in study.groups)
+    print(f"\n{study.name}: today against the county split in {options}, districts grouped by the hospitals")
+    print("their residents use (the model's guess; edit the experiment to study a real proposal):")
     for n, groups in study.groups.items():
         for k, group in enumerate(groups, 1):
             print(f"  {study.name} ({k} of {n}): {', '.join(group)}")

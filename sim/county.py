@@ -10,8 +10,8 @@
 Today is the county council over its districts (the housing authorities) in the ICB
 of April 2026 (``sim/data/england/icb26_councils.csv``), with one place for the
 county in each ICB, as Surrey's study has.  The unitaries group the districts by the
-hospitals their residents use (``group_districts``, as ``split_counties`` does), which
-is the model's guess, not any council's proposal: of the groupings in which no
+hospitals their residents use (``group_districts`` with ``min_share``), which is the
+model's guess, not any council's proposal: of the groupings in which no
 unitary has under half an equal share of the residents, the one whose districts'
 hospitals are most alike.  The experiment lists each unitary's district councils so
 that a planner can change them to a real proposal.
