@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 from ruamel.yaml.comments import CommentedMap
 
-from sim.build import ENGLAND, BuildSpec, build_config, dump, england, slug
+from sim.build import ENGLAND, BuildSpec, build_config, build_header, dump, england, slug
 from sim.transforms import _district, group_districts
 
 NUMBER = {2: "two", 3: "three"}
@@ -208,8 +208,6 @@ EXPERIMENT_HEADER = """\
 
 def study_files(study: CountyStudy, root: str | Path = ".") -> dict[Path, str]:
     """Each file of the study, by path under ``root``, and its text."""
-    from sim.build import build_header
-
     root = Path(root)
     spec_path = root / "configs" / "build" / f"{study.slug}.yaml"
     groups = "\n".join(
