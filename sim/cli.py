@@ -186,10 +186,12 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 
 def cmd_county(args: argparse.Namespace) -> int:
-    from sim.county import NUMBER, county_study, study_files
+    from sim.county import county_study, study_files, unitaries_in_words, with_councils
 
     try:
-        study = county_study(args.county, unitaries=args.unitaries, replications=args.replications)
+        study = county_study(
+            args.county, unitaries=args.unitaries, replications=args.replications, neighbours=args.neighbours
+        )
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
@@ -202,9 +204,9 @@ def cmd_county(args: argparse.Namespace) -> int:
     for path, text in files.items():
         _write_atomically(path, text)
         print(f"wrote {path}")
-    options = " or ".join(NUMBER[n] for n in study.groups)
-    print(f"\n{study.name}: today against the county split in {options}, districts grouped by the hospitals")
-    print("their residents use (the model's guess; edit the experiment to study a real proposal):")
+    options = unitaries_in_words(list(study.groups))
+    print(f"\n{study.name}{with_councils(study.neighbours)}: today against {options} unitaries, councils grouped by")
+    print("the hospitals their residents use (the model's guess; edit the experiment to study a real proposal):")
     for n, groups in study.groups.items():
         for k, group in enumerate(groups, 1):
             print(f"  {study.name} ({k} of {n}): {', '.join(group)}")
@@ -307,10 +309,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default="results", help="results folder (default results/)")
     p.set_defaults(func=cmd_study)
 
-    p = sub.add_parser("county", help="write a first study of a two-tier county: today against two or three unitaries")
+    p = sub.add_parser("county", help="write a first study of a two-tier county: today against two to five unitaries")
     p.add_argument("county", help="a two-tier county of 2023, e.g. Norfolk")
     p.add_argument(
-        "--unitaries", type=int, nargs="+", default=[2, 3], metavar="N", help="split into N unitaries (2, 3 or both)"
+        "--unitaries",
+        type=int,
+        nargs="+",
+        default=[2, 3],
+        metavar="N",
+        help="split into N unitaries, 2 to 5 (default 2 3)",
+    )
+    p.add_argument(
+        "--with",
+        dest="neighbours",
+        nargs="+",
+        default=[],
+        metavar="UNITARY",
+        help="unitary councils beside the county to regroup with it, e.g. Southend-on-Sea Thurrock with Essex",
     )
     p.add_argument("--replications", type=int, default=10, help="replications of each scenario (default 10)")
     p.add_argument("--root", default=".", help="the project folder to write configs/ and experiments/ in")

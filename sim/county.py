@@ -5,21 +5,27 @@
 - ``configs/build/norfolk.yaml``: the build spec, the county's residents only;
 - ``configs/norfolk.yaml``: the configuration built from it (as ``handover build``);
 - ``experiments/norfolk.yaml``: today against the county split into two or three
-  unitaries, each with one place for the county as today or a place for each council.
+  unitaries (or any of two to five), each with places as today or a place for each
+  council.
+
+``--with Southend-on-Sea Thurrock`` regroups unitary councils beside the county with
+it, as many proposals of 2025 did: ``essex-southend-on-sea-thurrock`` files.
 
 Today is the county council over its districts (the housing authorities) in the ICB
 of April 2026 (``sim/data/england/icb26_councils.csv``), with one place for the
-county in each ICB, as Surrey's study has.  The unitaries group the districts by the
-hospitals their residents use (``group_districts`` with ``min_share``), which is the
-model's guess, not any council's proposal: of the groupings in which no
-unitary has under half an equal share of the residents, the one whose districts'
-hospitals are most alike.  The experiment lists each unitary's district councils so
-that a planner can change them to a real proposal.
+county in each ICB, as Surrey's study has.  The unitaries group the districts (and
+unitaries beside) by the hospitals their residents use (``group_districts`` with
+``min_share``), which is the model's guess, not any council's proposal: of the
+groupings in which no unitary has under half an equal share of the residents, the
+one whose councils' hospitals are most alike.  The experiment lists each unitary's
+councils so that a planner can change them to a real proposal.
 """
 
 from __future__ import annotations
 
 import difflib
+import shlex
+import textwrap
 from collections.abc import Sequence
 from copy import deepcopy
 from dataclasses import dataclass
@@ -33,9 +39,12 @@ from ruamel.yaml.comments import CommentedMap
 from sim.build import ENGLAND, BuildSpec, build_config, build_header, dump, england, slug
 from sim.transforms import _district, group_districts
 
-NUMBER = {2: "two", 3: "three"}
+NUMBER = {2: "two", 3: "three", 4: "four", 5: "five"}  # no proposal of 2025 had more than five
 # no unitary the guess draws has under half an equal share of the county's residents
 MIN_SHARE = 0.5
+# a unitary given with a county must share a hospital with it: a trust admitting at
+# least this share of the residents of both (of the unitary and of one of its districts)
+SHARED_HOSPITAL = 0.05
 PLACES = {"align": {"type": "place", "to": "local_authority", "within": "icb", "min_population": 20000}}
 
 
@@ -74,6 +83,27 @@ def resolve_county(name: str) -> str:
     raise ValueError(f"{name!r} is not one of England's two-tier counties{hint} They are (2023): {listed}")
 
 
+def resolve_unitary(name: str) -> str:
+    """The id of the unitary council called ``name`` (or with that id); a clear error otherwise."""
+    zones = england().zones
+    counties = two_tier_counties()
+    names = dict(zip(zones["authority"], zones["authority_name"], strict=False))
+    unitaries = {a: n for a, n in names.items() if a not in counties}
+    wanted = name.strip().lower()
+    for ids in (unitaries, counties):
+        by_name = {n.lower(): a for a, n in ids.items()} | {a: a for a in ids}
+        council = by_name.get(wanted) or by_name.get(slug(name)) or by_name.get(f"{slug(name)}_council")
+        if council in counties:
+            raise ValueError(
+                f"with: {name!r} is a two-tier county; a study regroups one county and unitaries beside it"
+            )
+        if council is not None:
+            return council
+    close = difflib.get_close_matches(name, sorted(unitaries.values()), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"with: {name!r} is not one of England's unitary councils{hint}")
+
+
 @dataclass(frozen=True)
 class CountyStudy:
     name: str  # the county's name, "Norfolk"
@@ -82,16 +112,33 @@ class CountyStudy:
     config: dict[str, Any]
     experiment: dict[str, Any]
     groups: dict[int, list[list[str]]]  # for each number of unitaries, the districts' names in each
+    neighbours: list[str]  # the unitary councils regrouped with the county, by name
+    districts: int  # the county's districts
+
+    @property
+    def command(self) -> str:
+        """The command that writes this study."""
+        return shlex.join(["handover", "county", self.name] + (["--with", *self.neighbours] if self.neighbours else []))
 
 
-def _today_icbs(data: dict[str, Any], council: str) -> list[dict[str, Any]]:
-    """Transforms giving the county the ICBs of April 2026 (one merge for each new ICB
-    that took some of its residents; a renamed ICB is a merge of one)."""
+def _today_icbs(data: dict[str, Any], councils: list[str]) -> list[dict[str, Any]]:
+    """Transforms giving the councils the ICBs of April 2026 (one merge for each new ICB
+    that took some of their residents; a renamed ICB is a merge of one)."""
     new = icbs_2026()
     orgs = data["organisations"]
+    councils_in: dict[str, set[str]] = {}
+    for zone, icb in data["footprints"]["icb"].items():
+        councils_in.setdefault(icb, set()).add(data["footprints"]["local_authority"][zone])
     into: dict[tuple[str, str], list[str]] = {}
-    for icb in sorted(o for o, v in orgs.items() if v["type"] == "icb"):
-        target = new.get((icb, council))
+    for icb in sorted(councils_in):
+        targets = {new.get((icb, c)) for c in councils_in[icb] if c in councils}
+        if len(targets) > 1:
+            parted = " and ".join(sorted(orgs[c].get("name") or c for c in councils_in[icb]))
+            raise ValueError(
+                f"with: {parted} were both in {orgs[icb].get('name') or icb}, whose parts went to different "
+                "ICBs in April 2026; study them apart"
+            )
+        target = targets.pop() if targets else None
         if target is not None:
             into.setdefault(target, []).append(icb)
     return [
@@ -102,42 +149,60 @@ def _today_icbs(data: dict[str, Any], council: str) -> list[dict[str, Any]]:
 
 
 def county_study(
-    county: str, unitaries: Sequence[int] = (2, 3), replications: int = 10, seed: int = 2027
+    county: str,
+    unitaries: Sequence[int] = (2, 3),
+    replications: int = 10,
+    seed: int = 2027,
+    neighbours: Sequence[str] = (),
 ) -> CountyStudy:
-    """The spec, configuration and experiment of a first study of ``county``."""
+    """The spec, configuration and experiment of a first study of ``county``, regrouped
+    with the unitary councils ``neighbours`` if any (Southend-on-Sea and Thurrock with
+    Essex, say, as most proposals of 2025 did)."""
     council = resolve_county(county)
     name = two_tier_counties()[council]
-    file = slug(name).replace("_", "-")
+    beside = [resolve_unitary(u) for u in neighbours]
+    if len(set(beside)) != len(beside):
+        raise ValueError("with: each council once")
     if replications < 2:
         raise ValueError("replications: at least 2, for confidence intervals")
+    all_names = dict(zip(england().zones["authority"], england().zones["authority_name"], strict=False))
+    beside_names = [all_names[u] for u in beside]
+    file = "-".join(slug(n).replace("_", "-") for n in [name, *beside_names])
     spec = BuildSpec(
-        name=slug(name),
-        description=f"{name} County Council and its districts, only {name}'s residents, with the acute trusts "
-        "that serve them; a place for the county in each ICB.",
+        name=file.replace("-", "_"),
+        description=f"{name} County Council and its districts{with_councils(beside_names)}, only their residents, with "
+        "the acute trusts that serve them; a place for each council in each ICB.",
         icbs="all",
-        councils=[name],
+        councils=[name, *beside_names],
     )
     data = build_config(spec)
-    zones = [z for z, o in data["footprints"]["local_authority"].items() if o == council]
+    councils = [council, *beside]
+    zones = [z for z, o in data["footprints"]["local_authority"].items() if o in councils]
     districts = sorted({_district(z) for z in zones})
+    for u, u_name in zip(beside, beside_names, strict=True):
+        _check_shares_a_hospital(data, zones, council, name, u, u_name)
     for n in unitaries:
         if not 2 <= n <= min(len(districts), max(NUMBER)):
-            can = " or ".join(str(k) for k in NUMBER if k <= len(districts))
+            can = ", ".join(str(k) for k in NUMBER if k <= len(districts))
+            can = " or ".join(can.rsplit(", ", 1))
             raise ValueError(
-                f"unitaries: {name} ({len(districts)} districts) can be split into {can} unitaries, not {n}"
+                f"unitaries: {name}{with_councils(beside_names)} ({len(districts)} {'councils' if beside else 'districts'}) "
+                f"can be split into {can} unitaries, not {n}"
             )
     if len(set(unitaries)) != len(unitaries):
         raise ValueError("unitaries: each number once")
     housing = data["footprints"]["housing"]
     names = {o: v.get("name") or o for o, v in data["organisations"].items()}
     district_name = {_district(z): names[housing[z]].removesuffix(" (district)") for z in zones}
-    icbs = _today_icbs(data, council)
+    icbs = _today_icbs(data, councils)
+    county_districts = len({_district(z) for z in zones if data["footprints"]["local_authority"][z] == council})
 
     scenarios: dict[str, Any] = {
         "today": {
             "baseline": True,
-            "description": f"{name} County Council over {len(districts)} districts (housing), "
-            "in today's ICB, with one place for the county",
+            "description": f"{name} County Council over {county_districts} districts (housing)"
+            f"{with_councils(beside_names)}, in today's ICB, with one place for the county"
+            + (" and one for each unitary" if beside else ""),
             "transforms": [*deepcopy(icbs), deepcopy(PLACES)],
         }
     }
@@ -148,7 +213,7 @@ def county_study(
         ids = [f"{slug(name)}_{k}_of_{n}_council" for k in range(1, len(grouped) + 1)]
         reorganise = CommentedMap(
             reorganise={
-                "organisations": [council],
+                "organisations": councils,
                 "by": "housing",
                 "into": {
                     i: sorted({housing[z] for z in zones if _district(z) in group})
@@ -160,70 +225,109 @@ def county_study(
         reorganise.yaml_set_anchor(f"{NUMBER[n]}_unitaries", always_dump=True)
         listed = "; ".join(f"{name} ({k} of {n}): {', '.join(g)}" for k, g in enumerate(groups[n], 1))
         scenarios[f"{NUMBER[n]}_unitaries"] = {
-            "description": f"{listed}; taking in the districts' housing; one place for the county as before",
+            "description": f"{listed}; taking in the districts' housing; places as before",
             "transforms": [*deepcopy(icbs), deepcopy(PLACES), reorganise],
         }
         scenarios[f"{NUMBER[n]}_unitaries_{NUMBER[n]}_places"] = {
             "description": f"{NUMBER[n]} unitaries, with a place for each",
             "transforms": [*deepcopy(icbs), reorganise, deepcopy(PLACES)],
         }
-    options = " or ".join(NUMBER[n] for n in sorted(unitaries))
+    options = unitaries_in_words(unitaries)
     experiment = {
         "name": file,
-        "description": f"{name} County Council and its districts against {options} unitaries "
-        "(districts grouped by the hospitals their residents use), one place for the county or one for each council",
+        "description": f"{name} County Council and its districts{with_councils(beside_names)}{',' if beside else ''} "
+        f"against {options} unitaries "
+        "(districts grouped by the hospitals their residents use), places as before or one for each council",
         "base": f"../configs/{file}.yaml",
         "seed": seed,
         "run": {"length_days": 365, "warmup_days": 90},
         "replications": replications,
         "scenarios": scenarios,
     }
-    return CountyStudy(name, file, spec.model_dump(exclude_defaults=True), data, experiment, groups)
+    return CountyStudy(
+        name, file, spec.model_dump(exclude_defaults=True), data, experiment, groups, beside_names, county_districts
+    )
 
 
-SPEC_HEADER = """\
-# {name}: the county council and its districts, only {name}'s residents (written by
-# `handover county {name}`).  Build it with
-#   handover build configs/build/{file}.yaml --out configs/{file}.yaml
-"""
+def with_councils(names: Sequence[str]) -> str:
+    """ ", with Southend-on-Sea and Thurrock" (nothing if none)."""
+    return f", with {' and '.join([', '.join(names[:-1]), names[-1]] if len(names) > 1 else names)}" if names else ""
 
-EXPERIMENT_HEADER = """\
-# {name}: the county council and its {districts} districts against {options} unitaries
-# (written by `handover county {name}`).
-#
-# The unitaries are the model's guess, not a proposal: districts whose residents use
-# the same hospitals are put together, none with under half an equal share of the
-# residents (group_districts in sim/transforms.py):
-{groups}
-# To study a real proposal, change the district councils listed under `into` (each
-# unitary's, every district once); the scenario with a place for each council uses the
-# same list.  Today is the county over its districts in today's ICB (those of April 2026),
-# with one place for the county.  Only {name}'s residents are modelled
-# (configs/build/{file}.yaml): a hospital beyond the county has the staff for the
-# residents of {name} it serves.
-#   handover sweep experiments/{file}.yaml
-#   handover report results/{file}
-"""
+
+def unitaries_in_words(unitaries: Sequence[int]) -> str:
+    """ "two, three or four"."""
+    words = [NUMBER[n] for n in sorted(unitaries)]
+    return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+
+
+def _check_shares_a_hospital(
+    data: dict[str, Any], zones: list[str], county: str, name: str, unitary: str, unitary_name: str
+) -> None:
+    """A clear error unless a trust admits at least a twentieth of ``unitary``'s residents
+    and of one of ``county``'s districts' (so that the two are neighbours in care)."""
+    admitting = next(t for t, spec in data["organisation_types"].items() if spec.get("admits"))
+    trusts, councils = data["footprints"][admitting], data["footprints"]["local_authority"]
+    used = {t for z in zones if councils[z] == unitary for t, share in trusts[z].items() if share >= SHARED_HOSPITAL}
+    county_used = {
+        t for z in zones if councils[z] == county for t, share in trusts[z].items() if share >= SHARED_HOSPITAL
+    }
+    if not used & county_used:
+        raise ValueError(
+            f"with: {unitary_name!r} shares no hospital with {name} (no trust admits a twentieth of the residents "
+            f"of both); a study regroups a county with unitaries beside it"
+        )
+
+
+def _comment(*paragraphs: str, indent: str = "") -> str:
+    """Paragraphs as YAML comment lines of at most 88 characters, each indented by
+    ``indent`` and its later lines by two more (a paragraph that starts with a space
+    is one line, as it is)."""
+    lines = []
+    for paragraph in paragraphs:
+        if paragraph.startswith(" ") or not paragraph:
+            lines.append(f"# {paragraph}".rstrip())
+        else:
+            first, later = f"# {indent}", f"# {indent}  " if indent else "# "
+            lines += textwrap.wrap(paragraph, 88, initial_indent=first, subsequent_indent=later)
+    return "\n".join(lines) + "\n"
 
 
 def study_files(study: CountyStudy, root: str | Path = ".") -> dict[Path, str]:
     """Each file of the study, by path under ``root``, and its text."""
     root = Path(root)
     spec_path = root / "configs" / "build" / f"{study.slug}.yaml"
-    groups = "\n".join(
-        f"#   {NUMBER[n]}: " + "; ".join(", ".join(g) for g in grouped) for n, grouped in study.groups.items()
+    area = f"{study.name}: the county council and its {study.districts} districts{with_councils(study.neighbours)}"
+    spec_header = _comment(
+        f"{area}, only their residents (written by `{study.command}`).  Build it with",
+        f"  handover build configs/build/{study.slug}.yaml --out configs/{study.slug}.yaml",
     )
-    fields = {
-        "name": study.name,
-        "file": study.slug,
-        "districts": len({d for grouped in study.groups.values() for g in grouped for d in g}),
-        "options": " or ".join(NUMBER[n] for n in study.groups),
-        "groups": groups,
-    }
+    unitaries, places = (", and each unitary,", " and one for each unitary") if study.neighbours else ("", "")
+    experiment_header = (
+        _comment(
+            f"{area}, against {unitaries_in_words(list(study.groups))} unitaries (written by `{study.command}`).",
+            "",
+            "The unitaries are the model's guess, not a proposal: councils whose residents use the same hospitals "
+            "are put together, none with under half an equal share of the residents (group_districts in "
+            "sim/transforms.py):",
+        )
+        + "".join(
+            _comment(f"{NUMBER[n]}: " + "; ".join(", ".join(g) for g in grouped), indent="  ")
+            for n, grouped in study.groups.items()
+        )
+        + _comment(
+            "To study a real proposal, change the councils listed under `into` (each unitary's, every council once); "
+            "the scenario with a place for each council uses the same list.  Today is the county over its "
+            f"districts{unitaries} in today's ICB (those of April 2026), with one place for the county{places}.  Only "
+            f"their residents are modelled (configs/build/{study.slug}.yaml): a hospital beyond them has the staff "
+            "for the residents it serves.",
+            f"  handover sweep experiments/{study.slug}.yaml",
+            f"  handover report results/{study.slug}",
+        )
+    )
     return {
-        spec_path: dump(study.spec, SPEC_HEADER.format(**fields)),
+        spec_path: dump(study.spec, spec_header),
         root / "configs" / f"{study.slug}.yaml": dump(
             study.config, build_header(study.config, f"configs/build/{study.slug}.yaml")
         ),
-        root / "experiments" / f"{study.slug}.yaml": dump(study.experiment, EXPERIMENT_HEADER.format(**fields)),
+        root / "experiments" / f"{study.slug}.yaml": dump(study.experiment, experiment_header),
     }

@@ -36,7 +36,8 @@ import difflib
 import inspect
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any, get_type_hints
 
 import numpy as np
@@ -455,25 +456,61 @@ def _district(zone: str) -> str:
     return zone.split("__", 1)[0]
 
 
-def _set_partitions(items: int, groups: int) -> np.ndarray:
-    """Every way of putting ``items`` in exactly ``groups`` unlabelled groups, one row
-    each: the group of each item, numbered in order of first appearance."""
-    rows: list[list[int]] = []
+def _fair_grouping(residents: list[int], shares: np.ndarray, groups: int, min_share: float) -> list[list[int]]:
+    """The districts (by index) in each group of the best grouping into ``groups`` in
+    which every group has at least ``min_share`` of an equal share of the residents (or,
+    if there is none, of those whose smallest group is largest): the one whose
+    districts' hospitals are most like their group's, the sum over districts of
+    residents times one minus the cosine of the district's and its group's shares.
 
-    def extend(prefix: list[int], used: int) -> None:
-        if len(prefix) == items:
-            if used == groups:
-                rows.append(prefix.copy())
-            return
-        if used + items - len(prefix) < groups:
-            return
-        for g in range(min(used + 1, groups)):
-            prefix.append(g)
-            extend(prefix, max(used, g + 1))
-            prefix.pop()
+    Exact, by dynamic programming over sets of districts, since a group's part of that
+    sum depends only on its members: the best grouping of a set into j groups is the
+    best, over every group holding the set's first district, of that group and the best
+    grouping of the rest into j - 1.  Groups come in the order of their first district."""
+    count = len(residents)
+    members = (np.arange(1 << count)[:, None] >> np.arange(count)) & 1  # set (as bits) x district
+    people = np.array(residents, dtype=np.int64)
+    pop = (members @ people).tolist()
+    profile = members @ (people[:, None] * shares)  # each set's residents at each trust
+    profile /= np.maximum(np.linalg.norm(profile, axis=1, keepdims=True), 1e-300)
+    unit = shares / np.linalg.norm(shares, axis=1, keepdims=True)
+    cost = (members * people * (1 - profile @ unit.T)).sum(axis=1).tolist()
 
-    extend([], 0)
-    return np.array(rows, dtype=np.int64).reshape(len(rows), items)
+    def first_groups(rest: int, j: int) -> Iterator[int]:
+        """Every group of ``rest`` holding its first district and leaving j - 1 to share the rest."""
+        first = rest & -rest
+        others = sub = rest ^ first
+        while sub:
+            group = (others ^ sub) | first
+            if (rest ^ group).bit_count() >= j - 1:
+                yield group
+            sub = (sub - 1) & others
+
+    @cache
+    def largest_smallest(rest: int, j: int) -> int:
+        if j == 1:
+            return pop[rest]
+        return max(min(pop[g], largest_smallest(rest ^ g, j - 1)) for g in first_groups(rest, j))
+
+    def cheapest(floor: float) -> tuple[float, tuple[int, ...]] | None:
+        @cache
+        def best(rest: int, j: int) -> tuple[float, tuple[int, ...]] | None:
+            if pop[rest] < j * floor:
+                return None
+            if j == 1:
+                return cost[rest], (rest,)
+            options = [
+                (cost[g] + tail[0], (g, *tail[1]))
+                for g in first_groups(rest, j)
+                if pop[g] >= floor and (tail := best(rest ^ g, j - 1)) is not None
+            ]
+            return min(options, default=None)
+
+        return best((1 << count) - 1, groups)
+
+    found = cheapest(min_share * sum(residents) / groups) or cheapest(largest_smallest((1 << count) - 1, groups))
+    assert found is not None  # every group of the last has the largest smallest group's residents or more
+    return [[d for d in range(count) if group >> d & 1] for group in found[1]]
 
 
 def group_districts(data: Data, zones: list[str], n: int, min_share: float = 0.0) -> list[list[str]]:
@@ -502,21 +539,9 @@ def group_districts(data: Data, zones: list[str], n: int, min_share: float = 0.0
         weight = sum(pop[z] for z in parts) or 1
         vectors.append([sum(trust_fp[z].get(t, 0.0) * pop[z] for z in parts) / weight for t in trusts])
     if min_share > 0:
-        residents = np.array([sum(pop[z] for z in zones if _district(z) == d) for d in districts], dtype=float)
-        shares = np.array(vectors)
-        k = min(n, len(districts))
-        labels_of = _set_partitions(len(districts), k)
-        member = (labels_of[:, :, None] == np.arange(k)).astype(float)  # grouping x district x group
-        smallest = (member.transpose(0, 2, 1) @ residents).min(axis=1)
-        fair = smallest >= min_share * residents.sum() / k
-        keep = fair if fair.any() else smallest == smallest.max()
-        labels_of, member = labels_of[keep], member[keep]
-        profile = np.einsum("pdg,d,dt->pgt", member, residents, shares)  # each group's residents at each trust
-        profile /= np.linalg.norm(profile, axis=2, keepdims=True)
-        unit = shares / np.linalg.norm(shares, axis=1, keepdims=True)
-        alike = (np.einsum("dt,pgt->pdg", unit, profile) * member).sum(axis=2)
-        best = labels_of[int(np.argmin(((1 - alike) * residents).sum(axis=1)))]
-        return [[d for d, g in zip(districts, best, strict=True) if g == label] for label in range(k)]
+        residents = [sum(pop[z] for z in zones if _district(z) == d) for d in districts]
+        grouped = _fair_grouping(residents, np.array(vectors), min(n, len(districts)), min_share)
+        return [[districts[i] for i in group] for group in grouped]
     labels = fcluster(
         linkage(vectors, method="average", metric="cosine"), t=min(n, len(districts)), criterion="maxclust"
     )

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sim.build import ENGLAND
@@ -122,8 +122,21 @@ def test_the_command_says_what_is_wrong(tmp_path, capsys):
     assert "'Rutland' is a unitary council (one tier)" in capsys.readouterr().err
     assert main(["county", "Norfok", "--root", str(tmp_path)]) == 2
     assert "did you mean 'Norfolk'?" in capsys.readouterr().err
-    assert main(["county", "Norfolk", "--root", str(tmp_path), "--unitaries", "4"]) == 2
-    assert "Norfolk (7 districts) can be split into 2 or 3 unitaries, not 4" in capsys.readouterr().err
+    assert main(["county", "Norfolk", "--root", str(tmp_path), "--unitaries", "6"]) == 2
+    assert "Norfolk (7 districts) can be split into 2, 3, 4 or 5 unitaries, not 6" in capsys.readouterr().err
+    assert main(["county", "Kent", "--root", str(tmp_path), "--with", "Medway", "Surrey"]) == 2
+    assert "with: 'Surrey' is a two-tier county" in capsys.readouterr().err
+    assert main(["county", "Essex", "--root", str(tmp_path), "--with", "Southend"]) == 2
+    assert "with: 'Southend' is not one of England's unitary councils; did you mean 'Southend-on-Sea'?" in (
+        capsys.readouterr().err
+    )
+    assert main(["county", "Kent", "--root", str(tmp_path), "--with", "Cornwall"]) == 2
+    assert "with: 'Cornwall' shares no hospital with Kent" in capsys.readouterr().err
+    assert main(["county", "Kent", "--root", str(tmp_path), "--with", "Medway", "medway_council"]) == 2
+    assert "with: each council once" in capsys.readouterr().err
+    # Frimley's Hampshire part went to Hampshire and the Isle of Wight; Bracknell Forest's did not
+    assert main(["county", "Hampshire", "--root", str(tmp_path), "--with", "Bracknell Forest"]) == 2
+    assert "Bracknell Forest and Hampshire were both in NHS Frimley Integrated Care Board" in (capsys.readouterr().err)
     assert main(["county", "Norfolk", "--root", str(tmp_path), "--replications", "1"]) == 2
     assert "replications: at least 2" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # nothing written
@@ -142,14 +155,15 @@ def _toy(residents: list[int], shares: list[list[float]]) -> tuple[dict, list[st
 
 
 @settings(max_examples=40, deadline=None)
+@example(([300_000, 1_000, 2_000, 1_500], [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], 3))  # none is fair
 @given(
-    st.integers(min_value=3, max_value=7).flatmap(
+    st.integers(min_value=3, max_value=8).flatmap(
         lambda d: st.tuples(
             st.lists(st.integers(min_value=1_000, max_value=300_000), min_size=d, max_size=d),
             st.lists(
                 st.lists(st.floats(min_value=0.01, max_value=1.0), min_size=3, max_size=3), min_size=d, max_size=d
             ),
-            st.sampled_from([2, 3]),
+            st.sampled_from([2, 3, 4]),
         )
     )
 )
@@ -157,6 +171,7 @@ def test_balanced_grouping_is_the_best_of_every_fair_one(case):
     residents, shares, n = case
     data, zones = _toy(residents, shares)
     groups = group_districts(data, zones, n, min_share=0.5)
+    n = min(n, len(zones))  # no more groups than districts
     assert sorted(d for g in groups for d in g) == sorted(zones) and len(groups) == n
 
     # every labelling tried afresh, scored on its own
@@ -176,7 +191,11 @@ def test_balanced_grouping_is_the_best_of_every_fair_one(case):
     def smallest(labels):
         return min(pop[[i for i, lab in enumerate(labels) if lab == g]].sum() for g in set(labels))
 
-    labellings = [labels for labels in itertools.product(range(n), repeat=len(zones)) if len(set(labels)) == n]
+    def first_seen(labels):  # each grouping once: groups numbered in order of their first district
+        return all(lab <= max(labels[:i], default=-1) + 1 for i, lab in enumerate(labels))
+
+    everything = itertools.product(range(n), repeat=len(zones))
+    labellings = [labels for labels in everything if len(set(labels)) == n and first_seen(labels)]
     fair = [labels for labels in labellings if smallest(labels) >= 0.5 * pop.sum() / n]
     if not fair:  # then those whose smallest group is largest
         most = max(smallest(labels) for labels in labellings)
@@ -184,6 +203,42 @@ def test_balanced_grouping_is_the_best_of_every_fair_one(case):
     chosen = tuple(next(k for k, g in enumerate(groups) if z in g) for z in zones)
     assert smallest(chosen) >= min(smallest(labels) for labels in fair)  # it is one of them
     assert score(chosen) <= min(score(labels) for labels in fair) + 1e-9  # and none is better
+
+
+def test_a_county_with_the_unitaries_beside_it_in_four_or_five(tmp_path):
+    study = county_study("Essex", unitaries=[4, 5], replications=2, neighbours=["Southend-on-Sea", "thurrock"])
+    assert study.slug == "essex-southend-on-sea-thurrock"
+    assert study.command == "handover county Essex --with Southend-on-Sea Thurrock"
+    assert study.spec["councils"] == ["Essex", "Southend-on-Sea", "Thurrock"]
+    people = {z["id"]: z["population"] for z in study.config["zones"]}
+    housing = study.config["footprints"]["housing"]
+    names = {o: v["name"] for o, v in study.config["organisations"].items()}
+    residents: dict[str, int] = {}
+    for zone, council in housing.items():
+        name = names[council].removesuffix(" (district)")
+        residents[name] = residents.get(name, 0) + people[zone]
+    assert len(residents) == 14  # 12 districts and 2 unitaries
+    for n, groups in study.groups.items():
+        assert len(groups) == n and sorted(c for g in groups for c in g) == sorted(residents)
+        assert min(sum(residents[c] for c in g) for g in groups) >= 0.5 * sum(residents.values()) / n
+    assert any("Southend-on-Sea" in g and "Rochford" in g for g in study.groups[5])
+
+    for path, text in study_files(study, tmp_path).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    cells = {c.scenario: c.config_data for c in load_experiment(tmp_path / "experiments" / f"{study.slug}.yaml").cells}
+
+    def councils_and_places(scenario):
+        orgs = cells[scenario]["organisations"]
+        return sorted(o for o, v in orgs.items() if v["type"] == "local_authority"), sum(
+            v["type"] == "place" for v in orgs.values()
+        )
+
+    today = ["essex_council", "southend_on_sea_council", "thurrock_council"]
+    assert councils_and_places("today") == (today, 3)  # a place for each council in the one ICB of 2026
+    assert councils_and_places("five_unitaries") == ([f"essex_{k}_of_5_council" for k in range(1, 6)], 3)
+    assert councils_and_places("five_unitaries_five_places") == ([f"essex_{k}_of_5_council" for k in range(1, 6)], 5)
+    assert all(sum(v["type"] == "icb" for v in c["organisations"].values()) == 1 for c in cells.values())
 
 
 def test_study_files_name_the_county_and_its_districts():
@@ -195,5 +250,8 @@ def test_study_files_name_the_county_and_its_districts():
         "x/experiments/warwickshire.yaml",
     }
     header = files["x/experiments/warwickshire.yaml"].split("\nname:")[0]
-    assert "the county council and its 5 districts against two unitaries" in header
-    assert "two: North Warwickshire, Nuneaton and Bedworth, Rugby; Stratford-on-Avon, Warwick" in header
+    assert all(len(line) <= 88 for line in header.splitlines())
+    flat = " ".join(line.removeprefix("#").strip() for line in header.splitlines())
+    assert "Warwickshire: the county council and its 5 districts, against two unitaries" in flat
+    assert "(written by `handover county Warwickshire`)" in flat
+    assert "two: North Warwickshire, Nuneaton and Bedworth, Rugby; Stratford-on-Avon, Warwick" in flat
