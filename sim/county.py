@@ -74,13 +74,13 @@ def resolve_county(name: str) -> str:
         return council
     everywhere = england().zones
     unitaries = set(everywhere["authority_name"].str.lower()) | set(everywhere["authority"])
-    listed = ", ".join(counties.values())
+    all_counties = ", ".join(counties.values())
     if name.strip().lower() in unitaries or slug(name) in unitaries or f"{slug(name)}_council" in unitaries:
         one_tier = f"{name!r} is a unitary council (one tier): there are no districts to regroup."
-        raise ValueError(f"{one_tier} The two-tier counties (2023): {listed}")
+        raise ValueError(f"{one_tier} The two-tier counties (2023): {all_counties}")
     close = difflib.get_close_matches(name, list(counties.values()), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else "."
-    raise ValueError(f"{name!r} is not one of England's two-tier counties{hint} They are (2023): {listed}")
+    raise ValueError(f"{name!r} is not one of England's two-tier counties{hint} They are (2023): {all_counties}")
 
 
 def resolve_unitary(name: str) -> str:
@@ -183,11 +183,11 @@ def county_study(
         _check_shares_a_hospital(data, zones, council, name, u, u_name)
     for n in unitaries:
         if not 2 <= n <= min(len(districts), max(NUMBER)):
-            can = ", ".join(str(k) for k in NUMBER if k <= len(districts))
-            can = " or ".join(can.rsplit(", ", 1))
+            can = listed([str(k) for k in NUMBER if k <= len(districts)], "or")
+            councils_below = f"{len(districts)} {'councils' if beside else 'districts'}"
             raise ValueError(
-                f"unitaries: {name}{with_councils(beside_names)} ({len(districts)} {'councils' if beside else 'districts'}) "
-                f"can be split into {can} unitaries, not {n}"
+                f"unitaries: {name}{with_councils(beside_names)} ({councils_below}) can be split into {can} "
+                f"unitaries, not {n}"
             )
     if len(set(unitaries)) != len(unitaries):
         raise ValueError("unitaries: each number once")
@@ -223,9 +223,9 @@ def county_study(
             }
         )
         reorganise.yaml_set_anchor(f"{NUMBER[n]}_unitaries", always_dump=True)
-        listed = "; ".join(f"{name} ({k} of {n}): {', '.join(g)}" for k, g in enumerate(groups[n], 1))
+        members = "; ".join(f"{name} ({k} of {n}): {', '.join(g)}" for k, g in enumerate(groups[n], 1))
         scenarios[f"{NUMBER[n]}_unitaries"] = {
-            "description": f"{listed}; taking in the districts' housing; places as before",
+            "description": f"{members}; taking in the districts' housing; places as before",
             "transforms": [*deepcopy(icbs), deepcopy(PLACES), reorganise],
         }
         scenarios[f"{NUMBER[n]}_unitaries_{NUMBER[n]}_places"] = {
@@ -249,15 +249,19 @@ def county_study(
     )
 
 
+def listed(items: Sequence[str], last: str = "and") -> str:
+    """ "a, b and c" (or with ``last`` "or": "a, b or c")."""
+    return f" {last} ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
+
+
 def with_councils(names: Sequence[str]) -> str:
     """ ", with Southend-on-Sea and Thurrock" (nothing if none)."""
-    return f", with {' and '.join([', '.join(names[:-1]), names[-1]] if len(names) > 1 else names)}" if names else ""
+    return f", with {listed(names)}" if names else ""
 
 
 def unitaries_in_words(unitaries: Sequence[int]) -> str:
     """ "two, three or four"."""
-    words = [NUMBER[n] for n in sorted(unitaries)]
-    return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+    return listed([NUMBER[n] for n in sorted(unitaries)], "or")
 
 
 def _check_shares_a_hospital(
