@@ -190,7 +190,11 @@ def cmd_county(args: argparse.Namespace) -> int:
 
     try:
         study = county_study(
-            args.county, unitaries=args.unitaries, replications=args.replications, neighbours=args.neighbours
+            args.county,
+            unitaries=args.unitaries,
+            replications=args.replications,
+            neighbours=args.neighbours,
+            police=args.police,
         )
     except ValueError as exc:
         print(exc, file=sys.stderr)
@@ -326,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="UNITARY",
         help="unitary councils beside the county to regroup with it, e.g. Southend-on-Sea Thurrock with Essex",
+    )
+    p.add_argument(
+        "--police",
+        action="store_true",
+        help="with the police forces, each on every council's Safeguarding Adults Board",
     )
     p.add_argument("--replications", type=int, default=10, help="replications of each scenario (default 10)")
     p.add_argument("--root", default=".", help="the project folder to write configs/ and experiments/ in")

@@ -114,11 +114,13 @@ class CountyStudy:
     groups: dict[int, list[list[str]]]  # for each number of unitaries, the districts' names in each
     neighbours: list[str]  # the unitary councils regrouped with the county, by name
     districts: int  # the county's districts
+    police: bool = False  # with the police forces and each council's Safeguarding Adults Board
 
     @property
     def command(self) -> str:
         """The command that writes this study."""
-        return shlex.join(["handover", "county", self.name] + (["--with", *self.neighbours] if self.neighbours else []))
+        words = ["handover", "county", self.name] + (["--with", *self.neighbours] if self.neighbours else [])
+        return shlex.join(words + (["--police"] if self.police else []))
 
 
 def _today_icbs(data: dict[str, Any], councils: list[str]) -> list[dict[str, Any]]:
@@ -154,10 +156,12 @@ def county_study(
     replications: int = 10,
     seed: int = 2027,
     neighbours: Sequence[str] = (),
+    police: bool = False,
 ) -> CountyStudy:
     """The spec, configuration and experiment of a first study of ``county``, regrouped
     with the unitary councils ``neighbours`` if any (Southend-on-Sea and Thurrock with
-    Essex, say, as most proposals of 2025 did)."""
+    Essex, say, as many proposals of 2025 did); with ``police``, the police forces too, each
+    sitting on every council's Safeguarding Adults Board (a split gives a force more)."""
     council = resolve_county(county)
     name = two_tier_counties()[council]
     beside = [resolve_unitary(u) for u in neighbours]
@@ -171,9 +175,11 @@ def county_study(
     spec = BuildSpec(
         name=file.replace("-", "_"),
         description=f"{name} County Council and its districts{with_councils(beside_names)}, only their residents, with "
-        "the acute trusts that serve them; a place for each council in each ICB.",
+        "the acute trusts that serve them; a place for each council in each ICB"
+        + ("; the police forces, each on every council's Safeguarding Adults Board." if police else "."),
         icbs="all",
         councils=[name, *beside_names],
+        police=police,
     )
     data = build_config(spec)
     councils = [council, *beside]
@@ -245,7 +251,15 @@ def county_study(
         "scenarios": scenarios,
     }
     return CountyStudy(
-        name, file, spec.model_dump(exclude_defaults=True), data, experiment, groups, beside_names, county_districts
+        name,
+        file,
+        spec.model_dump(exclude_defaults=True),
+        data,
+        experiment,
+        groups,
+        beside_names,
+        county_districts,
+        police,
     )
 
 
@@ -323,7 +337,13 @@ def study_files(study: CountyStudy, root: str | Path = ".") -> dict[Path, str]:
             "the scenario with a place for each council uses the same list.  Today is the county over its "
             f"districts{unitaries} in today's ICB (those of April 2026), with one place for the county{places}.  Only "
             f"their residents are modelled (configs/build/{study.slug}.yaml): a hospital beyond them has the staff "
-            "for the residents it serves.",
+            "for the residents it serves."
+            + (
+                "  The police forces take no step in a discharge; each sits on every council's Safeguarding "
+                "Adults Board, so a split adds to their meeting hours."
+                if study.police
+                else ""
+            ),
             f"  handover sweep experiments/{study.slug}.yaml",
             f"  handover report results/{study.slug}",
         )

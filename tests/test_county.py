@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from sim.build import ENGLAND
 from sim.cli import main
+from sim.config import config_from_dict
 from sim.county import county_study, study_files, two_tier_counties
 from sim.experiment import load_experiment
+from sim.geography import Geography, structure_tables
 from sim.sweep import run_sweep
 from sim.transforms import apply, group_districts
 from sim.yamlio import load_yaml
@@ -206,9 +208,11 @@ def test_balanced_grouping_is_the_best_of_every_fair_one(case):
 
 
 def test_a_county_with_the_unitaries_beside_it_in_four_or_five(tmp_path):
-    study = county_study("Essex", unitaries=[4, 5], replications=2, neighbours=["Southend-on-Sea", "thurrock"])
+    study = county_study(
+        "Essex", unitaries=[4, 5], replications=2, neighbours=["Southend-on-Sea", "thurrock"], police=True
+    )
     assert study.slug == "essex-southend-on-sea-thurrock"
-    assert study.command == "handover county Essex --with Southend-on-Sea Thurrock"
+    assert study.command == "handover county Essex --with Southend-on-Sea Thurrock --police"
     assert study.spec["councils"] == ["Essex", "Southend-on-Sea", "Thurrock"]
     people = {z["id"]: z["population"] for z in study.config["zones"]}
     housing = study.config["footprints"]["housing"]
@@ -239,6 +243,14 @@ def test_a_county_with_the_unitaries_beside_it_in_four_or_five(tmp_path):
     assert councils_and_places("five_unitaries") == ([f"essex_{k}_of_5_council" for k in range(1, 6)], 3)
     assert councils_and_places("five_unitaries_five_places") == ([f"essex_{k}_of_5_council" for k in range(1, 6)], 5)
     assert all(sum(v["type"] == "icb" for v in c["organisations"].values()) == 1 for c in cells.values())
+
+    def boards(scenario):  # the Safeguarding Adults Boards: council, ICB, police force
+        meetings = structure_tables(Geography(config_from_dict(cells[scenario])))["meetings"]
+        on = meetings.loc[meetings["policy"] == "safeguarding_adults_board", "meeting"]
+        return sorted(tuple(m.partition(":")[2].split("+")) for m in on)
+
+    assert boards("today") == [(c, "essex_icb", "essex_police") for c in today]  # Essex Police's area is all three
+    assert boards("five_unitaries") == [(f"essex_{k}_of_5_council", "essex_icb", "essex_police") for k in range(1, 6)]
 
 
 def test_study_files_name_the_county_and_its_districts():
