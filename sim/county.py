@@ -37,7 +37,7 @@ import pandas as pd
 from ruamel.yaml.comments import CommentedMap
 
 from sim.build import ENGLAND, BuildSpec, build_config, build_header, dump, england, slug
-from sim.transforms import _district, group_districts
+from sim.transforms import MAX_FAIR_DISTRICTS, _district, group_districts
 
 NUMBER = {2: "two", 3: "three", 4: "four", 5: "five"}  # no proposal of 2025 had more than five
 # no unitary the guess draws has under half an equal share of the county's residents
@@ -185,6 +185,11 @@ def county_study(
     councils = [council, *beside]
     zones = [z for z, o in data["footprints"]["local_authority"].items() if o in councils]
     districts = sorted({_district(z) for z in zones})
+    if len(districts) > MAX_FAIR_DISTRICTS:
+        raise ValueError(
+            f"with: {name} and {listed(beside_names)} have {len(districts)} councils below or beside the county; "
+            f"at most {MAX_FAIR_DISTRICTS} can be grouped exactly"
+        )
     for u, u_name in zip(beside, beside_names, strict=True):
         _check_shares_a_hospital(data, zones, council, name, u, u_name)
     for n in unitaries:

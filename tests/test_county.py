@@ -136,6 +136,9 @@ def test_the_command_says_what_is_wrong(tmp_path, capsys):
     assert "with: 'Cornwall' shares no hospital with Kent" in capsys.readouterr().err
     assert main(["county", "Kent", "--root", str(tmp_path), "--with", "Medway", "medway_council"]) == 2
     assert "with: each council once" in capsys.readouterr().err
+    too_many = ["Blackburn with Darwen", "Blackpool", "Wigan", "Bolton", "Sefton"]
+    assert main(["county", "Lancashire", "--root", str(tmp_path), "--with", *too_many]) == 2
+    assert "have 17 councils below or beside the county; at most 16 can be grouped exactly" in capsys.readouterr().err
     # Frimley's Hampshire part went to Hampshire and the Isle of Wight; Bracknell Forest's did not
     assert main(["county", "Hampshire", "--root", str(tmp_path), "--with", "Bracknell Forest"]) == 2
     assert "Bracknell Forest and Hampshire were both in NHS Frimley Integrated Care Board" in (capsys.readouterr().err)
