@@ -39,7 +39,7 @@ from ruamel.yaml.comments import CommentedMap
 from sim.build import ENGLAND, BuildSpec, build_config, build_header, dump, england, slug
 from sim.transforms import MAX_FAIR_DISTRICTS, _district, group_districts
 
-NUMBER = {2: "two", 3: "three", 4: "four", 5: "five"}  # no proposal of 2025 had more than five
+NUMBER = {2: "two", 3: "three", 4: "four", 5: "five"}  # the numbers of unitaries a study can compare
 # no unitary the guess draws has under half an equal share of the county's residents
 MIN_SHARE = 0.5
 # a unitary given with a county must share a hospital with it: a trust admitting at
