@@ -65,17 +65,28 @@ def icbs_2026() -> dict[tuple[str, str], tuple[str, str]]:
     return {(r.icb22, r.council): (r.icb26, r.icb26_name) for r in rows.itertuples()}
 
 
+def _find(name: str, councils: dict[str, str]) -> str | None:
+    """The id of the council of ``councils`` (id -> name) called ``name``, or with that id
+    (with or without ``_council``), whatever the case; None if there is none."""
+    by_name = {n.lower(): a for a, n in councils.items()} | {a: a for a in councils}
+    return by_name.get(name.strip().lower()) or by_name.get(slug(name)) or by_name.get(f"{slug(name)}_council")
+
+
+def _unitaries() -> dict[str, str]:
+    """England's one-tier councils of 2023, id -> name."""
+    zones = england().zones
+    names = dict(zip(zones["authority"], zones["authority_name"], strict=False))
+    return {a: n for a, n in names.items() if a not in two_tier_counties()}
+
+
 def resolve_county(name: str) -> str:
     """The id of the two-tier county called ``name`` (or with that id); a clear error otherwise."""
     counties = two_tier_counties()
-    by_name = {v.lower(): k for k, v in counties.items()} | {k: k for k in counties}
-    council = by_name.get(name.strip().lower()) or by_name.get(slug(name)) or by_name.get(f"{slug(name)}_council")
+    council = _find(name, counties)
     if council is not None:
         return council
-    everywhere = england().zones
-    unitaries = set(everywhere["authority_name"].str.lower()) | set(everywhere["authority"])
     all_counties = ", ".join(counties.values())
-    if name.strip().lower() in unitaries or slug(name) in unitaries or f"{slug(name)}_council" in unitaries:
+    if _find(name, _unitaries()) is not None:
         one_tier = f"{name!r} is a unitary council (one tier): there are no districts to regroup."
         raise ValueError(f"{one_tier} The two-tier counties (2023): {all_counties}")
     close = difflib.get_close_matches(name, list(counties.values()), n=1)
@@ -85,20 +96,12 @@ def resolve_county(name: str) -> str:
 
 def resolve_unitary(name: str) -> str:
     """The id of the unitary council called ``name`` (or with that id); a clear error otherwise."""
-    zones = england().zones
-    counties = two_tier_counties()
-    names = dict(zip(zones["authority"], zones["authority_name"], strict=False))
-    unitaries = {a: n for a, n in names.items() if a not in counties}
-    wanted = name.strip().lower()
-    for ids in (unitaries, counties):
-        by_name = {n.lower(): a for a, n in ids.items()} | {a: a for a in ids}
-        council = by_name.get(wanted) or by_name.get(slug(name)) or by_name.get(f"{slug(name)}_council")
-        if council in counties:
-            raise ValueError(
-                f"with: {name!r} is a two-tier county; a study regroups one county and unitaries beside it"
-            )
-        if council is not None:
-            return council
+    unitaries = _unitaries()
+    council = _find(name, unitaries)
+    if council is not None:
+        return council
+    if _find(name, two_tier_counties()) is not None:
+        raise ValueError(f"with: {name!r} is a two-tier county; a study regroups one county and unitaries beside it")
     close = difflib.get_close_matches(name, sorted(unitaries.values()), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise ValueError(f"with: {name!r} is not one of England's unitary councils{hint}")
@@ -169,8 +172,7 @@ def county_study(
         raise ValueError("with: each council once")
     if replications < 2:
         raise ValueError("replications: at least 2, for confidence intervals")
-    all_names = dict(zip(england().zones["authority"], england().zones["authority_name"], strict=False))
-    beside_names = [all_names[u] for u in beside]
+    beside_names = [_unitaries()[u] for u in beside]
     file = "-".join(slug(n).replace("_", "-") for n in [name, *beside_names])
     spec = BuildSpec(
         name=file.replace("-", "_"),
