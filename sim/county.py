@@ -72,6 +72,7 @@ def _find(name: str, councils: dict[str, str]) -> str | None:
     return by_name.get(name.strip().lower()) or by_name.get(slug(name)) or by_name.get(f"{slug(name)}_council")
 
 
+@lru_cache(maxsize=1)
 def _unitaries() -> dict[str, str]:
     """England's one-tier councils of 2023, id -> name."""
     zones = england().zones
