@@ -15,10 +15,12 @@ Today is the county council over its districts (the housing authorities) in the 
 of April 2026 (``sim/data/england/icb26_councils.csv``), with one place for the
 county in each ICB, as Surrey's study has.  The unitaries group the districts (and
 unitaries beside) by the hospitals their residents use (``group_districts`` with
-``min_share``), which is the model's guess, not any council's proposal: of the
-groupings in which no unitary has under half an equal share of the residents, the
-one whose councils' hospitals are most alike.  The experiment lists each unitary's
-councils so that a planner can change them to a real proposal.
+``min_share`` and ``linked_at``), which is the model's guess, not any council's
+proposal: of the groupings in which no unitary has under half an equal share of the
+residents, the one whose councils' hospitals are most alike, of those (where there
+are any) in which two councils that share no hospital go together only through others
+that do.  The experiment lists each unitary's councils so that a planner can change
+them to a real proposal.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ from sim.transforms import MAX_FAIR_DISTRICTS, _district, group_districts
 NUMBER = {2: "two", 3: "three", 4: "four", 5: "five"}  # the numbers of unitaries a study can compare
 # no unitary the guess draws has under half an equal share of the county's residents
 MIN_SHARE = 0.5
-# a unitary given with a county must share a hospital with it: a trust admitting at
-# least this share of the residents of both (of the unitary and of one of its districts)
+# two councils share a hospital when a trust admits at least this share of the residents
+# of both: a unitary given with a county must share one with one of its districts, and a
+# guessed unitary joins councils that share none only through others that do
 SHARED_HOSPITAL = 0.05
 PLACES = {"align": {"type": "place", "to": "local_authority", "within": "icb", "min_population": 20000}}
 
@@ -222,7 +225,7 @@ def county_study(
     }
     groups: dict[int, list[list[str]]] = {}
     for n in sorted(unitaries):
-        grouped = group_districts(data, zones, n, MIN_SHARE)
+        grouped = group_districts(data, zones, n, MIN_SHARE, linked_at=SHARED_HOSPITAL)
         groups[n] = [[district_name[d] for d in group] for group in grouped]
         ids = [f"{slug(name)}_{k}_of_{n}_council" for k in range(1, len(grouped) + 1)]
         reorganise = CommentedMap(
@@ -333,8 +336,9 @@ def study_files(study: CountyStudy, root: str | Path = ".") -> dict[Path, str]:
             f"{area}, against {unitaries_in_words(list(study.groups))} unitaries (written by `{study.command}`).",
             "",
             "The unitaries are the model's guess, not a proposal: councils whose residents use the same hospitals "
-            "are put together, none with under half an equal share of the residents (group_districts in "
-            "sim/transforms.py):",
+            "are put together, none with under half an equal share of the residents, and two that share no "
+            "hospital only through others that do (group_districts in sim/transforms.py).  There is no map of "
+            "which councils touch: read the guess before the results.",
         )
         + "".join(
             _comment(f"{NUMBER[n]}: " + "; ".join(", ".join(g) for g in grouped), indent="  ")

@@ -36,7 +36,7 @@ import difflib
 import inspect
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from typing import Any, get_type_hints
 
@@ -457,15 +457,36 @@ def _district(zone: str) -> str:
 
 
 # the exact fair grouping takes about 3 ** districts steps: 0.4 s for 14, 4 s for 16
+# (up to twice that with links, when no grouping joined by them gives every group its share)
 MAX_FAIR_DISTRICTS = 16
 
 
-def _fair_grouping(residents: list[int], shares: np.ndarray, groups: int, min_share: float) -> list[list[int]]:
+def _joined(count: int, links: Sequence[int]) -> list[bool]:
+    """For each set of ``count`` districts (as bits), whether its districts are joined by
+    ``links`` (each district's linked ones, as bits), directly or through others of the set."""
+    sets = np.arange(1 << count, dtype=np.int64)
+    reach = sets & -sets  # each set's first district, then every one it reaches within the set
+    linked = np.array(links, dtype=np.int64)
+    while True:
+        grown = reach.copy()
+        for d in range(count):
+            grown |= np.where(reach >> d & 1, linked[d], 0)
+        grown &= sets
+        if np.array_equal(grown, reach):
+            return (reach == sets).tolist()
+        reach = grown
+
+
+def _fair_grouping(
+    residents: list[int], shares: np.ndarray, groups: int, min_share: float, links: Sequence[int] | None = None
+) -> list[list[int]]:
     """The districts (by index) in each group of the best grouping into ``groups`` in
     which every group has at least ``min_share`` of an equal share of the residents (or,
     if there is none, of those whose smallest group is largest): the one whose
     districts' hospitals are most like their group's, the sum over districts of
     residents times one minus the cosine of the district's and its group's shares.
+    With ``links`` (each district's linked ones, as bits), of the groupings giving every
+    group its share those whose groups are each joined by links come first.
 
     Exact, by dynamic programming over sets of districts, since a group's part of that
     sum depends only on its members: the best grouping of a set into j groups is the
@@ -480,13 +501,18 @@ def _fair_grouping(residents: list[int], shares: np.ndarray, groups: int, min_sh
     unit = shares / np.linalg.norm(shares, axis=1, keepdims=True)
     cost = (members * people * (1 - profile @ unit.T)).sum(axis=1).tolist()
 
-    def first_groups(rest: int, j: int) -> Iterator[int]:
-        """Every group of ``rest`` holding its first district and leaving j - 1 to share the rest."""
+    everyone = (1 << count) - 1
+    joined = _joined(count, links) if links is not None else [True] * (everyone + 1)
+    anyhow = [True] * (everyone + 1)
+
+    def first_groups(rest: int, j: int, allowed: list[bool] = anyhow) -> Iterator[int]:
+        """Every group of ``rest`` (that is ``allowed``) holding its first district and
+        leaving j - 1 to share the rest."""
         first = rest & -rest
         others = sub = rest ^ first
         while sub:
             group = (others ^ sub) | first
-            if (rest ^ group).bit_count() >= j - 1:
+            if (rest ^ group).bit_count() >= j - 1 and allowed[group]:
                 yield group
             sub = (sub - 1) & others
 
@@ -496,28 +522,44 @@ def _fair_grouping(residents: list[int], shares: np.ndarray, groups: int, min_sh
             return pop[rest]
         return max(min(pop[g], largest_smallest(rest ^ g, j - 1)) for g in first_groups(rest, j))
 
-    def cheapest(floor: float) -> tuple[float, tuple[int, ...]] | None:
+    def cheapest(floor: float, allowed: list[bool]) -> tuple[float, tuple[int, ...]] | None:
         @cache
         def best(rest: int, j: int) -> tuple[float, tuple[int, ...]] | None:
             if pop[rest] < j * floor:
                 return None
             if j == 1:
-                return cost[rest], (rest,)
+                return (cost[rest], (rest,)) if allowed[rest] else None
             options = [
                 (cost[g] + tail[0], (g, *tail[1]))
-                for g in first_groups(rest, j)
+                for g in first_groups(rest, j, allowed)
                 if pop[g] >= floor and (tail := best(rest ^ g, j - 1)) is not None
             ]
             return min(options, default=None)
 
-        return best((1 << count) - 1, groups)
+        return best(everyone, groups)
 
-    found = cheapest(min_share * sum(residents) / groups) or cheapest(largest_smallest((1 << count) - 1, groups))
-    assert found is not None  # every group of the last has the largest smallest group's residents or more
+    floor = min_share * sum(residents) / groups
+    found = cheapest(floor, joined) if links is not None else None  # joined by links, if any is fair
+    found = found or cheapest(floor, anyhow) or cheapest(largest_smallest(everyone, groups), anyhow)
+    assert found  # every group of the last has the largest smallest group's residents or more
     return [[d for d in range(count) if group >> d & 1] for group in found[1]]
 
 
-def group_districts(data: Data, zones: list[str], n: int, min_share: float = 0.0) -> list[list[str]]:
+def _hospital_links(vectors: np.ndarray, linked_at: float) -> list[int]:
+    """Each district's links (as bits): the districts it shares a hospital with, a trust
+    admitting at least ``linked_at`` of the residents of both.  One sharing none with
+    any other says nothing of where it lies, so it is linked to every one."""
+    uses = vectors >= linked_at
+    shared = (uses.astype(int) @ uses.T.astype(int)) > 0
+    alone = ~(shared & ~np.eye(len(vectors), dtype=bool)).any(axis=1)
+    shared |= alone[:, None] | alone[None, :]
+    np.fill_diagonal(shared, False)
+    return [sum(1 << j for j in np.flatnonzero(row).tolist()) for row in shared]
+
+
+def group_districts(
+    data: Data, zones: list[str], n: int, min_share: float = 0.0, linked_at: float = 0.0
+) -> list[list[str]]:
     """The districts of ``zones`` in ``n`` groups (fewer if there are fewer districts),
     each sorted, keeping districts whose residents use the same hospitals together
     (cosine of the admitting trusts' shares, weighted by residents).
@@ -529,7 +571,12 @@ def group_districts(data: Data, zones: list[str], n: int, min_share: float = 0.0
     like their group's (the sum over districts of residents times one minus the cosine
     of the district's and its group's shares), in the order of their first district;
     exact, and under half a second for 14 districts, but it grows as 3 to the power of
-    the districts, so at most 16 (``MAX_FAIR_DISTRICTS``)."""
+    the districts, so at most 16 (``MAX_FAIR_DISTRICTS``).  With ``linked_at`` above 0
+    too, districts that share no hospital (no trust admitting ``linked_at`` of the
+    residents of both) go together only through others that do, unless no grouping
+    giving every group its share allows it: with no map of which districts touch, this
+    keeps apart districts at opposite ends of a county (a district sharing a hospital
+    with none is free to go anywhere)."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
     pop = _population(data)
@@ -549,7 +596,9 @@ def group_districts(data: Data, zones: list[str], n: int, min_share: float = 0.0
                 f"{len(districts)} districts are too many to group exactly (at most {MAX_FAIR_DISTRICTS})"
             )
         residents = [sum(pop[z] for z in zones if _district(z) == d) for d in districts]
-        grouped = _fair_grouping(residents, np.array(vectors), min(n, len(districts)), min_share)
+        shares = np.array(vectors)
+        links = _hospital_links(shares, linked_at) if linked_at > 0 else None
+        grouped = _fair_grouping(residents, shares, min(n, len(districts)), min_share, links)
         return [[districts[i] for i in group] for group in grouped]
     labels = fcluster(
         linkage(vectors, method="average", metric="cosine"), t=min(n, len(districts)), criterion="maxclust"

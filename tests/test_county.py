@@ -159,8 +159,14 @@ def _toy(residents: list[int], shares: list[list[float]]) -> tuple[dict, list[st
     return data, zones
 
 
-@settings(max_examples=40, deadline=None)
-@example(([300_000, 1_000, 2_000, 1_500], [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], 3))  # none is fair
+@settings(max_examples=60, deadline=None)
+@example(([300_000, 1_000, 2_000, 1_500], [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], 3, 0.0))  # none is fair
+# d2 and d3 share no hospital (a trust with 0.3 of both's residents) and the grouping
+# most alike pairs them; joined, d3 goes with d0, with whom it shares one, and d1
+@example(([200_000, 200_000, 200_000, 100_000], [[0, 1, 2], [0, 0, 1], [4, 2, 4], [0, 1, 0]], 2, 0.3))
+# d1 shares no hospital with any (no trust has 0.3 of its residents), which says nothing
+# of where it lies: it is free to go with d0, not left alone
+@example(([200_000, 300_000, 300_000, 100_000], [[2, 4, 1, 0], [4, 4, 4, 2], [0, 4, 4, 4], [1, 4, 4, 4]], 2, 0.3))
 @given(
     st.integers(min_value=3, max_value=8).flatmap(
         lambda d: st.tuples(
@@ -169,19 +175,38 @@ def _toy(residents: list[int], shares: list[list[float]]) -> tuple[dict, list[st
                 st.lists(st.floats(min_value=0.01, max_value=1.0), min_size=3, max_size=3), min_size=d, max_size=d
             ),
             st.sampled_from([2, 3, 4]),
+            st.sampled_from([0.0, 0.3, 0.6]),
         )
     )
 )
 def test_balanced_grouping_is_the_best_of_every_fair_one(case):
-    residents, shares, n = case
+    residents, shares, n, linked_at = case
     data, zones = _toy(residents, shares)
-    groups = group_districts(data, zones, n, min_share=0.5)
+    groups = group_districts(data, zones, n, min_share=0.5, linked_at=linked_at)
     n = min(n, len(zones))  # no more groups than districts
     assert sorted(d for g in groups for d in g) == sorted(zones) and len(groups) == n
 
     # every labelling tried afresh, scored on its own
     pop = np.array(residents, dtype=float)
     vec = np.array([[s / sum(row) for s in row] for row in shares])
+    # districts sharing a hospital (a trust with linked_at of both); one sharing none is free
+    share = [
+        [i != j and bool(((vec[i] >= linked_at) & (vec[j] >= linked_at)).any()) for j in range(len(vec))]
+        for i in range(len(vec))
+    ]
+    free = [not any(row) for row in share]
+
+    def joined(labels):  # each group's districts reach each other through shared hospitals
+        for g in set(labels):
+            members = {i for i, lab in enumerate(labels) if lab == g}
+            seen, todo = set(), [min(members)]
+            while todo:
+                i = todo.pop()
+                seen.add(i)
+                todo += [j for j in members - seen if share[i][j] or free[i] or free[j]]
+            if seen != members:
+                return False
+        return True
 
     def score(labels):
         total = 0.0
@@ -202,12 +227,27 @@ def test_balanced_grouping_is_the_best_of_every_fair_one(case):
     everything = itertools.product(range(n), repeat=len(zones))
     labellings = [labels for labels in everything if len(set(labels)) == n and first_seen(labels)]
     fair = [labels for labels in labellings if smallest(labels) >= 0.5 * pop.sum() / n]
+    if linked_at and any(joined(labels) for labels in fair):
+        fair = [labels for labels in fair if joined(labels)]
+        assert joined(tuple(next(k for k, g in enumerate(groups) if z in g) for z in zones))
     if not fair:  # then those whose smallest group is largest
         most = max(smallest(labels) for labels in labellings)
         fair = [labels for labels in labellings if smallest(labels) == most]
     chosen = tuple(next(k for k, g in enumerate(groups) if z in g) for z in zones)
     assert smallest(chosen) >= min(smallest(labels) for labels in fair)  # it is one of them
     assert score(chosen) <= min(score(labels) for labels in fair) + 1e-9  # and none is better
+
+
+def test_a_guessed_unitary_joins_councils_through_the_hospitals_they_share():
+    """With no map of which councils touch, two that share no hospital (no trust admitting a
+    twentieth of the residents of both) go together only through others that do: Hart and
+    Rushmoor (Frimley Park's) join neither New Forest nor the Isle of Wight, as they did."""
+    assert ["East Hampshire", "Hart", "Rushmoor"] in county_study("Hampshire", unitaries=[3]).groups[3]
+    wider = county_study("Hampshire", unitaries=[4, 5], neighbours=["Portsmouth", "Southampton", "Isle of Wight"])
+    for groups in wider.groups.values():
+        (island,) = [g for g in groups if "Isle of Wight" in g]
+        assert {"Eastleigh"} <= set(island) <= {"Isle of Wight", "Eastleigh", "New Forest", "Southampton"}
+        assert ["East Hampshire", "Hart", "Rushmoor"] in groups
 
 
 def test_a_county_with_the_unitaries_beside_it_in_four_or_five(tmp_path):
