@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -186,7 +187,7 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 
 def cmd_county(args: argparse.Namespace) -> int:
-    from sim.county import county_study, study_files, unitaries_in_words, with_councils
+    from sim.county import alone_note, county_study, study_files, unitaries_in_words, with_councils
 
     try:
         study = county_study(
@@ -214,6 +215,8 @@ def cmd_county(args: argparse.Namespace) -> int:
     for n, groups in study.groups.items():
         for k, group in enumerate(groups, 1):
             print(f"  {study.name} ({k} of {n}): {', '.join(group)}")
+    if study.alone:
+        print(textwrap.fill(alone_note(study.alone), width=100))
     experiment = Path(args.root) / "experiments" / f"{study.slug}.yaml"
     print(f"\nnext:\n  handover sweep {experiment}\n  handover report {Path(args.root) / 'results' / study.slug}")
     return EXIT_OK

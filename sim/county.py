@@ -39,7 +39,7 @@ import pandas as pd
 from ruamel.yaml.comments import CommentedMap
 
 from sim.build import ENGLAND, BuildSpec, build_config, build_header, dump, england, slug
-from sim.transforms import MAX_FAIR_DISTRICTS, _district, group_districts
+from sim.transforms import MAX_FAIR_DISTRICTS, _district, district_hospitals, group_districts, sharing_none
 
 NUMBER = {2: "two", 3: "three", 4: "four", 5: "five"}  # the numbers of unitaries a study can compare
 # no unitary the guess draws has under half an equal share of the county's residents
@@ -122,6 +122,8 @@ class CountyStudy:
     neighbours: list[str]  # the unitary councils regrouped with the county, by name
     districts: int  # the county's districts
     police: bool = False  # with the police forces and each council's Safeguarding Adults Board
+    # councils sharing a hospital with no other (SHARED_HOSPITAL): the guess places them on nothing
+    alone: tuple[str, ...] = ()
 
     @property
     def command(self) -> str:
@@ -223,6 +225,8 @@ def county_study(
             "transforms": [*deepcopy(icbs), deepcopy(PLACES)],
         }
     }
+    below, _, shares = district_hospitals(data, zones)
+    alone = tuple(district_name[below[i]] for i in sharing_none(shares, SHARED_HOSPITAL))
     groups: dict[int, list[list[str]]] = {}
     for n in sorted(unitaries):
         grouped = group_districts(data, zones, n, MIN_SHARE, linked_at=SHARED_HOSPITAL)
@@ -271,6 +275,7 @@ def county_study(
         beside_names,
         county_districts,
         police,
+        alone,
     )
 
 
@@ -287,6 +292,16 @@ def with_councils(names: Sequence[str]) -> str:
 def unitaries_in_words(unitaries: Sequence[int]) -> str:
     """ "two, three or four"."""
     return listed([NUMBER[n] for n in sorted(unitaries)], "or")
+
+
+def alone_note(names: Sequence[str]) -> str:
+    """What a planner should know of councils that share a hospital with no other."""
+    one = len(names) == 1
+    return (
+        f"{listed(names)}: no trust admits a twentieth of both {'its' if one else 'their'} residents and another "
+        f"council's, so the hospitals say little of where {'it belongs' if one else 'they belong'}: check "
+        f"{'its unitary' if one else 'their unitaries'}."
+    )
 
 
 def _check_shares_a_hospital(
@@ -338,7 +353,8 @@ def study_files(study: CountyStudy, root: str | Path = ".") -> dict[Path, str]:
             "The unitaries are the model's guess, not a proposal: councils whose residents use the same hospitals "
             "are put together, none with under half an equal share of the residents, and two that share no "
             "hospital only through others that do (group_districts in sim/transforms.py).  There is no map of "
-            "which councils touch: read the guess before the results.",
+            "which councils touch: read the guess before the results."
+            + (f"  {alone_note(study.alone)}" if study.alone else ""),
         )
         + "".join(
             _comment(f"{NUMBER[n]}: " + "; ".join(", ".join(g) for g in grouped), indent="  ")

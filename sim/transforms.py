@@ -545,13 +545,43 @@ def _fair_grouping(
     return [[d for d in range(count) if group >> d & 1] for group in found[1]]
 
 
+def district_hospitals(data: Data, zones: list[str]) -> tuple[list[str], list[int], np.ndarray]:
+    """The districts of ``zones`` (sorted), their residents, and their residents' shares
+    of the admitting trusts (a row for each district, a column for each trust)."""
+    pop = _population(data)
+    trust_fp = _hospitals(data)
+    trusts = sorted({t for z in zones for t in trust_fp[z]})
+    districts = sorted({_district(z) for z in zones})
+    residents, vectors = [], []
+    for d in districts:
+        parts = [z for z in zones if _district(z) == d]
+        residents.append(sum(pop[z] for z in parts))
+        weight = residents[-1] or 1
+        vectors.append([sum(trust_fp[z].get(t, 0.0) * pop[z] for z in parts) / weight for t in trusts])
+    return districts, residents, np.array(vectors).reshape(len(districts), len(trusts))
+
+
+def _sharing(vectors: np.ndarray, linked_at: float) -> np.ndarray:
+    """Whether each two districts share a hospital: a trust admitting at least
+    ``linked_at`` of the residents of both (never a district with itself)."""
+    uses = (vectors >= linked_at).astype(int)
+    shared = (uses @ uses.T) > 0
+    np.fill_diagonal(shared, False)
+    return shared
+
+
+def sharing_none(vectors: np.ndarray, linked_at: float) -> list[int]:
+    """The districts (by index) that share a hospital with no other."""
+    return np.flatnonzero(~_sharing(vectors, linked_at).any(axis=1)).tolist()
+
+
 def _hospital_links(vectors: np.ndarray, linked_at: float) -> list[int]:
-    """Each district's links (as bits): the districts it shares a hospital with, a trust
-    admitting at least ``linked_at`` of the residents of both.  One sharing none with
-    any other says nothing of where it lies, so it is linked to every one."""
-    uses = vectors >= linked_at
-    shared = (uses.astype(int) @ uses.T.astype(int)) > 0
-    alone = ~(shared & ~np.eye(len(vectors), dtype=bool)).any(axis=1)
+    """Each district's links (as bits): the districts it shares a hospital with.  One
+    sharing none with any other says nothing of where it lies, so it is linked to every
+    one."""
+    shared = _sharing(vectors, linked_at)
+    alone = np.zeros(len(vectors), dtype=bool)
+    alone[sharing_none(vectors, linked_at)] = True
     shared |= alone[:, None] | alone[None, :]
     np.fill_diagonal(shared, False)
     return [sum(1 << j for j in np.flatnonzero(row).tolist()) for row in shared]
@@ -579,26 +609,16 @@ def group_districts(
     with none is free to go anywhere)."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    pop = _population(data)
-    trust_fp = _hospitals(data)
-    trusts = sorted({t for z in zones for t in trust_fp[z]})
-    districts = sorted({_district(z) for z in zones})
+    districts, residents, vectors = district_hospitals(data, zones)
     if min(n, len(districts)) < 2:
         return [districts]
-    vectors = []
-    for d in districts:
-        parts = [z for z in zones if _district(z) == d]
-        weight = sum(pop[z] for z in parts) or 1
-        vectors.append([sum(trust_fp[z].get(t, 0.0) * pop[z] for z in parts) / weight for t in trusts])
     if min_share > 0:
         if len(districts) > MAX_FAIR_DISTRICTS:
             raise TransformError(
                 f"{len(districts)} districts are too many to group exactly (at most {MAX_FAIR_DISTRICTS})"
             )
-        residents = [sum(pop[z] for z in zones if _district(z) == d) for d in districts]
-        shares = np.array(vectors)
-        links = _hospital_links(shares, linked_at) if linked_at > 0 else None
-        grouped = _fair_grouping(residents, shares, min(n, len(districts)), min_share, links)
+        links = _hospital_links(vectors, linked_at) if linked_at > 0 else None
+        grouped = _fair_grouping(residents, vectors, min(n, len(districts)), min_share, links)
         return [[districts[i] for i in group] for group in grouped]
     labels = fcluster(
         linkage(vectors, method="average", metric="cosine"), t=min(n, len(districts)), criterion="maxclust"

@@ -248,6 +248,19 @@ def test_a_guessed_unitary_joins_councils_through_the_hospitals_they_share():
         (island,) = [g for g in groups if "Isle of Wight" in g]
         assert {"Eastleigh"} <= set(island) <= {"Isle of Wight", "Eastleigh", "New Forest", "Southampton"}
         assert ["East Hampshire", "Hart", "Rushmoor"] in groups
+    assert wider.alone == () and county_study("Essex", unitaries=[2]).alone == ()
+
+
+def test_a_council_sharing_no_hospital_is_named_as_a_guess_to_check(tmp_path, capsys):
+    """West Lancashire's residents go mostly to Southport and Ormskirk, which no other
+    Lancashire council's use: the guess has little to place it by, and says so."""
+    assert county_study("Lancashire", unitaries=[2]).alone == ("West Lancashire",)
+    assert county_study("Derbyshire", unitaries=[2]).alone == ("High Peak",)
+    assert main(["county", "Lancashire", "--unitaries", "4", "--root", str(tmp_path)]) == 0
+    warning = "West Lancashire: no trust admits a twentieth of both its residents and another council's"
+    assert warning in capsys.readouterr().out
+    header = (tmp_path / "experiments" / "lancashire.yaml").read_text().split("\nname:")[0]
+    assert warning in " ".join(line.removeprefix("#").strip() for line in header.splitlines())  # wrapped
 
 
 def test_a_county_with_the_unitaries_beside_it_in_four_or_five(tmp_path):
