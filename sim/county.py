@@ -122,7 +122,7 @@ class CountyStudy:
     neighbours: list[str]  # the unitary councils regrouped with the county, by name
     districts: int  # the county's districts
     police: bool = False  # with the police forces and each council's Safeguarding Adults Board
-    # councils sharing a hospital with no other (SHARED_HOSPITAL): the guess places them on nothing
+    # councils sharing a hospital with no other (SHARED_HOSPITAL): their place in the guess is weak
     alone: tuple[str, ...] = ()
 
     @property

@@ -502,8 +502,8 @@ def _fair_grouping(
     cost = (members * people * (1 - profile @ unit.T)).sum(axis=1).tolist()
 
     everyone = (1 << count) - 1
-    joined = _joined(count, links) if links is not None else [True] * (everyone + 1)
     anyhow = [True] * (everyone + 1)
+    joined = _joined(count, links) if links is not None else anyhow
 
     def first_groups(rest: int, j: int, allowed: list[bool] = anyhow) -> Iterator[int]:
         """Every group of ``rest`` (that is ``allowed``) holding its first district and
@@ -539,8 +539,11 @@ def _fair_grouping(
         return best(everyone, groups)
 
     floor = min_share * sum(residents) / groups
-    found = cheapest(floor, joined) if links is not None else None  # joined by links, if any is fair
-    found = found or cheapest(floor, anyhow) or cheapest(largest_smallest(everyone, groups), anyhow)
+    found = (
+        cheapest(floor, joined)  # joined by links, if any such is fair
+        or (cheapest(floor, anyhow) if links is not None else None)
+        or cheapest(largest_smallest(everyone, groups), anyhow)
+    )
     assert found  # every group of the last has the largest smallest group's residents or more
     return [[d for d in range(count) if group >> d & 1] for group in found[1]]
 
