@@ -39,7 +39,7 @@ import pandas as pd
 from ruamel.yaml.comments import CommentedMap
 
 from sim.build import ENGLAND, BuildSpec, build_config, build_header, dump, england, slug
-from sim.transforms import MAX_FAIR_DISTRICTS, _district, district_hospitals, group_districts, sharing_none
+from sim.transforms import MAX_FAIR_DISTRICTS, _district, district_hospitals, group_districts, sharing, sharing_none
 
 NUMBER = {2: "two", 3: "three", 4: "four", 5: "five"}  # the numbers of unitaries a study can compare
 # no unitary the guess draws has under half an equal share of the county's residents
@@ -192,14 +192,21 @@ def county_study(
     data = build_config(spec)
     councils = [council, *beside]
     zones = [z for z, o in data["footprints"]["local_authority"].items() if o in councils]
-    districts = sorted({_district(z) for z in zones})
+    districts, _, shares = district_hospitals(data, zones)  # the districts and unitaries, and their hospitals
     if len(districts) > MAX_FAIR_DISTRICTS:
         raise ValueError(
             f"with: {name} and {listed(beside_names)} have {len(districts)} councils below or beside the county; "
             f"at most {MAX_FAIR_DISTRICTS} can be grouped exactly"
         )
+    council_of = {_district(z): data["footprints"]["local_authority"][z] for z in zones}
+    shared = sharing(shares, SHARED_HOSPITAL)
+    in_county = [i for i, d in enumerate(districts) if council_of[d] == council]
     for u, u_name in zip(beside, beside_names, strict=True):
-        _check_shares_a_hospital(data, zones, council, name, u, u_name)
+        if not shared[[i for i, d in enumerate(districts) if council_of[d] == u]][:, in_county].any():
+            raise ValueError(
+                f"with: {u_name!r} shares no hospital with {name} (no trust admits a twentieth of the residents "
+                f"of both); a study regroups a county with unitaries beside it"
+            )
     for n in unitaries:
         if not 2 <= n <= min(len(districts), max(NUMBER)):
             can = listed([str(k) for k in NUMBER if k <= len(districts)], "or")
@@ -225,8 +232,7 @@ def county_study(
             "transforms": [*deepcopy(icbs), deepcopy(PLACES)],
         }
     }
-    below, _, shares = district_hospitals(data, zones)
-    alone = tuple(district_name[below[i]] for i in sharing_none(shares, SHARED_HOSPITAL))
+    alone = tuple(district_name[districts[i]] for i in sharing_none(shares, SHARED_HOSPITAL))
     groups: dict[int, list[list[str]]] = {}
     for n in sorted(unitaries):
         grouped = group_districts(data, zones, n, MIN_SHARE, linked_at=SHARED_HOSPITAL)
@@ -302,24 +308,6 @@ def alone_note(names: Sequence[str]) -> str:
         f"council's, so the hospitals say little of where {'it belongs' if one else 'they belong'}: check "
         f"{'its unitary' if one else 'their unitaries'}."
     )
-
-
-def _check_shares_a_hospital(
-    data: dict[str, Any], zones: list[str], county: str, name: str, unitary: str, unitary_name: str
-) -> None:
-    """A clear error unless a trust admits at least a twentieth of ``unitary``'s residents
-    and of one of ``county``'s districts' (so that the two are neighbours in care)."""
-    admitting = next(t for t, spec in data["organisation_types"].items() if spec.get("admits"))
-    trusts, councils = data["footprints"][admitting], data["footprints"]["local_authority"]
-    used = {t for z in zones if councils[z] == unitary for t, share in trusts[z].items() if share >= SHARED_HOSPITAL}
-    county_used = {
-        t for z in zones if councils[z] == county for t, share in trusts[z].items() if share >= SHARED_HOSPITAL
-    }
-    if not used & county_used:
-        raise ValueError(
-            f"with: {unitary_name!r} shares no hospital with {name} (no trust admits a twentieth of the residents "
-            f"of both); a study regroups a county with unitaries beside it"
-        )
 
 
 def _comment(*paragraphs: str, indent: str = "") -> str:

@@ -564,7 +564,7 @@ def district_hospitals(data: Data, zones: list[str]) -> tuple[list[str], list[in
     return districts, residents, np.array(vectors).reshape(len(districts), len(trusts))
 
 
-def _sharing(vectors: np.ndarray, linked_at: float) -> np.ndarray:
+def sharing(vectors: np.ndarray, linked_at: float) -> np.ndarray:
     """Whether each two districts share a hospital: a trust admitting at least
     ``linked_at`` of the residents of both (never a district with itself)."""
     uses = (vectors >= linked_at).astype(int)
@@ -575,14 +575,14 @@ def _sharing(vectors: np.ndarray, linked_at: float) -> np.ndarray:
 
 def sharing_none(vectors: np.ndarray, linked_at: float) -> list[int]:
     """The districts (by index) that share a hospital with no other."""
-    return np.flatnonzero(~_sharing(vectors, linked_at).any(axis=1)).tolist()
+    return np.flatnonzero(~sharing(vectors, linked_at).any(axis=1)).tolist()
 
 
 def _hospital_links(vectors: np.ndarray, linked_at: float) -> list[int]:
     """Each district's links (as bits): the districts it shares a hospital with.  One
     sharing none with any other says nothing of where it lies, so it is linked to every
     one."""
-    shared = _sharing(vectors, linked_at)
+    shared = sharing(vectors, linked_at)
     alone = np.zeros(len(vectors), dtype=bool)
     alone[sharing_none(vectors, linked_at)] = True
     shared |= alone[:, None] | alone[None, :]
