@@ -221,7 +221,7 @@ def county_study(
     names = {o: v.get("name") or o for o, v in data["organisations"].items()}
     district_name = {_district(z): names[housing[z]].removesuffix(" (district)") for z in zones}
     icbs = _today_icbs(data, councils)
-    county_districts = len({_district(z) for z in zones if data["footprints"]["local_authority"][z] == council})
+    county_districts = len(in_county)
 
     scenarios: dict[str, Any] = {
         "today": {
