@@ -426,6 +426,7 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
         "handovers": d["handovers"],
         "meetings": meetings,
         "governance": {**d["governance"], "default": spec.governance or d["governance"]["default"]},
+        "trusted_assessors": d["trusted_assessors"],
     }
     config_from_dict(data, f"build {spec.name}")  # a built configuration is always valid
     return data

@@ -137,6 +137,12 @@ class Step(Strict):
     share: float = Field(
         default=1.0, gt=0, le=1, description="the share of the pathway's patients who need this step (the rest skip it)"
     )
+    provider_assessment_days: Dist | None = Field(
+        default=None,
+        description="at the discharging step, once a place is found: the provider's own assessment before it "
+        "takes the patient (a care home's visit), the place held meanwhile; not needed where a trusted "
+        "assessor covers the patient (trusted_assessors)",
+    )
 
     @model_validator(mode="after")
     def _staff_and_effort(self) -> Step:
@@ -160,6 +166,12 @@ class Pathway(Strict):
             raise ValueError("at most one step may have discharge: true")
         if any(s.discharge and s.optional for s in self.steps):
             raise ValueError("the discharge step is every patient's: it cannot have a share under 1")
+        for s in self.steps:
+            if s.provider_assessment_days is not None and not (s.discharge and s.capacity):
+                raise ValueError(
+                    f"step {s.name!r}: provider_assessment_days goes with the step that discharges the patient "
+                    "(discharge: true) and a capacity, the place the provider holds while it assesses"
+                )
         if any(s.optional for s in self.steps[MAX_OPTIONAL_INDEX:]):  # each patient's needs are bits of an int32
             raise ValueError(f"a step only some patients need must be among the first {MAX_OPTIONAL_INDEX} steps")
         names = [s.name for s in self.steps]
@@ -233,6 +245,21 @@ class Meeting(Strict):
         if self.between is not None and self.with_types:
             raise ValueError("'with' goes with each, not between")
         return self
+
+
+class TrustedAssessors(Strict):
+    """Who the providers' own assessments (a step's ``provider_assessment_days``) are
+    waived for: care homes accept the assessment of a trusted assessor working for the
+    hospital and the council instead of sending their own."""
+
+    cover: Literal["everywhere", "regular", "nowhere"] = Field(
+        default="everywhere",
+        description="everywhere: every patient; regular: patients of a hospital and council with a regular "
+        "flow between them (min_flow_per_week); nowhere: no patient",
+    )
+    min_flow_per_week: float = Field(
+        default=2.0, ge=0, description="regular: expected handovers a week between the hospital and the council"
+    )
 
 
 class Sitting(Strict):
@@ -317,6 +344,7 @@ class Config(Strict):
     handovers: Handovers
     meetings: list[Meeting] = Field(default_factory=list)
     governance: Governance | None = None
+    trusted_assessors: TrustedAssessors = Field(default_factory=TrustedAssessors)
     fte_hours_per_week: float = Field(default=37.5, gt=0)
 
     _source: str = PrivateAttr(default="<memory>")

@@ -192,6 +192,15 @@ class Geography:
         f = self.expected_flows
         return f.get((a, b), 0.0) + f.get((b, a), 0.0)
 
+    def trusted_assessor_covers(self, trust: str, org: str) -> bool:
+        """Whether a trusted assessor covers the patients of ``trust`` whose place ``org``
+        (their council) arranges, so that its provider (a care home) takes them without
+        assessing them itself: ``trusted_assessors`` in the configuration."""
+        ta = self.config.trusted_assessors
+        if ta.cover == "regular":
+            return self.pair_flow(trust, org) >= ta.min_flow_per_week
+        return ta.cover == "everywhere"
+
     def failure_probability(self, sender: str, receiver: str) -> float:
         """Chance that a referral across this interface fails and must be reworked."""
         p = self.config.handovers.failure

@@ -49,6 +49,7 @@ DELAY_PARTS: dict[str, str] = {
     "decisions": "Funding decisions",
     "waiting": "Waiting for staff, a bed or a care package",
     "work": "Assessments and other work before leaving (a home made ready too)",
+    "provider": "A care home's own assessment, where no trusted assessor covers the patient",
 }
 """The parts a discharged patient's delayed days (ready to discharge) are made of."""
 
@@ -57,26 +58,28 @@ def delay_columns(pathways: dict[str, Pathway]) -> list[str]:
     """The patients' columns :func:`delay_parts` reads."""
     names = {s.name for pw in pathways.values() for s in pw.steps[: pw.discharge_index + 1]}
     steps = [f"{n}_{w}" for n in sorted(names) for w in STEP_TIMES]
-    return ["pathway", "discharged", "decision_wait_days", *steps]
+    assessed = any(s.provider_assessment_days is not None for pw in pathways.values() for s in pw.steps)
+    return ["pathway", "discharged", "decision_wait_days", *steps, *(["provider_assessment_days"] * assessed)]
 
 
 def delay_parts(patients: pd.DataFrame, pathways: dict[str, Pathway]) -> pd.DataFrame:
     """Each patient's delayed days, ready to discharge, in the parts of ``DELAY_PARTS``,
     which add up to them for a patient discharged: over the steps up to the one that
     discharges the patient (with none, every step), the time from each referral sent to
-    accepted; then to the step's start, a funding decision's wait and the rest of the
-    wait (for staff, or for a bed or a care package at the discharging step); and the
-    step's work, to its end, before the next referral is sent.  NaN for a patient not
-    discharged."""
+    accepted; then to the step's start, a funding decision's wait, a provider's own
+    assessment at the discharging step and the rest of the wait (for staff, or for a
+    bed or a care package at the discharging step); and the step's work, to its end,
+    before the next referral is sent.  NaN for a patient not discharged."""
     out = np.zeros((len(patients), len(DELAY_PARTS)))
     pathway = patients["pathway"].to_numpy()
     discharged = patients["discharged"].to_numpy()
+    assessed = patients.get("provider_assessment_days")  # not in tables made before it was modelled
     for name, pw in pathways.items():
         on = pathway == name
         if not on.any():
             continue
         at = pw.discharge_index  # len(steps) when the patient leaves after them all
-        referrals, decisions, waiting, work = (np.zeros(int(on.sum())) for _ in DELAY_PARTS)
+        referrals, decisions, waiting, work = (np.zeros(int(on.sum())) for _ in range(4))
         for i, step in enumerate(pw.steps[: at + 1]):
             sent, accepted, started, ended = (patients[f"{step.name}_{w}"].to_numpy()[on] for w in STEP_TIMES)
             took = ~np.isnan(sent)  # a step only some patients need
@@ -88,7 +91,9 @@ def delay_parts(patients: pd.DataFrame, pathways: dict[str, Pathway]) -> pd.Data
         if not any(s.decision for s in pw.steps[at + 1 :]):  # decided in hospital
             decisions += patients["decision_wait_days"].to_numpy()[on]
             waiting -= decisions
-        out[on] = np.column_stack([referrals, decisions, waiting, work])
+        provider = np.zeros_like(waiting) if assessed is None else assessed.to_numpy()[on]
+        waiting -= provider
+        out[on] = np.column_stack([referrals, decisions, waiting, work, provider])
     out[np.isnan(discharged)] = np.nan
     return pd.DataFrame(out, index=patients.index, columns=list(DELAY_PARTS))
 
@@ -225,6 +230,7 @@ def patients_table(rec: Recorder) -> pd.DataFrame:
         columns[attr] = np.frombuffer(getattr(rec, attr), dtype=np.float64).copy()
     columns.update(_patient_counts(rec))
     columns["decision_wait_days"] = np.frombuffer(rec.decision_wait_days, dtype=np.float64).copy()
+    columns["provider_assessment_days"] = np.frombuffer(rec.provider_assessment_days, dtype=np.float64).copy()
     ready, discharged = columns["ready"], columns["discharged"]
     waiting_at_end = ~np.isnan(ready) & np.isnan(discharged)
     with np.errstate(invalid="ignore"):

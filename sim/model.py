@@ -53,6 +53,7 @@ from sim.config import (
     Step,
     is_unlimited,
 )
+from sim.distributions import Distribution
 from sim.geography import Geography, MeetingSeries, deciding_body
 from sim.pool import Pool
 from sim.rng import stream
@@ -273,6 +274,7 @@ class Recorder:
     discharged: array = field(init=False)
     journey_end: array = field(init=False)
     decision_wait_days: array = field(init=False)
+    provider_assessment_days: array = field(init=False)  # a provider's own assessment, waited for in hospital
     step_times: array = field(init=False)  # patient-major, step_width each
     handovers: HandoverLog = field(default_factory=HandoverLog)
     gap_log: GapLog = field(default_factory=GapLog)
@@ -291,6 +293,7 @@ class Recorder:
         for name in ("ready", "discharged", "journey_end"):
             setattr(self, name, _filled(math.nan, n))
         self.decision_wait_days = _filled(0.0, n)
+        self.provider_assessment_days = _filled(0.0, n)
         self.step_times = _filled(math.nan, n * self.step_width)
 
     def release_patients(self) -> None:
@@ -340,6 +343,7 @@ class Leg:
     referrer: StaffPool | None  # the sender's liaison staff: they refer, and rework failures
     log_fail: float  # log of the chance a handover attempt fails (0.0: it cannot)
     slots: Pool | None  # the finite capacity the step waits for, if any
+    provider_assessment: Distribution | None  # the provider's own assessment, where no trusted assessor covers it
     staff: StaffPool | None  # who does the step's work, if it has any
     codes: tuple[int, int, int]  # step, sender and receiver, as the handover log keeps them
 
@@ -382,6 +386,8 @@ class Model:
         self._legs: dict[tuple[int, str, str, int], tuple[Leg, ...]] = {}
         self._phases: dict[str, float] = {}
         self._uniforms: dict[str, _UniformBlocks] = {}
+        self._assessment_uniforms: dict[str, np.ndarray] = {}
+        self.zone_counts: dict[str, int] = {}  # patients arriving from each zone in the run
         self._build_resources()
 
     # -- resources ------------------------------------------------------------------
@@ -405,6 +411,18 @@ class Model:
                 stream(self.seed, self.replication, f"patients:{zone}"), self.row_width
             )
         return blocks.row(index)
+
+    def assessment_uniform(self, zone: str, index: int, step: int) -> float:
+        """The uniform number for the provider's own assessment at step ``step`` of the
+        ``index``-th patient from ``zone``.  It comes from a stream of its own, so that
+        whether anyone needs the assessment (which trusted assessors decide) leaves
+        every other draw where it was, and a patient has the same one in every
+        configuration."""
+        block = self._assessment_uniforms.get(zone)
+        if block is None:
+            gen = stream(self.seed, self.replication, f"provider_assessment:{zone}")
+            block = self._assessment_uniforms[zone] = gen.random((self.zone_counts[zone], self.max_steps))
+        return float(block[index, step])
 
     def arrivals(self) -> tuple[np.ndarray, np.ndarray]:
         """Arrival days and zone indices of every patient in the run, in time order."""
@@ -535,6 +553,13 @@ class Model:
                 if granted is not None:
                     yield granted
                 t = env.now
+            if leg.provider_assessment is not None:
+                # the provider (a care home) holds the place and comes to assess the patient
+                days = leg.provider_assessment.ppf(self.assessment_uniform(zone, index, i))
+                rec.provider_assessment_days[pid] = days
+                t += days
+                if t >= end:
+                    return
             if i == discharge_at:
                 rec.discharged[pid] = t
                 in_hospital = False
@@ -596,6 +621,9 @@ class Model:
             inter = org != responsible
             p_fail = self.geo.failure_probability(responsible, org)
             capacity = slots[(org, step.capacity)] if step.capacity is not None else None
+            assess = step.provider_assessment_days
+            if assess is not None and self.geo.trusted_assessor_covers(trust, org):
+                assess = None
             worker = step.staff if step.effort_hours is not None else None
             made.append(
                 Leg(
@@ -609,6 +637,7 @@ class Model:
                     referrer=staff[(responsible, liaison)] if liaison is not None else None,
                     log_fail=math.log(p_fail) if p_fail > 0 else 0.0,
                     slots=capacity if capacity is not None and not capacity.unlimited else None,
+                    provider_assessment=assess,
                     staff=staff[(org, worker)] if worker is not None else None,
                     codes=(self.step_code[step.name], self.org_code[responsible], self.org_code[org]),
                 )
@@ -748,6 +777,8 @@ class Model:
 
     def run(self) -> Recorder:
         times, zones = self.arrivals()
+        counts = np.bincount(zones, minlength=len(self.cfg.zones)).tolist()
+        self.zone_counts = dict(zip(self.cfg.zone_ids(), counts, strict=True))
         self.rec.admit(times, zones)
         self.env.process(self.source(times, zones))
         for series in self.geo.meeting_series:

@@ -920,17 +920,28 @@ class Report:
             for pathway, spec in self.run_config(self.first_run(scenario))["pathways"].items():
                 names.setdefault(f"pathway:{pathway}", spec.get("name") or pathway)
         by_pathway = {c: names[c] for c in by_run.columns if c.startswith("pathway:")}
+        # a care home's own assessment only where some scenario has patients no trusted assessor covers
+        provider = bool(by_run["provider"].fillna(0).any())
+        parts = {k: v for k, v in DELAY_PARTS.items() if k != "provider" or provider}
         return (
-            heading + "<p>Delayed days per discharge (ready for discharge to discharge, the headline's) in four parts "
-            "that add up to them. <strong>Referrals</strong>: from each referral sent until the team receiving "
+            heading + f"<p>Delayed days per discharge (ready for discharge to discharge, the headline's) in "
+            f"{['four', 'five'][provider]} parts that add up to them. <strong>Referrals</strong>: from each "
+            "referral sent until the team receiving "
             "it has taken it on, reworked ones included; longer when many arrive at once. "
             "<strong>Funding decisions</strong>: the wait for the panel or person "
             "who decides. <strong>Waiting</strong>: for a member of staff to be free and, at the step that "
             "discharges the patient, for the bed or the care package to start. <strong>Work</strong>: "
-            "assessments and checks and, for the patients who need it, their home made ready. Mean over "
-            "the patients discharged in the measured period, then over replications; under each, the "
-            "change from the baseline, paired by replication.</p>"
-            + table(DELAY_PARTS | {"all": "All: delayed days per discharge"})
+            "assessments and checks and, for the patients who need it, their home made ready. "
+            + (
+                "<strong>A care home's own assessment</strong>: once a care home has a place for the patient, "
+                "the days until its own assessor has come and it takes them, where no trusted assessor "
+                "covers them. "
+                if provider
+                else ""
+            )
+            + "Mean over the patients discharged in the measured period, then over replications; under each, "
+            "the change from the baseline, paired by replication.</p>"
+            + table(parts | {"all": "All: delayed days per discharge"})
             + "<p>And by pathway: the delayed days of each pathway's discharges.</p>"
             + table(by_pathway)
         )
