@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 
@@ -487,3 +488,15 @@ def test_the_ccn_study_counts_councils_per_icb_and_per_police_force():
     assert int((per_force["councils_after"] > per_force["councils_today"]).sum()) == 14
     surrey = per_force.set_index("police").loc["surrey_police"]
     assert (surrey["councils_today"], surrey["councils_after"], surrey["icbs"]) == (1, 2, 2)
+
+
+def test_the_trusted_assessors_study_has_surrey_s_boundaries_and_differs_only_in_who_is_covered():
+    ta = {c.scenario: c.config_data for c in shipped_experiment("trusted-assessors.yaml").cells}
+    surrey = {c.scenario: c.config_data for c in shipped_experiment("surrey.yaml").cells}
+    assert ta["today_nowhere"]["trusted_assessors"]["cover"] == "nowhere"
+    for scenario in ("today", "two_unitaries", "three_unitaries"):
+        for variant, cover in ((scenario, "regular"), (f"{scenario}_everywhere", "everywhere")):
+            data = copy.deepcopy(ta[variant])
+            assert data["trusted_assessors"]["cover"] == cover
+            data["trusted_assessors"]["cover"] = "everywhere"
+            assert data == surrey[scenario], variant

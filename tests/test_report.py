@@ -401,6 +401,44 @@ def test_delayed_days_are_shown_in_parts_that_add_up_to_the_headlines(report_dir
     page = report.delays_html()
     assert page.count("<tr><th>") == 2 * (1 + len(report.scenarios))  # a head and a row each
     assert "Home with support" in page and "Funding decisions" in page
+    assert "own assessment" not in page and "in four parts" in page  # trusted assessors everywhere
+
+
+def test_a_care_home_s_own_visit_is_a_fifth_part_where_no_trusted_assessor_covers(tmp_path):
+    experiment = f"""\
+name: visits
+base: {EXAMPLE}
+seed: 4
+run: {{length_days: 120, warmup_days: 20}}
+replications: 2
+scenarios:
+  today: {{baseline: true}}
+  no_trusted_assessors:
+    overrides: {{trusted_assessors.cover: nowhere}}
+"""
+    report = Report(swept_and_reported(tmp_path, experiment))
+    by_run = report.delays_by_run.set_index("scenario")
+    assert (by_run.loc["today", "provider"] == 0).all()
+    assert (by_run.loc["no_trusted_assessors", "provider"] > 0.1).all()  # a tenth of the example's, 2 days each
+    assert np.allclose(by_run[list(DELAY_PARTS)].sum(axis=1), by_run["all"])
+    page = report.delays_html()
+    assert "in five parts" in page and "A care home&#x27;s own assessment" in page
+
+
+def test_runs_stored_before_care_homes_visits_were_modelled_still_show_their_parts(report_dir, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(report_dir, old)
+    for run in (old / "runs").iterdir():
+        path = run / "patients.parquet"
+        pd.read_parquet(path).drop(columns="provider_assessment_days").to_parquet(path)
+        meta = json.loads((run / "run.json").read_text())
+        for pathway in meta["config"]["pathways"].values():
+            for step in pathway["steps"]:
+                step.pop("provider_assessment_days", None)
+        (run / "run.json").write_text(json.dumps(meta))
+    report = Report(old)
+    assert (report.delays_by_run["provider"] == 0).all()
+    assert report.delays_html() == Report(report_dir).delays_html()
 
 
 def test_runs_stored_before_the_discharging_referral_was_recorded_get_no_breakdown(report_dir, tmp_path):
