@@ -26,7 +26,9 @@ How random numbers are kept in step (common random numbers)
     and service time, and, where some steps are needed by only a share of a
     pathway's patients, whether each of those is).  A patient's draws therefore do not depend on which
     organisations serve them, so changing boundaries leaves every patient's arrival,
-    length of stay and pathway, and the rest of their draws, where they were.
+    length of stay and pathway, and the rest of their draws, where they were.  A
+    care home's own assessment, which only patients no trusted assessor covers need,
+    is drawn from a stream of its own for each zone, by the patient's place in it.
 """
 
 from __future__ import annotations
