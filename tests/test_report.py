@@ -77,6 +77,23 @@ def swept_and_reported(tmp: Path, experiment: str) -> Path:
     return result.out_dir
 
 
+def against_today(tmp: Path, days: int, scenario: str, overrides: str) -> Report:
+    """The report of the example today and with ``overrides`` (YAML) as ``scenario``:
+    two replications of ``days``, a quarter of them warm-up."""
+    experiment = f"""\
+name: {scenario.replace("_", "-")}
+base: {EXAMPLE}
+seed: 4
+run: {{length_days: {days}, warmup_days: {days // 4}}}
+replications: 2
+scenarios:
+  today: {{baseline: true}}
+  {scenario}:
+    overrides: {overrides}
+"""
+    return Report(swept_and_reported(tmp, experiment))
+
+
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
     return swept_and_reported(tmp_path_factory.mktemp("report"), EXPERIMENT)
@@ -405,18 +422,7 @@ def test_delayed_days_are_shown_in_parts_that_add_up_to_the_headlines(report_dir
 
 
 def test_a_care_home_s_own_visit_is_a_fifth_part_where_no_trusted_assessor_covers(tmp_path):
-    experiment = f"""\
-name: visits
-base: {EXAMPLE}
-seed: 4
-run: {{length_days: 120, warmup_days: 20}}
-replications: 2
-scenarios:
-  today: {{baseline: true}}
-  no_trusted_assessors:
-    overrides: {{trusted_assessors.cover: nowhere}}
-"""
-    report = Report(swept_and_reported(tmp_path, experiment))
+    report = against_today(tmp_path, 120, "no_trusted_assessors", "{trusted_assessors.cover: nowhere}")
     by_run = report.delays_by_run.set_index("scenario")
     assert (by_run.loc["today", "provider"] == 0).all()
     assert (by_run.loc["no_trusted_assessors", "provider"] > 0.1).all()  # a tenth of the example's, 2 days each
@@ -458,18 +464,7 @@ def test_runs_stored_before_the_discharging_referral_was_recorded_get_no_breakdo
 
 
 def test_a_pathway_a_scenario_does_not_use_shows_no_figure_there(tmp_path):
-    experiment = f"""\
-name: no-rehab
-base: {EXAMPLE}
-seed: 4
-run: {{length_days: 40, warmup_days: 10}}
-replications: 2
-scenarios:
-  today: {{baseline: true}}
-  no_rehab:
-    overrides: {{pathways.P2.share: 0.0, pathways.P1.share: 0.4}}
-"""
-    report = Report(swept_and_reported(tmp_path, experiment))
+    report = against_today(tmp_path, 40, "no_rehab", "{pathways.P2.share: 0.0, pathways.P1.share: 0.4}")
     rows = re.findall(r"<tr><th>(.*?)</th>(.*?)</tr>", report.delays_html())
     by_pathway = dict(rows[-2:])  # the second table's rows
     cells = re.findall(r"<td>(.*?)</td>", by_pathway["no_rehab"])
