@@ -583,8 +583,7 @@ def _hospital_links(vectors: np.ndarray, linked_at: float) -> list[int]:
     sharing none with any other says nothing of where it lies, so it is linked to every
     one."""
     shared = sharing(vectors, linked_at)
-    alone = np.zeros(len(vectors), dtype=bool)
-    alone[sharing_none(vectors, linked_at)] = True
+    alone = shared.sum(axis=1) == 0  # sharing a hospital with no other
     shared |= alone[:, None] | alone[None, :]
     np.fill_diagonal(shared, False)
     return [sum(1 << j for j in np.flatnonzero(row).tolist()) for row in shared]
