@@ -83,6 +83,11 @@ def configs(draw: st.DrawFn, max_days: int = 150) -> Config:
     # steps only some patients need: before discharge, after it, and a decision
     for pid, i in (("P1", 0), ("P2", 2), ("P3", 1)):
         data["pathways"][pid]["steps"][i]["share"] = draw(st.sampled_from([1.0, 0.5, 0.1]))
+    # care homes' own assessments: for every patient, for none, or where flow is low
+    data["trusted_assessors"] = {
+        "cover": draw(st.sampled_from(["everywhere", "regular", "nowhere"])),
+        "min_flow_per_week": draw(st.sampled_from([0.5, 2.0, 10.0])),
+    }
     return build(data)
 
 

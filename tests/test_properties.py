@@ -90,6 +90,24 @@ def test_invariants(cfg, seed):
     assert np.allclose(parts[discharged].sum(axis=1), p.loc[discharged, "delayed_days"], rtol=0, atol=1e-9)
     assert (parts[discharged] >= -EPS).all().all() and parts[~discharged].isna().all().all()
 
+    # a care home visits, before it takes the patient, exactly the discharged patients
+    # no trusted assessor covers; the visit is part of their wait
+    for row in p.itertuples():
+        visits = [
+            st
+            for st in needed_steps(cfg, row)
+            if st.provider_assessment_days is not None
+            and not geo.trusted_assessor_covers(row.trust, geo.resolve(st.by, row.zone, row.trust))
+        ]
+        assert row.provider_assessment_days >= 0
+        if not visits:
+            assert row.provider_assessment_days == 0, row
+        elif not math.isnan(row.discharged):
+            (st,) = visits
+            assert row.provider_assessment_days > 0, row
+            accepted = step_time(row, st.name, "accepted")
+            assert row.discharged - accepted >= row.provider_assessment_days - EPS, row
+
     # gaps and delays are non-negative and no longer than the time in the system
     in_system = np.where(p["journey_end"].notna(), p["journey_end"], end) - p["admitted"]
     assert (p["gap_days"] >= 0).all() and (p["gap_days"] <= in_system + EPS).all()
