@@ -262,6 +262,16 @@ class TrustedAssessors(Strict):
     )
 
 
+class SharedCapacity(Strict):
+    """Capacity that organisations commission together: their capacity of this name is
+    one pool, of the sum of their sizes, which each of them places its patients in (new
+    unitaries keeping the county's discharge-to-assess beds as one service, say).  Each
+    organisation still does the step with its own staff."""
+
+    capacity: str = Field(description="the capacity's name, as the organisations and the steps give it")
+    organisations: list[str] = Field(min_length=2, description="the organisations whose capacity is one pool")
+
+
 class Sitting(Strict):
     """Who sits when a deciding body sits, and for how long: a sitting is a meeting,
     taking its attendees from casework like any other."""
@@ -345,6 +355,9 @@ class Config(Strict):
     meetings: list[Meeting] = Field(default_factory=list)
     governance: Governance | None = None
     trusted_assessors: TrustedAssessors = Field(default_factory=TrustedAssessors)
+    shared_capacity: list[SharedCapacity] = Field(
+        default_factory=list, description="capacity that organisations commission together, as one pool"
+    )
     fte_hours_per_week: float = Field(default=37.5, gt=0)
 
     _source: str = PrivateAttr(default="<memory>")
@@ -552,6 +565,30 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
                 bad(("organisations", oid), "needs a governance arrangement (or set governance.default)")
             elif chosen not in gov.arrangements:
                 bad(("organisations", oid, "governance"), _unknown("arrangement", chosen, gov.arrangements))
+    sharing: dict[tuple[str, str], int] = {}  # (organisation, capacity) -> the group it is in
+    for i, group in enumerate(cfg.shared_capacity):
+        gpath: tuple[str | int, ...] = ("shared_capacity", i)
+        for j, oid in enumerate(group.organisations):
+            opath = (*gpath, "organisations", j)
+            if oid not in cfg.organisations:
+                bad(opath, _unknown("organisation", oid, cfg.organisations))
+            elif group.capacity not in cfg.organisations[oid].capacity:
+                has = list(cfg.organisations[oid].capacity)
+                bad(
+                    opath,
+                    f"{oid!r} has no capacity {group.capacity!r} to share"
+                    + (f" (it has {', '.join(has)})" if has else " (it has none)"),
+                )
+            elif (oid, group.capacity) in sharing:
+                k = sharing[(oid, group.capacity)]
+                bad(
+                    opath,
+                    f"{oid!r} shares its {group.capacity!r} in shared_capacity {k} already"
+                    if k != i
+                    else f"{oid!r} is listed twice",
+                )
+            else:
+                sharing[(oid, group.capacity)] = i
     for oid, org in cfg.organisations.items():
         if org.governance is not None and (gov is None or org.type != gov.decided_by):
             bad(("organisations", oid, "governance"), "only organisations of the governance.decided_by type have one")

@@ -402,6 +402,11 @@ class Model:
                 self.rec.staff[(oid, role)] = StaffPool(self.env, oid, role, count, staff.hours_per_day, window)
             for name, cap in org.capacity.items():
                 self.rec.slots[(oid, name)] = Pool(self.env, math.inf if is_unlimited(cap) else float(cap))
+        for group in self.cfg.shared_capacity:  # commissioned together: one pool, their sizes summed
+            keys = [(oid, group.capacity) for oid in group.organisations]
+            pool = Pool(self.env, sum(self.rec.slots[key].capacity for key in keys))
+            for key in keys:
+                self.rec.slots[key] = pool
 
     # -- random numbers ---------------------------------------------------------------
 

@@ -139,6 +139,55 @@ def redistribute(data: Data, org_type: str, new_footprint: dict[str, str], names
         for zone, o in list(fp.items()):
             if o in zones_of and o not in fillers:
                 fp[zone] = new_footprint[zone]
+    successors: dict[str, list[str]] = defaultdict(list)
+    for new, old in overlap:
+        if new not in successors[old]:
+            successors[old].append(new)
+    _carry_shared(out, successors)
+    return out
+
+
+def _carry_shared(data: Data, successors: dict[str, list[str]]) -> None:
+    """Keep ``shared_capacity`` to the organisations there are after a transform: an
+    organisation that is replaced is replaced in its group by those of its successors
+    that have the capacity, groups of one capacity that come to share an organisation
+    become one, and a group left with one organisation is just its own capacity."""
+    groups = data.get("shared_capacity")
+    if not groups:
+        return
+    orgs = data["organisations"]
+    merged: list[dict[str, Any]] = []
+    for group in groups:
+        capacity = group["capacity"]
+        members = [
+            m
+            for o in group["organisations"]
+            for m in successors.get(o, [o])
+            if m in orgs and capacity in orgs[m].get("capacity", {})
+        ]
+        for other in [g for g in merged if g["capacity"] == capacity and set(g["organisations"]) & set(members)]:
+            merged.remove(other)
+            members = other["organisations"] + members
+        merged.append({**group, "organisations": list(dict.fromkeys(members))})
+    data["shared_capacity"] = [g for g in merged if len(g["organisations"]) > 1]
+
+
+def _share(data: Data, organisations: list[str], capacities: list[str]) -> Data:
+    """``organisations`` commission each of ``capacities`` together (one pool of it)."""
+    out = copy.deepcopy(data)
+    orgs = out["organisations"]
+    for capacity in capacities:
+        having = [o for o in organisations if capacity in orgs[o].get("capacity", {})]
+        if len(having) < 2:
+            known = sorted({c for o in organisations for c in orgs[o].get("capacity", {})})
+            close = difflib.get_close_matches(capacity, known, n=1)
+            raise TransformError(
+                f"share_capacity: {capacity!r} is not a capacity of two or more of the successors"
+                + (f"; did you mean {close[0]!r}?" if close else "")
+                + (f" (theirs: {', '.join(known)})" if known else " (they have none)")
+            )
+        out.setdefault("shared_capacity", []).append({"capacity": capacity, "organisations": having})
+    _carry_shared(out, {})
     return out
 
 
@@ -168,12 +217,16 @@ def reorganise(
     into: dict[str, list[str]],
     names: dict[str, str] | None = None,
     by: str | None = None,
+    share_capacity: list[str] | None = None,
 ) -> Data:
     """Replace organisations of one type by successors, each taking the zones listed:
     their zones must be exactly the old organisations' zones (a county and its
     neighbouring unitaries redrawn as new unitaries, say).  With ``by`` (a type), the
     lists name organisations of that type instead, each standing for its zones among
-    the old organisations' (ICBs redrawn around whole councils)."""
+    the old organisations' (ICBs redrawn around whole councils).  ``share_capacity``
+    names capacities the successors commission together (``shared_capacity``: one
+    pool, as the old organisation had), such as the county's discharge-to-assess
+    beds kept as one service by the new unitaries."""
     types = {_type_of(data, o) for o in organisations}
     if len(types) != 1:
         raise TransformError(f"only organisations of one type can be reorganised together, not {sorted(types)}")
@@ -210,7 +263,8 @@ def reorganise(
     for new, zones in into.items():
         for z in zones:
             new_fp[z] = new
-    return absorb_lower_tiers(redistribute(data, org_type, new_fp, names), org_type, set(listed))
+    out = absorb_lower_tiers(redistribute(data, org_type, new_fp, names), org_type, set(listed))
+    return _share(out, list(into), share_capacity) if share_capacity else out
 
 
 def _zones_by(by: str, by_fp: dict[str, str], own: set[str], into: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -281,15 +335,18 @@ def absorb_lower_tiers(data: Data, org_type: str, area: set[str]) -> Data:
                 _add_shares(org.setdefault(kind, {}), [(p.get(kind, {}), f) for p, f in parts], kind == "staff")
             if not org["capacity"]:
                 del org["capacity"]
+        gone: dict[str, list[str]] = defaultdict(list)
         for district, rest in left.items():
             if district not in fp.values():
                 del orgs[district]
+                gone[district] = [u for u, d in taken if d == district]
             else:
                 for kind in ("staff", "capacity"):
                     kept = orgs[district].get(kind, {})
                     scaled: dict[str, Any] = {}
                     _add_shares(scaled, [(kept, max(rest, 0.0))], kind == "staff")
                     kept.update(scaled)
+        _carry_shared(out, gone)
     return out
 
 
@@ -315,9 +372,16 @@ def _add_shares(into: dict[str, Any], parts: list[tuple[dict[str, Any], float]],
             into[name] = total
 
 
-def split(data: Data, organisation: str, into: dict[str, list[str]], names: dict[str, str] | None = None) -> Data:
-    """Split one organisation into successors, each taking the zones listed."""
-    return reorganise(data, [organisation], into, names)
+def split(
+    data: Data,
+    organisation: str,
+    into: dict[str, list[str]],
+    names: dict[str, str] | None = None,
+    share_capacity: list[str] | None = None,
+) -> Data:
+    """Split one organisation into successors, each taking the zones listed (and
+    commissioning the capacities ``share_capacity`` names together)."""
+    return reorganise(data, [organisation], into, names, share_capacity=share_capacity)
 
 
 def merge(data: Data, organisations: list[str], into: str, name: str | None = None) -> Data:

@@ -22,7 +22,10 @@ def _plain(node: Any, path: tuple[str | int, ...], lines: Lines) -> Any:
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
         for key in node:
-            pos = node.lc.key(key)
+            try:
+                pos = node.lc.key(key)
+            except KeyError:  # merged in with `<<: *anchor`: on the line of the mapping it is merged into
+                pos = None
             line = pos[0] + 1 if pos else lines.get(path, 1)
             sub = (*path, str(key))
             lines[sub] = line

@@ -500,3 +500,15 @@ def test_the_trusted_assessors_study_has_surrey_s_boundaries_and_differs_only_in
             assert data["trusted_assessors"]["cover"] == cover
             data["trusted_assessors"]["cover"] = "everywhere"
             assert data == surrey[scenario], variant
+
+
+def test_surrey_s_joint_commissioning_is_the_split_with_the_county_s_beds_and_reablement_as_one_pool():
+    surrey = {c.scenario: c.config_data for c in shipped_experiment("surrey.yaml").cells}
+    for scenario, councils in (("two_unitaries", 2), ("three_unitaries", 3)):
+        data = copy.deepcopy(surrey[f"{scenario}_joint_commissioning"])
+        groups = data.pop("shared_capacity")
+        assert [g["capacity"] for g in groups] == ["care_home_beds", "reablement_slots"]
+        for group in groups:
+            assert len(group["organisations"]) == councils
+            assert sorted(group["organisations"]) == sorted(set(data["footprints"]["local_authority"].values()))
+        assert data == surrey[scenario], scenario

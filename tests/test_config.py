@@ -11,6 +11,7 @@ import pytest
 from sim.cli import main
 from sim.config import load_config
 from sim.errors import ConfigError
+from sim.yamlio import load_yaml
 
 from .conftest import EXAMPLE, ROOT
 
@@ -305,3 +306,11 @@ def test_a_lower_tier_names_a_type_with_one_organisation_per_zone(tmp_path):
         "  place:            {label: Place-based partnership, lower_tier_of: acute_trust}",
     )
     assert "one organisation per zone" in problems(write(tmp_path, text))[0]
+
+
+def test_a_mapping_merged_in_with_an_anchor_is_read_and_placed_on_the_line_it_is_merged_into(tmp_path):
+    path = tmp_path / "merged.yaml"
+    path.write_text("a: &x\n  p: 1\n  q: [1, 2]\nb:\n  <<: *x\n  r: 3\n")
+    data, lines = load_yaml(path)
+    assert data["b"] == {"p": 1, "q": [1, 2], "r": 3}
+    assert (lines[("b", "r")], lines[("b", "p")], lines[("a", "p")]) == (6, 4, 2)

@@ -1,0 +1,170 @@
+"""Capacity that organisations commission together (``shared_capacity``): one pool of
+it for all of them, and the ``share_capacity`` of the transforms that make successors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.config import load_config
+from sim.errors import ConfigError
+from sim.transforms import TransformError, apply
+
+from .conftest import EXAMPLE, build, example_data, short
+
+JOINT = {"capacity": "care_home_beds", "organisations": ["north_council", "south_council"]}
+
+
+def _beds(data: dict, north: object, south: object, hold: float | None = None) -> dict:
+    data["organisations"]["north_council"]["capacity"]["care_home_beds"] = north
+    data["organisations"]["south_council"]["capacity"]["care_home_beds"] = south
+    if hold is not None:
+        [placement] = [s for s in data["pathways"]["P3"]["steps"] if s["name"] == "placement"]
+        placement["hold_days"] = hold
+    return data
+
+
+def _most_at_once(starts: np.ndarray, ends: np.ndarray) -> int:
+    """The most intervals [start, end) that overlap at any time."""
+    times = np.concatenate([starts, ends])
+    steps = np.concatenate([np.ones(len(starts)), -np.ones(len(ends))])
+    order = np.lexsort((steps, times))  # at the same time, a leaving comes before an arrival
+    return int(np.cumsum(steps[order]).max(initial=0))
+
+
+def test_one_pool_of_the_sum_is_what_one_organisation_with_all_of_it_would_have():
+    """With every resident in the north council, its 3 beds shared with the south's 4
+    are 7 beds for the north's patients: the run is the same, table for table, as the
+    north having 7 of its own."""
+    data = short(example_data(), days=300, warmup=50)
+    for zone in data["footprints"]["local_authority"]:
+        data["footprints"]["local_authority"][zone] = "north_council"
+    own = sim.simulate(build(_beds(data, 7, 4)), seed=5)
+    data = _beds(data, 3, 4)
+    data["shared_capacity"] = [JOINT]
+    shared = sim.simulate(build(data), seed=5)
+    assert (own.patients["pathway"] == "P3").sum() > 50
+    for name, table in own.tables.items():
+        pd.testing.assert_frame_equal(shared.tables[name], table, obj=name)
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_councils_sharing_their_beds_place_their_patients_in_either_s(joint):
+    """One bed each and 20-day stays: apart, a council never has two of its patients in
+    beds at once; together, one council's patients sometimes hold both beds, and the two
+    councils never hold more than the two beds there are."""
+    data = _beds(short(example_data(), days=500, warmup=50), 1, 1, hold=20.0)
+    if joint:
+        data["shared_capacity"] = [JOINT]
+    p = sim.simulate(build(data), seed=2).patients
+    placed = p[(p["pathway"] == "P3") & p["discharged"].notna()]
+    assert placed["local_authority"].nunique() == 2 and len(placed) > 20
+    starts, ends = placed["discharged"].to_numpy(), placed["discharged"].to_numpy() + 20.0
+    assert _most_at_once(starts, ends) == 2
+    each = [
+        _most_at_once(g["discharged"].to_numpy(), g["discharged"].to_numpy() + 20.0)
+        for _, g in placed.groupby("local_authority")
+    ]
+    assert max(each) == (2 if joint else 1), each
+
+
+def test_sharing_spares_the_smaller_council_s_patients_the_wait(tmp_path):
+    """A council with 2 beds beside one with 60: alone, its care-home patients wait for
+    a bed; sharing, they wait about as long as the other council's."""
+    data = _beds(short(example_data(), days=400, warmup=50), 2, 60)
+    apart = sim.simulate(build(data), seed=8).patients
+    data["shared_capacity"] = [JOINT]
+    together = sim.simulate(build(data), seed=8).patients
+
+    def north_wait(p: pd.DataFrame) -> float:
+        care_home = p[(p["pathway"] == "P3") & p["discharged"].notna() & (p["local_authority"] == "north_council")]
+        return float(care_home["delayed_days"].mean())
+
+    assert north_wait(together) < north_wait(apart) - 5, (north_wait(together), north_wait(apart))
+    for column in ["admitted", "zone", "trust", "pathway", "ready"]:  # the same patients
+        assert apart[column].equals(together[column])
+
+
+def _problems(tmp_path, shared: str) -> list[str]:
+    path = tmp_path / "cfg.yaml"
+    path.write_text(EXAMPLE.read_text() + f"\nshared_capacity:\n{shared}")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("shared", "message"),
+    [
+        (
+            "  - {capacity: care_home_beds, organisations: [north_council, south_councel]}",
+            "did you mean 'south_council'",
+        ),
+        (
+            "  - {capacity: care_home_beds, organisations: [north_council, community_trust]}",
+            "'community_trust' has no capacity 'care_home_beds' to share (it has intermediate_care_beds)",
+        ),
+        ("  - {capacity: care_home_beds, organisations: [north_council, north_council]}", "listed twice"),
+        (
+            "  - {capacity: care_home_beds, organisations: [north_council, south_council]}\n"
+            "  - {capacity: care_home_beds, organisations: [south_council, north_council]}",
+            "shares its 'care_home_beds' in shared_capacity 0 already",
+        ),
+        ("  - {capacity: care_home_beds, organisations: [north_council]}", "at least 2 items"),
+    ],
+)
+def test_a_bad_group_is_named_with_its_file_line_and_key(tmp_path, shared, message):
+    found = _problems(tmp_path, shared)
+    assert any(m.startswith(f"{tmp_path / 'cfg.yaml'}:") and "shared_capacity" in m and message in m for m in found), (
+        found
+    )
+
+
+# -- the transforms ------------------------------------------------------------------
+
+
+SPLIT = {"organisation": "south_council", "into": {"south_west": ["southvale"], "south_east": ["eastfield"]}}
+
+
+def test_successors_that_share_capacity_commission_it_together():
+    data = example_data()
+    assert set(data["footprints"]["local_authority"]) >= {"southvale", "eastfield"}
+    out = apply(data, {"split": {**SPLIT, "share_capacity": ["care_home_beds", "reablement_slots"]}})
+    assert out["shared_capacity"] == [
+        {"capacity": "care_home_beds", "organisations": ["south_west", "south_east"]},
+        {"capacity": "reablement_slots", "organisations": ["south_west", "south_east"]},
+    ]
+    orgs = out["organisations"]
+    assert orgs["south_west"]["capacity"]["care_home_beds"] + orgs["south_east"]["capacity"]["care_home_beds"] in (
+        58,
+        59,
+    )
+    build(out)  # a valid configuration
+    assert "shared_capacity" not in apply(data, {"split": SPLIT})
+
+
+def test_groups_follow_their_organisations_through_later_transforms():
+    """A group names the successors of an organisation that is split, merged or
+    absorbed; groups that come to share an organisation become one; a group left with
+    one organisation is just that organisation's own capacity."""
+    data = example_data()
+    data["shared_capacity"] = [JOINT]
+    split = apply(data, {"split": SPLIT})
+    assert split["shared_capacity"] == [
+        {"capacity": "care_home_beds", "organisations": ["north_council", "south_west", "south_east"]}
+    ]
+    build(split)
+    merged = apply(split, {"merge": {"organisations": ["south_west", "south_east"], "into": "south_again"}})
+    assert merged["shared_capacity"] == [
+        {"capacity": "care_home_beds", "organisations": ["north_council", "south_again"]}
+    ]
+    whole = apply(merged, {"merge": {"organisations": ["north_council", "south_again"], "into": "one_council"}})
+    assert whole["shared_capacity"] == []
+    build(whole)
+
+
+def test_a_capacity_the_successors_do_not_have_is_an_error_with_a_suggestion():
+    with pytest.raises(TransformError, match=r"'care_home_bed' is not a capacity .*did you mean 'care_home_beds'"):
+        apply(example_data(), {"split": {**SPLIT, "share_capacity": ["care_home_bed"]}})
