@@ -363,6 +363,8 @@ def test_surreys_unitaries_take_the_districts_decided_or_proposed_and_change_not
         "two_unitaries_two_places": 2,
         "three_unitaries": 1,
         "three_unitaries_three_places": 3,
+        "two_unitaries_joint_commissioning": 1,
+        "three_unitaries_joint_commissioning": 1,
     }
     for s, cfg in cfgs.items():
         assert cfg.orgs_of_type("icb") == ["surrey_and_sussex_icb"], s  # one ICB since April 2026

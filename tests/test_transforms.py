@@ -302,10 +302,13 @@ def test_reorganise_by_a_council_none_of_whose_zones_are_reorganised_is_an_error
             },
             "names are given for 'c', which is not a successor; the successors are 'a', 'b'",
         ),
-        ({"split": {"organisation": "south_council"}}, r"split: missing 'into' \(allowed: organisation, into, names\)"),
+        (
+            {"split": {"organisation": "south_council"}},
+            r"split: missing 'into' \(allowed: organisation, into, names, share_capacity\)",
+        ),
         (
             {"split": {"organisation": "south_council", "into": {"a": ["southvale"]}, "name": {"a": "A"}}},
-            r"split: unknown argument 'name'; did you mean 'names'\? \(allowed: organisation, into, names\)",
+            r"split: unknown argument 'name'; did you mean 'names'\? \(allowed: organisation, into, names, share_capacity\)",
         ),
         ({"align": {"type": "place", "onto": "local_authority"}}, "align: unknown argument 'onto'; did you mean 'to'"),
         (
