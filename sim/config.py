@@ -222,6 +222,9 @@ class Handovers(Strict):
     gap_event_threshold_days: float = Field(default=1.0, ge=0)
 
 
+JOINT = "shared_capacity"  # Meeting.each: one meeting per set of organisations sharing capacity
+
+
 class Meeting(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -229,7 +232,11 @@ class Meeting(Strict):
     between: tuple[str, str] | None = Field(
         default=None, description="one meeting per pair of organisations of these types with regular flow"
     )
-    each: str | None = Field(default=None, description="one meeting per organisation of this type")
+    each: str | None = Field(
+        default=None,
+        description="one meeting per organisation of this type; or shared_capacity: one per set of "
+        "organisations that commission capacity together (their joint commissioning board)",
+    )
     with_types: list[str] = Field(
         default_factory=list, alias="with", description="types whose overlapping organisations attend"
     )
@@ -244,6 +251,10 @@ class Meeting(Strict):
             raise ValueError("give exactly one of between (a pair of types) or each (one type)")
         if self.between is not None and self.with_types:
             raise ValueError("'with' goes with each, not between")
+        if self.each == JOINT and self.with_types:
+            raise ValueError(
+                "'with' does not go with each: shared_capacity (its members are the organisations sharing)"
+            )
         return self
 
 
@@ -410,6 +421,8 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
     admitting = [t for t, spec in cfg.organisation_types.items() if spec.admits]
     if len(admitting) != 1:
         bad(("organisation_types",), f"exactly one type must have admits: true, found {len(admitting)}")
+    if JOINT in cfg.organisation_types:
+        bad(("organisation_types", JOINT), f"{JOINT!r} names a meeting's members (each: {JOINT}), not a type")
     for t, spec in cfg.organisation_types.items():
         if spec.footprint == "shares" and not spec.admits:
             bad(("organisation_types", t, "footprint"), "only the admitting type may have shares footprints")
@@ -513,6 +526,15 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
         elif cfg.governance is not None and meeting.name in cfg.governance.arrangements:
             bad((*mpath, "name"), f"{meeting.name!r} is also a governance arrangement, whose sittings are meetings")
         meeting_names.add(meeting.name)
+        if meeting.each == JOINT:  # its members are whichever organisations share capacity
+            members = sorted({o for g in cfg.shared_capacity for o in g.organisations if o in cfg.organisations})
+            for t, roles in meeting.attendees.items():
+                if t not in cfg.organisation_types:
+                    bad((*mpath, "attendees", t), _unknown("organisation type", t, cfg.organisation_types))
+                    continue
+                orgs = [o for o in members if cfg.organisations[o].type == t]
+                _check_attendees(cfg, (*mpath, "attendees", t), t, roles, bad, orgs)
+            continue
         named = list(meeting.between or ()) + ([meeting.each] if meeting.each else []) + meeting.with_types
         for t in named:
             if t not in cfg.organisation_types:
@@ -601,9 +623,11 @@ def _check_attendees(
     org_type: str,
     roles: dict[str, int],
     bad: typing.Callable[[tuple[str | int, ...], str], None],
+    organisations: typing.Iterable[str] | None = None,
 ) -> None:
-    """Every organisation of the type has the roles asked for, and enough of them."""
-    for oid in cfg.orgs_of_type(org_type):
+    """Every organisation of the type (or those of ``organisations``) has the roles asked
+    for, and enough of them."""
+    for oid in cfg.orgs_of_type(org_type) if organisations is None else organisations:
         staff = cfg.organisations[oid].staff
         for role, n in roles.items():
             if role not in staff:

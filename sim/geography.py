@@ -13,7 +13,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from sim.config import Config, DelegatedDecision, EachPartnerDecision, PanelDecision
+from sim.config import JOINT, Config, DelegatedDecision, EachPartnerDecision, PanelDecision
 
 DAYS_PER_YEAR = 365.0
 PARTNER_MIN_SHARE = 0.01
@@ -242,6 +242,18 @@ class Geography:
                         out.append(
                             MeetingSeries(policy.name, (a, b), attendees, policy.every_days, policy.duration_hours)
                         )
+            elif policy.each == JOINT:
+                for orgs in self.joint_services():
+                    members = [(o, cfg.organisations[o].type) for o in orgs]
+                    out.append(
+                        MeetingSeries(
+                            policy.name,
+                            orgs,
+                            _seats(members, policy.attendees),
+                            policy.every_days,
+                            policy.duration_hours,
+                        )
+                    )
             else:
                 assert policy.each is not None
                 for host in cfg.orgs_of_type(policy.each):
@@ -256,6 +268,14 @@ class Geography:
                         )
                     )
         return out + self.decision_sittings()
+
+    def joint_services(self) -> list[tuple[str, ...]]:
+        """Each set of organisations that commission capacity together, once: councils
+        sharing their beds and their reablement run one joint service, with one board."""
+        seen: dict[frozenset[str], tuple[str, ...]] = {}
+        for group in self.config.shared_capacity:
+            seen.setdefault(frozenset(group.organisations), tuple(group.organisations))
+        return list(seen.values())
 
     def members(self, host: str, host_type: str, with_types: typing.Iterable[str]) -> list[tuple[str, str]]:
         """A body hosted by one organisation: the host, and the organisations of the other

@@ -10,6 +10,7 @@ import pytest
 import sim
 from sim.config import load_config
 from sim.errors import ConfigError
+from sim.geography import Geography
 from sim.transforms import TransformError, apply
 
 from .conftest import EXAMPLE, build, example_data, short
@@ -37,8 +38,10 @@ def _most_at_once(starts: np.ndarray, ends: np.ndarray) -> int:
 def test_one_pool_of_the_sum_is_what_one_organisation_with_all_of_it_would_have():
     """With every resident in the north council, its 3 beds shared with the south's 4
     are 7 beds for the north's patients: the run is the same, table for table, as the
-    north having 7 of its own."""
+    north having 7 of its own.  (Without the joint commissioning board, whose meetings
+    are the other difference: tested below.)"""
     data = short(example_data(), days=300, warmup=50)
+    data["meetings"] = [m for m in data["meetings"] if m["name"] != "joint_commissioning_board"]
     for zone in data["footprints"]["local_authority"]:
         data["footprints"]["local_authority"][zone] = "north_council"
     own = sim.simulate(build(_beds(data, 7, 4)), seed=5)
@@ -168,3 +171,117 @@ def test_groups_follow_their_organisations_through_later_transforms():
 def test_a_capacity_the_successors_do_not_have_is_an_error_with_a_suggestion():
     with pytest.raises(TransformError, match=r"'care_home_bed' is not a capacity .*did you mean 'care_home_beds'"):
         apply(example_data(), {"split": {**SPLIT, "share_capacity": ["care_home_bed"]}})
+
+
+# -- the joint commissioning board ------------------------------------------------------
+
+BEDS_AND_REABLEMENT = [JOINT, {"capacity": "reablement_slots", "organisations": ["south_council", "north_council"]}]
+
+
+def _boards(data: dict) -> list:
+    return [s for s in Geography(build(data)).meeting_series if s.policy == "joint_commissioning_board"]
+
+
+def test_one_board_for_each_set_of_organisations_commissioning_together():
+    """None where nothing is shared; councils sharing beds and reablement run one joint
+    service, with one board that one social worker of each council sits in; a council
+    sharing with two different sets sits in two boards."""
+    data = example_data()
+    assert _boards(data) == []
+    data["shared_capacity"] = BEDS_AND_REABLEMENT
+    [board] = _boards(data)
+    assert board.organisations == ("north_council", "south_council")
+    assert board.attendees == (("north_council", "social_worker", 1), ("south_council", "social_worker", 1))
+    assert (board.every_days, board.duration_hours) == (28, 2)
+    split = apply(data, {"split": SPLIT})  # both groups now [north, south's successors], in two orders
+    assert [b.organisations for b in _boards(split)] == [("north_council", "south_west", "south_east")]
+    data["shared_capacity"] = [JOINT]
+    twice = apply(data, {"split": {**SPLIT, "share_capacity": ["reablement_slots"]}})
+    assert [b.organisations for b in _boards(twice)] == [
+        ("north_council", "south_west", "south_east"),
+        ("south_west", "south_east"),
+    ]
+
+
+def test_the_board_s_sittings_are_its_members_meeting_hours():
+    """Sharing with the board against sharing without it: the same patients, and each
+    council's social workers spend 2 hours more in meetings for each sitting, which
+    the pair's row of the interfaces table shows."""
+    data = short(example_data(), days=400, warmup=50)
+    data["shared_capacity"] = BEDS_AND_REABLEMENT
+    with_board = sim.simulate(build(data), seed=3)
+    data["meetings"] = [m for m in data["meetings"] if m["name"] != "joint_commissioning_board"]
+    without = sim.simulate(build(data), seed=3)
+    [row] = with_board.tables["meetings"].query("policy == 'joint_commissioning_board'").to_dict("records")
+    assert row["sittings"] in (12, 13) and row["attendee_hours"] == 4 * row["sittings"]  # 350 days, every 28
+
+    def meeting_hours(result: sim.Result) -> pd.Series:
+        w = result.tables["workload"]
+        return w[w["role"] == "social_worker"].set_index("organisation")["meeting_hours"]
+
+    extra = meeting_hours(with_board) - meeting_hours(without)
+    assert extra.to_dict() == {"north_council": 2.0 * row["sittings"], "south_council": 2.0 * row["sittings"]}
+    assert with_board.patients["admitted"].equals(without.patients["admitted"])
+    pair = with_board.tables["interfaces"].query("org_a == 'north_council' and org_b == 'south_council'")
+    assert pair["meetings"].tolist() == [row["sittings"]]
+
+
+def _meeting_problems(tmp_path, meeting: str, shared: str = "", types: str = "") -> list[str]:
+    text = EXAMPLE.read_text().replace("\nmeetings:\n", f"\nmeetings:\n{meeting}\n", 1)
+    text = text.replace("\norganisation_types:\n", f"\norganisation_types:\n{types}", 1)
+    path = tmp_path / "cfg.yaml"
+    path.write_text(text + (f"\nshared_capacity:\n{shared}" if shared else ""))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("meeting", "shared", "types", "message"),
+    [
+        (
+            "  - {name: jb, each: shared_capacity, with: [icb], every_days: 28, duration_hours: 2,"
+            " attendees: {local_authority: {social_worker: 1}}}",
+            "",
+            "",
+            "'with' does not go with each: shared_capacity",
+        ),
+        (
+            "  - {name: jb, each: shared_capacity, every_days: 28, duration_hours: 2,"
+            " attendees: {local_authorty: {social_worker: 1}}}",
+            "",
+            "",
+            "did you mean 'local_authority'",
+        ),
+        (
+            "  - {name: jb, each: shared_capacity, every_days: 28, duration_hours: 2,"
+            " attendees: {local_authority: {commissioner: 1}}}",
+            "  - {capacity: care_home_beds, organisations: [north_council, south_council]}",
+            "",
+            "organisation 'north_council' has no staff role 'commissioner'",
+        ),
+        (
+            "",
+            "",
+            "  shared_capacity: {label: Shared}\n",
+            "names a meeting's members (each: shared_capacity), not a type",
+        ),
+    ],
+)
+def test_a_bad_board_is_named_with_its_file_line_and_key(tmp_path, meeting, shared, types, message):
+    found = _meeting_problems(tmp_path, meeting, shared, types)
+    assert any(m.startswith(f"{tmp_path / 'cfg.yaml'}:") and message in m for m in found), found
+
+
+def test_a_board_s_roles_are_asked_only_of_the_organisations_sharing(tmp_path):
+    """A role only the sharing councils have is no error while no one shares."""
+    path = tmp_path / "cfg.yaml"
+    path.write_text(
+        EXAMPLE.read_text().replace(
+            "\nmeetings:\n",
+            "\nmeetings:\n  - {name: jb, each: shared_capacity, every_days: 28, duration_hours: 2,"
+            " attendees: {local_authority: {commissioner: 1}}}\n",
+            1,
+        )
+    )
+    load_config(path)
