@@ -527,12 +527,12 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
             bad((*mpath, "name"), f"{meeting.name!r} is also a governance arrangement, whose sittings are meetings")
         meeting_names.add(meeting.name)
         if meeting.each == JOINT:  # its members are whichever organisations share capacity
-            members = sorted({o for g in cfg.shared_capacity for o in g.organisations if o in cfg.organisations})
+            sharing_orgs = sorted({o for g in cfg.shared_capacity for o in g.organisations if o in cfg.organisations})
             for t, roles in meeting.attendees.items():
                 if t not in cfg.organisation_types:
                     bad((*mpath, "attendees", t), _unknown("organisation type", t, cfg.organisation_types))
                     continue
-                orgs = [o for o in members if cfg.organisations[o].type == t]
+                orgs = [o for o in sharing_orgs if cfg.organisations[o].type == t]
                 _check_attendees(cfg, (*mpath, "attendees", t), t, roles, bad, orgs)
             continue
         named = list(meeting.between or ()) + ([meeting.each] if meeting.each else []) + meeting.with_types
