@@ -695,10 +695,17 @@ def group_districts(
     return [groups[label] for label in sorted(groups)]
 
 
-def split_counties(data: Data, target_population: float = 500_000, type: str = "local_authority") -> Data:
+def split_counties(
+    data: Data,
+    target_population: float = 500_000,
+    type: str = "local_authority",
+    share_capacity: list[str] | None = None,
+) -> Data:
     """Split every council covering two or more districts into unitaries of about
     ``target_population``: round(population / target) of them, at least one.  Each
-    takes on the role of any lower tier under it (district councils' housing).
+    takes on the role of any lower tier under it (district councils' housing).  The
+    unitaries of each county commission the capacities ``share_capacity`` names
+    together (one pool of each for the county, as before the split).
 
     With no map of which districts neighbour which, districts are grouped by how alike
     their residents' hospitals are (average-linkage clustering of the trusts' shares),
@@ -707,6 +714,10 @@ def split_counties(data: Data, target_population: float = 500_000, type: str = "
         raise TransformError("target_population must be positive")
     fp = _single_footprint(data, type)
     pop = _population(data)
+    known = sorted({c for o in set(fp.values()) for c in data["organisations"][o].get("capacity", {})})
+    for capacity in share_capacity or []:
+        if capacity not in known:  # say so even where no county is split
+            raise TransformError(f"split_counties: share_capacity: {unknown_key(f'{type} capacity', capacity, known)}")
     out = data
     for council in sorted(set(fp.values())):
         zones = [z for z, o in fp.items() if o == council]
@@ -725,7 +736,7 @@ def split_counties(data: Data, target_population: float = 500_000, type: str = "
         if len(into) > 1:
             name = out["organisations"][council].get("name") or council
             names = {new: f"{name} ({k} of {len(into)})" for k, new in enumerate(sorted(into), 1)}
-            out = reorganise(out, [council], into, names)
+            out = reorganise(out, [council], into, names, share_capacity=share_capacity)
     return out
 
 

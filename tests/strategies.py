@@ -88,7 +88,7 @@ def configs(draw: st.DrawFn, max_days: int = 150) -> Config:
         "cover": draw(st.sampled_from(["everywhere", "regular", "nowhere"])),
         "min_flow_per_week": draw(st.sampled_from([0.5, 2.0, 10.0])),
     }
-    # councils commissioning their care-home beds together: one pool
+    # councils commissioning their care-home beds together: one pool, and its board (a meeting of example.yaml)
     if n_la > 1 and draw(st.booleans()):
         data["shared_capacity"] = [{"capacity": "care_home_beds", "organisations": [f"la{i}" for i in range(n_la)]}]
     return build(data)

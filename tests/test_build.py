@@ -286,8 +286,18 @@ def test_englands_reorganisation_experiment_differs_only_in_the_reorganisation()
     exp = shipped_experiment("england-reorganisation.yaml")
     cfgs = {c.scenario: c.config for c in exp.cells}
     counts = {s: (len(c.orgs_of_type("local_authority")), len(c.orgs_of_type("place"))) for s, c in cfgs.items()}
-    assert counts == {"today": (153, 158), "counties_split": (170, 158), "counties_split_places_aligned": (170, 173)}
+    assert counts == {
+        "today": (153, 158),
+        "counties_split": (170, 158),
+        "counties_split_places_aligned": (170, 173),
+        "counties_split_joint_commissioning": (170, 158),
+    }
     assert cfgs["today"].footprints["place"] == cfgs["counties_split"].footprints["place"]
+    joint, split = cfgs["counties_split_joint_commissioning"], cfgs["counties_split"]
+    assert joint.model_dump(exclude={"shared_capacity"}) == split.model_dump(exclude={"shared_capacity"})
+    groups = {frozenset(g.organisations) for g in joint.shared_capacity}
+    assert len(groups) == 14 and len(joint.shared_capacity) == 28  # beds and reablement of each split county
+    assert all(len({o.split("__")[0] for o in g}) == 1 for g in groups)  # each a county's unitaries
     assert all(c.zones == cfgs["today"].zones for c in cfgs.values())  # same residents and demand
 
 

@@ -12,8 +12,9 @@ from sim.config import load_config
 from sim.errors import ConfigError
 from sim.geography import Geography
 from sim.transforms import TransformError, apply
+from sim.yamlio import load_yaml
 
-from .conftest import EXAMPLE, build, example_data, short
+from .conftest import EXAMPLE, ROOT, build, example_data, short
 
 JOINT = {"capacity": "care_home_beds", "organisations": ["north_council", "south_council"]}
 
@@ -166,6 +167,28 @@ def test_groups_follow_their_organisations_through_later_transforms():
     whole = apply(merged, {"merge": {"organisations": ["north_council", "south_again"], "into": "one_council"}})
     assert whole["shared_capacity"] == []
     build(whole)
+
+
+def test_each_county_s_unitaries_commission_together_when_every_county_is_split():
+    """Kent in two beside Medway: the two new councils share Kent's beds and reablement
+    (one group of each, with one board), Medway keeps its own; a mistyped capacity is an
+    error even where no county would be split."""
+    kent, _ = load_yaml(ROOT / "configs" / "kent-and-medway.yaml")
+    split = {"target_population": 800_000, "share_capacity": ["care_home_beds", "reablement_slots"]}
+    out = apply(kent, {"split_counties": split})
+    unitaries = [o for o in out["organisations"] if o.startswith("kent_council__")]
+    assert len(unitaries) == 2 and "medway_council" in out["organisations"]
+    assert out["shared_capacity"] == [
+        {"capacity": "care_home_beds", "organisations": unitaries},
+        {"capacity": "reablement_slots", "organisations": unitaries},
+    ]
+    beds = [out["organisations"][o]["capacity"]["care_home_beds"] for o in unitaries]
+    assert sum(beds) == kent["organisations"]["kent_council"]["capacity"]["care_home_beds"]
+    [board] = _boards(out)
+    assert board.organisations == tuple(unitaries)
+    assert "shared_capacity" not in apply(kent, {"split_counties": {"target_population": 800_000}})
+    with pytest.raises(TransformError, match=r"share_capacity: unknown local_authority capacity 'reablement'.*"):
+        apply(kent, {"split_counties": {"target_population": 10_000_000, "share_capacity": ["reablement"]}})
 
 
 def test_a_capacity_the_successors_do_not_have_is_an_error_with_a_suggestion():
