@@ -6,7 +6,8 @@
 - ``configs/norfolk.yaml``: the configuration built from it (as ``handover build``);
 - ``experiments/norfolk.yaml``: today against the county split into two or three
   unitaries (or any of two to five), each with places as today or a place for each
-  council.
+  council, or with places as today and the unitaries commissioning the discharge-to-assess
+  beds and reablement together.
 
 ``--with Southend-on-Sea Thurrock`` regroups unitary councils beside the county with
 it, as many proposals of 2025 did: ``essex-southend-on-sea-thurrock`` files.
@@ -49,6 +50,8 @@ MIN_SHARE = 0.5
 # guessed unitary joins councils that share none only through others that do
 SHARED_HOSPITAL = 0.05
 PLACES = {"align": {"type": "place", "to": "local_authority", "within": "icb", "min_population": 20000}}
+# the new councils keeping the county's discharge-to-assess beds and reablement as one service
+SHARE = {"share": {"capacity": ["care_home_beds", "reablement_slots"]}}
 
 
 @lru_cache(maxsize=1)
@@ -259,12 +262,23 @@ def county_study(
             "description": f"{NUMBER[n]} unitaries, with a place for each",
             "transforms": [*deepcopy(icbs), reorganise, deepcopy(PLACES)],
         }
+        pools = (
+            f"one pool of each for the whole area, where today {listed([name, *beside_names])} each have their own"
+            if beside
+            else "one pool of each, as today"
+        )
+        scenarios[f"{NUMBER[n]}_unitaries_joint_commissioning"] = {
+            "description": f"{NUMBER[n]} unitaries, places as before, commissioning the discharge-to-assess beds "
+            f"and reablement together ({pools}, run by a joint board)",
+            "transforms": [*deepcopy(icbs), deepcopy(PLACES), reorganise, deepcopy(SHARE)],
+        }
     options = unitaries_in_words(unitaries)
     experiment = {
         "name": file,
         "description": f"{name} County Council and its districts{with_councils(beside_names)}{',' if beside else ''} "
         f"against {options} unitaries "
-        "(districts grouped by the hospitals their residents use), places as before or one for each council",
+        "(districts grouped by the hospitals their residents use), places as before or one for each council, "
+        "or the unitaries commissioning beds and reablement together",
         "base": f"../configs/{file}.yaml",
         "seed": seed,
         "run": {"length_days": 365, "warmup_days": 90},
@@ -350,7 +364,8 @@ def study_files(study: CountyStudy, root: str | Path = ".") -> dict[Path, str]:
         )
         + _comment(
             "To study a real proposal, change the councils listed under `into` (each unitary's, every council once); "
-            "the scenario with a place for each council uses the same list.  Today is the county over its "
+            "the scenarios with a place for each council and with beds and reablement commissioned together "
+            "use the same list.  Today is the county over its "
             f"districts{unitaries} in today's ICB (those of April 2026), with one place for the county{places}.  Only "
             f"their residents are modelled (configs/build/{study.slug}.yaml): a hospital beyond them has the staff "
             "for the residents it serves."

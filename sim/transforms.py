@@ -172,8 +172,11 @@ def _carry_shared(data: Data, successors: dict[str, list[str]]) -> None:
     data["shared_capacity"] = [g for g in merged if len(g["organisations"]) > 1]
 
 
-def _share(data: Data, organisations: list[str], capacities: list[str]) -> Data:
-    """``organisations`` commission each of ``capacities`` together (one pool of it)."""
+def _share(
+    data: Data, organisations: list[str], capacities: list[str], key: str = "share_capacity", who: str = "successors"
+) -> Data:
+    """``organisations`` commission each of ``capacities`` together (one pool of it);
+    ``key`` and ``who`` say in an error where the names came from and whose they are."""
     out = copy.deepcopy(data)
     orgs = out["organisations"]
     for capacity in capacities:
@@ -182,7 +185,7 @@ def _share(data: Data, organisations: list[str], capacities: list[str]) -> Data:
             known = sorted({c for o in organisations for c in orgs[o].get("capacity", {})})
             close = difflib.get_close_matches(capacity, known, n=1)
             raise TransformError(
-                f"share_capacity: {capacity!r} is not a capacity of two or more of the successors"
+                f"{key}: {capacity!r} is not a capacity of two or more of the {who}"
                 + (f"; did you mean {close[0]!r}?" if close else "")
                 + (f" (theirs: {', '.join(known)})" if known else " (they have none)")
             )
@@ -393,6 +396,17 @@ def merge(data: Data, organisations: list[str], into: str, name: str | None = No
     fp = _single_footprint(data, org_type)
     new_fp = {z: (into if o in organisations else o) for z, o in fp.items()}
     return redistribute(data, org_type, new_fp, {into: name} if name else None)
+
+
+def share(data: Data, capacity: list[str], type: str = "local_authority") -> Data:
+    """Every organisation of ``type`` commissions each of ``capacity`` together: one pool
+    of it for them all, as ``shared_capacity``.  Meant for a configuration of one area
+    (a county study's councils, after a reorganisation), not all England."""
+    if not capacity:
+        raise TransformError("share: capacity: name at least one (care_home_beds, reablement_slots, ...)")
+    _single_footprint(data, type)
+    members = [o for o, org in data["organisations"].items() if org["type"] == type]
+    return _share(data, members, capacity, key="share: capacity", who=f"organisations of type {type!r}")
 
 
 def align(
@@ -746,6 +760,7 @@ TRANSFORMS: dict[str, Callable[..., Data]] = {
     "align": align,
     "reorganise": reorganise,
     "split_counties": split_counties,
+    "share": share,
 }
 
 

@@ -91,11 +91,19 @@ def test_the_command_writes_a_study_that_runs_and_never_overwrites(tmp_path, cap
     assert (tmp_path / "configs" / "build" / "norfolk.yaml").exists() and config.exists()
     assert main(["validate", str(experiment)]) == 0
     text = experiment.read_text()
-    # each grouping is written once and used by both of its scenarios: edit it in one place
-    assert text.count("&two_unitaries\n") == 1 and text.count("*two_unitaries\n") == 1
-    load_experiment(experiment)  # every scenario resolves to a valid configuration
+    # each grouping is written once and used by each of its scenarios: edit it in one place
+    assert text.count("&two_unitaries\n") == 1 and text.count("*two_unitaries\n") == 2
+    cells = {c.scenario: c.config for c in load_experiment(experiment).cells}  # each a valid configuration
     scenarios = load_yaml(experiment)[0]["scenarios"]
     assert scenarios["two_unitaries"]["transforms"][-1] == scenarios["two_unitaries_two_places"]["transforms"][1]
+    joint = scenarios["two_unitaries_joint_commissioning"]["transforms"]
+    assert joint[:-1] == scenarios["two_unitaries"]["transforms"]  # the same councils and places, then shared
+    two = cells["two_unitaries_joint_commissioning"]
+    assert two.model_dump(exclude={"shared_capacity"}) == cells["two_unitaries"].model_dump(exclude={"shared_capacity"})
+    assert [(g.capacity, g.organisations) for g in two.shared_capacity] == [
+        (capacity, ["norfolk_1_of_2_council", "norfolk_2_of_2_council"])
+        for capacity in ("care_home_beds", "reablement_slots")
+    ]
 
     # never overwrite: a second time is refused and changes nothing, unless --force
     config.write_text(config.read_text() + "# my note\n")
@@ -115,8 +123,9 @@ def test_the_command_writes_a_study_that_runs_and_never_overwrites(tmp_path, cap
     report = run_sweep(experiment, tmp_path / "results", workers=1, progress=False)
     assert not report.failed
     runs = pd.read_parquet(tmp_path / "results" / "norfolk" / "runs.parquet")
-    assert sorted(runs["scenario"].unique()) == ["today", "two_unitaries", "two_unitaries_two_places"]
-    assert len(runs) == 3 * 2
+    scenarios = ["today", "two_unitaries", "two_unitaries_joint_commissioning", "two_unitaries_two_places"]
+    assert sorted(runs["scenario"].unique()) == scenarios
+    assert len(runs) == 4 * 2
 
 
 def test_the_command_says_what_is_wrong(tmp_path, capsys):

@@ -308,3 +308,24 @@ def test_a_board_s_roles_are_asked_only_of_the_organisations_sharing(tmp_path):
         )
     )
     load_config(path)
+
+
+def test_share_has_every_council_of_an_area_commission_together():
+    """``share``: every organisation of the type in one pool of each capacity named, and
+    groups already there joined rather than repeated; names checked with a suggestion."""
+    data = example_data()
+    out = apply(data, {"share": {"capacity": ["care_home_beds", "reablement_slots"]}})
+    assert out["shared_capacity"] == [
+        {"capacity": "care_home_beds", "organisations": ["north_council", "south_council"]},
+        {"capacity": "reablement_slots", "organisations": ["north_council", "south_council"]},
+    ]
+    build(out)
+    split = apply(data, {"split": {**SPLIT, "share_capacity": ["care_home_beds"]}})
+    again = apply(split, {"share": {"capacity": ["care_home_beds"]}})
+    assert [(g["capacity"], sorted(g["organisations"])) for g in again["shared_capacity"]] == [
+        ("care_home_beds", ["north_council", "south_east", "south_west"])
+    ]
+    with pytest.raises(TransformError, match=r"share: capacity: 'care_home_bed' .*did you mean 'care_home_beds'"):
+        apply(data, {"share": {"capacity": ["care_home_bed"]}})
+    with pytest.raises(TransformError, match=r"'care_home_beds' is not a capacity of two or more of the organisations"):
+        apply(data, {"share": {"capacity": ["care_home_beds"], "type": "icb"}})
