@@ -244,16 +244,9 @@ class Geography:
                         )
             elif policy.each == JOINT:
                 for orgs in self.joint_services():
-                    members = [(o, cfg.organisations[o].type) for o in orgs]
-                    out.append(
-                        MeetingSeries(
-                            policy.name,
-                            orgs,
-                            _seats(members, policy.attendees),
-                            policy.every_days,
-                            policy.duration_hours,
-                        )
-                    )
+                    seats = _seats([(o, cfg.organisations[o].type) for o in orgs], policy.attendees)
+                    if seats:  # a board for the types it names (councils' beds, not a trust's)
+                        out.append(MeetingSeries(policy.name, orgs, seats, policy.every_days, policy.duration_hours))
             else:
                 assert policy.each is not None
                 for host in cfg.orgs_of_type(policy.each):

@@ -224,6 +224,9 @@ def test_one_board_for_each_set_of_organisations_commissioning_together():
         ("north_council", "south_west", "south_east"),
         ("south_west", "south_east"),
     ]
+    [board_policy] = [m for m in twice["meetings"] if m["name"] == "joint_commissioning_board"]
+    board_policy["attendees"] = {"community_health": {"community_nurse": 1}}
+    assert _boards(twice) == []  # a board only where the types it names share (no empty sittings)
 
 
 def test_the_board_s_sittings_are_its_members_meeting_hours():
