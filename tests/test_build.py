@@ -291,10 +291,15 @@ def test_englands_reorganisation_experiment_differs_only_in_the_reorganisation()
         "counties_split": (170, 158),
         "counties_split_places_aligned": (170, 173),
         "counties_split_joint_commissioning": (170, 158),
+        "counties_split_places_aligned_joint_commissioning": (170, 173),
     }
     assert cfgs["today"].footprints["place"] == cfgs["counties_split"].footprints["place"]
     joint, split = cfgs["counties_split_joint_commissioning"], cfgs["counties_split"]
     assert joint.model_dump(exclude={"shared_capacity"}) == split.model_dump(exclude={"shared_capacity"})
+    both = cfgs["counties_split_places_aligned_joint_commissioning"]
+    aligned = cfgs["counties_split_places_aligned"]
+    assert both.model_dump(exclude={"shared_capacity"}) == aligned.model_dump(exclude={"shared_capacity"})
+    assert both.shared_capacity == joint.shared_capacity  # realigning places moves no council's pool
     groups = {frozenset(g.organisations) for g in joint.shared_capacity}
     assert len(groups) == 14 and len(joint.shared_capacity) == 28  # beds and reablement of each split county
     assert all(len({o.split("__")[0] for o in g}) == 1 for g in groups)  # each a county's unitaries
