@@ -186,6 +186,9 @@ def cmd_study(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+COUNTY_OPTIONS = ("with", "unitaries", "replications")  # county_study's errors that are about an option
+
+
 def cmd_county(args: argparse.Namespace) -> int:
     from sim.county import alone_note, county_study, study_files, unitaries_in_words, with_councils
 
@@ -197,8 +200,9 @@ def cmd_county(args: argparse.Namespace) -> int:
             neighbours=args.neighbours,
             police=args.police,
         )
-    except ValueError as exc:
-        print(exc, file=sys.stderr)
+    except ValueError as exc:  # "with: ..." names the option as the command line spells it, "--with: ..."
+        key, colon, rest = str(exc).partition(": ")
+        print(f"--{key}: {rest}" if colon and key in COUNTY_OPTIONS else exc, file=sys.stderr)
         return EXIT_INVALID
     files = study_files(study, args.root)
     there = [path for path in files if path.exists()]

@@ -1097,6 +1097,15 @@ class Report:
                 "under each place's governance arrangement, whose sittings are meetings too, and a decision "
                 "taken by one person alone is their casework.",
             ),
+            (
+                "Left out",
+                "The voluntary sector; readmissions; waits for anything the pathways' steps do not need "
+                "(equipment, transport, the family's choice); people who arrange their own care, and "
+                "placements in another council's beds; any step of the police in a discharge (with "
+                "<code>police: true</code> they sit on Safeguarding Adults Boards); the cost of the change "
+                "between configurations, which are compared in their steady state. Why, in the README's "
+                "&ldquo;What the model leaves out&rdquo;.",
+            ),
             ("Experiment file", f"<code>{html.escape(m['experiment_file'])}</code>"),
             (
                 "Base configuration",

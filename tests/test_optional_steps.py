@@ -79,3 +79,31 @@ def test_a_step_every_patient_needs_changes_nothing():
     b = sim.simulate(_with_shares(P1__follow_up=1.0), seed=2)
     assert a.patients.equals(b.patients) and a.handovers.equals(b.handovers)
     assert "follow_up_needed" not in a.patients
+
+
+def test_a_partner_of_a_new_type_is_data_a_voluntary_service_after_the_follow_up():
+    """The README's way to add a voluntary-sector service: a type, its organisations'
+    footprints (here cutting across the councils) and a step some patients need."""
+    data = short(example_data(), days=300, warmup=30)
+    data["organisation_types"]["voluntary_sector"] = {"label": "Voluntary sector", "liaison_role": "coordinator"}
+    for vcs in ("west_vcs", "east_vcs"):
+        data["organisations"][vcs] = {"type": "voluntary_sector", "staff": {"coordinator": {"count": 2}}}
+    across = {"harbourside": "west_vcs", "southvale": "west_vcs", "northmoor": "east_vcs", "eastfield": "east_vcs"}
+    data["footprints"]["voluntary_sector"] = across
+    data["pathways"]["P1"]["steps"].append(
+        {"name": "settling_in", "by": "voluntary_sector", "staff": "coordinator", "effort_hours": 1, "share": 0.4}
+    )
+    result = sim.simulate(build(data), seed=4)
+    p = result.patients
+    p1 = p[p["pathway"] == "P1"]
+    assert abs(p1["settling_in_needed"].mean() - 0.4) < 0.06
+    h = result.handovers
+    to_vcs = h[h["step"] == "settling_in"]
+    assert len(to_vcs) > 100
+    assert set(to_vcs["patient_id"]) <= set(p1.loc[p1["settling_in_needed"], "patient_id"])
+    # referred by the step before it, and to the service of the patient's own zone
+    assert (to_vcs["from_org"] == "community_trust").all()
+    zone = p.set_index("patient_id").loc[to_vcs["patient_id"], "zone"]
+    assert (to_vcs["to_org"].to_numpy() == zone.map(across).to_numpy()).all()
+    workload = result.workload
+    assert workload.loc[workload["organisation"].isin(["west_vcs", "east_vcs"]), "casework_hours"].sum() > 0

@@ -141,9 +141,24 @@ def test_model_card_names_run_length_replications_seed_and_versions(report_dir):
         "base seed 3",
         "simpy",
         "Configuration hashes",
+        "The voluntary sector; readmissions;",
     ):
         assert needle in card, needle
     assert "<h2>8. Model card</h2>" in page and "<h2>6. Sweep" in page  # numbered without a gap
+
+
+def test_what_the_model_card_leaves_out_is_explained_where_it_points():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n## What the model leaves out\n") :].split("\n## ")[1]
+    for left_out in (
+        "voluntary sector",
+        "Readmissions",
+        "equipment, transport",
+        "Self-funders",
+        "police",
+        "transition",
+    ):
+        assert left_out in section, left_out
 
 
 def test_model_card_says_when_the_code_had_changes_not_committed(report_dir):
