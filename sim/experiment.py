@@ -10,11 +10,12 @@ experiment reuses every run that still matches.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -246,7 +247,10 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
             node = node[part]
         else:
             where = ".".join(parts[: i + 1])
-            raise KeyError(f"the configuration has no {where!r}")
+            known = [str(k) for k in node] if isinstance(node, dict) else []
+            close = difflib.get_close_matches(part, known, n=1)
+            hint = f"; did you mean {'.'.join([*parts[:i], close[0]])!r}?" if close else ""
+            raise KeyError(f"the configuration has no {where!r}{hint}")
     last = parts[-1]
     if isinstance(node, list):
         if not (last.isdigit() and int(last) < len(node)):
@@ -273,6 +277,7 @@ def load_experiment(path: str | Path) -> Experiment:
     except ValidationError as exc:
         raise ConfigError(problems_from_validation(exc, source, lines, ExperimentSpec)) from None
     problems: list[Problem] = []
+    at_points: dict[Problem, dict[int, Any]] = {}  # a sweep factor's problem: the points, and its value at each
     points = spec.sweep.expand(spec.seed) if spec.sweep else [{}]
     cells: list[Cell] = []
     for name, scenario in spec.scenarios.items():
@@ -305,12 +310,16 @@ def load_experiment(path: str | Path) -> Experiment:
             try:
                 cfg = config_from_dict(cell_data, f"{base_rel} (scenario {name})")
             except ConfigError as exc:
-                problems += [_blame(p, scenario, where, point, source, lines) for p in exc.problems]
+                for p in exc.problems:
+                    blamed, factor = _blame(p, scenario, where, point, source, lines)
+                    problems.append(blamed)
+                    if factor is not None:
+                        at_points.setdefault(blamed, {})[i] = point[factor]
                 continue
             cells.append(Cell(name, i, point, cfg, cell_data, config_hash(cfg)))
     if problems:
-        unique = list(dict.fromkeys(problems))
-        raise ConfigError(unique)
+        unique = [_at(p, at_points[p], len(points)) if p in at_points else p for p in dict.fromkeys(problems)]
+        raise ConfigError(sorted(unique, key=lambda p: p.line or 0))  # in the file's order
     return Experiment(spec, path, path.read_text(encoding="utf-8"), cells, points)
 
 
@@ -321,9 +330,10 @@ def _blame(
     point: dict[str, Any],
     source: str,
     lines: Lines,
-) -> Problem:
+) -> tuple[Problem, str | None]:
     """A problem of a scenario's configuration, placed on the line of the experiment file
-    that set the value: an override, a sweep factor, or else the scenario (or the sweep)."""
+    that set the value: an override, a sweep factor (also returned, for `_at`), or else
+    the scenario (or the sweep)."""
     dotted = ".".join(str(part) for part in problem.path)
 
     def setter(keys: Any) -> str | None:  # the key that set the value, or a mapping around it
@@ -333,16 +343,30 @@ def _blame(
     if key is not None:
         place: tuple[str | int, ...] = (*where, "overrides", key)
         inside = dotted[len(key) + 1 :]
-        return Problem(
-            source, line_of(lines, place), place, f"{inside}: {problem.message}" if inside else problem.message
-        )
+        message = f"{inside}: {problem.message}" if inside else problem.message
+        return Problem(source, line_of(lines, place), place, message), None
     key = setter(point)
     if key is not None:
         place = ("sweep", "factors", key)
-        return Problem(source, line_of(lines, place), place, f"{problem.message} (at {point[key]!r})")
+        return Problem(source, line_of(lines, place), place, problem.message), key
     place = ("sweep", "factors") if point else where
     at = f" at sweep point {point}" if point else ""
-    return Problem(source, line_of(lines, place), place, f"gives an invalid configuration: {problem}{at}")
+    return Problem(source, line_of(lines, place), place, f"gives an invalid configuration: {problem}{at}"), None
+
+
+def _at(problem: Problem, values: dict[int, Any], n_points: int) -> Problem:
+    """One line for a problem a sweep factor gives at several points, however many:
+    '(at 1.5)', '(at 1.5, 2)', or '(at 27 of the 40 points, 1.02 to 1.98)'; a factor in
+    several scenarios counts each point once."""
+    distinct = list(dict.fromkeys(values.values()))
+    if len(distinct) <= 3:
+        at = ", ".join(repr(v) for v in distinct)
+    else:
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in distinct)
+        span = f"{min(distinct):.4g} to {max(distinct):.4g}" if numbers else f"{distinct[0]!r}, {distinct[1]!r}, ..."
+        how_many = "all" if len(values) == n_points else f"{len(values)} of the"
+        at = f"{how_many} {n_points} points, {span}"
+    return replace(problem, message=f"{problem.message} (at {at})")
 
 
 def _resolve(

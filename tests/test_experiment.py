@@ -20,8 +20,9 @@ import sim
 from sim.analysis import prcc
 from sim.cli import main
 from sim.errors import ConfigError
-from sim.experiment import load_experiment
+from sim.experiment import ExperimentSpec, load_experiment
 from sim.sweep import compare_lines, run_sweep
+from sim.yamlio import load_yaml
 
 from .conftest import EXAMPLE, ROOT
 
@@ -178,6 +179,11 @@ def lines_of(path):
             r":\d+: scenarios\.b\.overrides\.organisations\.nowhere\.staff: the configuration has no 'organisations\.nowhere'",
         ),
         (
+            "scenarios:\n  a: {baseline: true}\n  b:\n    overrides: {organisations.north_council.staff.social_workr.count: 8}\n",
+            r"staff\.social_workr\.count: the configuration has no 'organisations\.north_council\.staff\.social_workr'; "
+            r"did you mean 'organisations\.north_council\.staff\.social_worker'\?$",
+        ),
+        (
             "scenarios:\n  a: {baseline: true}\n  b:\n    transforms: [{split: {organisation: south_council, into: {x: [southvale]}}}]\n",
             r"scenarios\.b\.transforms\[0\]: the successors must take exactly 'south_council'.s zones; not given: eastfield",
         ),
@@ -228,6 +234,29 @@ def test_a_bad_override_in_a_sweep_is_one_problem_on_its_own_line(tmp_path):
     assert lines_of(path) == [
         f"{path}:{line}: scenarios.b.overrides.organisations.north_council.staff.social_worker.count: "
         "Input should be a valid integer or 'unlimited', not 'eight'"
+    ]
+
+
+def test_a_bad_sweep_factor_is_one_line_however_many_points_give_it(tmp_path):
+    body = (
+        "scenarios:\n  a: {baseline: true}\n  b: {overrides: {handovers.failure.base: 0.1}}\n"
+        "sweep:\n  method: latin_hypercube\n  points: 40\n  factors:\n"
+        "    handovers.failure.bse: {low: 0.01, high: 0.2}\n"
+        "    handovers.failure.intra: {low: 0.5, high: 2}\n"
+    )
+    path = experiment(tmp_path, body)
+    spec = ExperimentSpec.model_validate(load_yaml(path)[0])
+    points = spec.sweep.expand(spec.seed)
+    bse = [p["handovers.failure.bse"] for p in points]
+    above_one = [p["handovers.failure.intra"] for p in points if p["handovers.failure.intra"] > 1]
+    assert 0 < len(above_one) < 40
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "bse" in text)
+    assert lines_of(path) == [  # two scenarios at 40 points: each problem once, in the file's order
+        f"{path}:{line}: sweep.factors.handovers.failure.bse: unknown key 'bse'; did you mean 'base'? "
+        "(allowed: base, familiar_flow_per_week, intra, maximum, misaligned, unfamiliar) "
+        f"(at all 40 points, {min(bse):.4g} to {max(bse):.4g})",
+        f"{path}:{line + 1}: sweep.factors.handovers.failure.intra: Input should be less than or equal to 1 "
+        f"(at {len(above_one)} of the 40 points, {min(above_one):.4g} to {max(above_one):.4g})",
     ]
 
 
