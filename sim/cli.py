@@ -18,6 +18,48 @@ from sim.geography import Geography, structure_tables
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
+def _whole(text: str) -> int:
+    """A whole number, 0 or more (a seed, a replication), for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
+    return value
+
+
+def _align_step(text: str) -> dict[str, object]:
+    """``--align TYPE:TO`` as the transform it stands for."""
+    kind, colon, to = text.partition(":")
+    if not (kind and colon and to):
+        raise argparse.ArgumentTypeError(f"{text!r}: give TYPE:TO, e.g. place:local_authority")
+    return {"align": {"type": kind, "to": to}}
+
+
+def _merge_step(text: str) -> dict[str, object]:
+    """``--merge A,B:INTO`` as the transform it stands for."""
+    orgs, colon, into = text.partition(":")
+    if not (colon and into and all(orgs.split(","))):
+        raise argparse.ArgumentTypeError(f"{text!r}: give A,B:INTO, e.g. icb_a,icb_b:icb_ab")
+    return {"merge": {"organisations": orgs.split(","), "into": into}}
+
+
+def _apply_step(text: str) -> dict[str, object]:
+    """``--apply YAML``: one transform, ``{name: {arguments}}``."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        step = YAML(typ="safe").load(text)
+    except YAMLError as exc:
+        detail = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid YAML: {detail}") from None
+    if not (isinstance(step, dict) and len(step) == 1):
+        raise argparse.ArgumentTypeError(f"{text!r}: give one transform and its arguments, e.g. '{{split: {{...}}}}'")
+    return step
+
+
 def _print_table(title: str, df: pd.DataFrame) -> None:
     print(f"\n{title}")
     if df.empty:
@@ -120,8 +162,6 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
-    from ruamel.yaml import YAML
-
     from sim.build import dump, shown_path
     from sim.config import config_from_dict
     from sim.transforms import TransformError, apply
@@ -131,17 +171,10 @@ def cmd_transform(args: argparse.Namespace) -> int:
     if _refuses_overwrite(out, args.force):
         return EXIT_INVALID
     data, _ = load_yaml(args.config)
-    steps: list[dict[str, object]] = []
-    for spec in args.align or []:
-        kind, _, to = spec.partition(":")
-        steps.append({"align": {"type": kind, "to": to}})
-    for spec in args.merge or []:
-        orgs, _, into = spec.partition(":")
-        steps.append({"merge": {"organisations": orgs.split(","), "into": into}})
+    steps: list[dict[str, object]] = [*(args.align or []), *(args.merge or [])]
     if args.split_counties:
         steps.append({"split_counties": {"target_population": args.split_counties}})
-    for text in args.apply or []:
-        steps.append(YAML(typ="safe").load(text))
+    steps += args.apply or []
     if not steps:
         print("give at least one of --align, --merge, --split-counties, --apply", file=sys.stderr)
         return EXIT_INVALID
@@ -149,7 +182,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
         try:
             data = apply(data, step)
         except TransformError as exc:
-            print(f"{args.config}: {next(iter(step))}: {exc}", file=sys.stderr)
+            print(f"{args.config}: {exc}", file=sys.stderr)
             return EXIT_INVALID
     data["name"] = args.name or f"{data['name']}-transformed"
     cfg = config_from_dict(data, str(out))
@@ -276,8 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="simulate a configuration once and write its tables")
     p.add_argument("config", help="a configuration YAML file")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--replication", type=int, default=0, help="replication number (default 0)")
+    p.add_argument("--seed", type=_whole, default=1, help="random seed, 0 or more (default 1)")
+    p.add_argument("--replication", type=_whole, default=0, help="replication number, 0 or more (default 0)")
     p.add_argument("--out", help="output folder (default results/runs/NAME-seedN)")
     p.add_argument("--force", action="store_true", help="replace results already in the output folder")
     p.set_defaults(func=cmd_run)
@@ -299,14 +332,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--align",
         action="append",
+        type=_align_step,
         metavar="TYPE:TO",
         help="e.g. place:local_authority (for within or min_population, use --apply)",
     )
-    p.add_argument("--merge", action="append", metavar="A,B:INTO", help="merge organisations of one type")
+    p.add_argument(
+        "--merge", action="append", type=_merge_step, metavar="A,B:INTO", help="merge organisations of one type"
+    )
     p.add_argument(
         "--split-counties", type=float, metavar="POPULATION", help="split counties into unitaries of about this size"
     )
-    p.add_argument("--apply", action="append", metavar="YAML", help="any transform as YAML, e.g. '{split: {...}}'")
+    p.add_argument(
+        "--apply",
+        action="append",
+        type=_apply_step,
+        metavar="YAML",
+        help="any transform as YAML, e.g. '{split: {...}}'",
+    )
     p.add_argument("--name", help="the new configuration's name")
     p.add_argument("--force", action="store_true", help="replace the file if it exists")
     p.set_defaults(func=cmd_transform)

@@ -388,11 +388,15 @@ def split(
 
 
 def merge(data: Data, organisations: list[str], into: str, name: str | None = None) -> Data:
-    """Merge organisations of one type into one."""
+    """Merge organisations of one type into one (one alone is renamed: an ICB that took a new name)."""
+    if not into:
+        raise TransformError("into: give the merged organisation an id")
     types = {_type_of(data, o) for o in organisations}
     if len(types) != 1:
         raise TransformError(f"only organisations of one type can merge, not {sorted(types)}")
     org_type = types.pop()
+    if into in data["organisations"] and into not in organisations:
+        raise TransformError(f"into: {into!r} is another organisation; to merge it too, list it in organisations")
     fp = _single_footprint(data, org_type)
     new_fp = {z: (into if o in organisations else o) for z, o in fp.items()}
     return redistribute(data, org_type, new_fp, {into: name} if name else None)
@@ -403,10 +407,10 @@ def share(data: Data, capacity: list[str], type: str = "local_authority") -> Dat
     of it for them all, as ``shared_capacity``.  Meant for a configuration of one area
     (a county study's councils, after a reorganisation), not all England."""
     if not capacity:
-        raise TransformError("share: capacity: name at least one (care_home_beds, reablement_slots, ...)")
+        raise TransformError("capacity: name at least one (care_home_beds, reablement_slots, ...)")
     _single_footprint(data, type)
     members = [o for o, org in data["organisations"].items() if org["type"] == type]
-    return _share(data, members, capacity, key="share: capacity", who=f"organisations of type {type!r}")
+    return _share(data, members, capacity, key="capacity", who=f"organisations of type {type!r}")
 
 
 def align(
@@ -765,7 +769,7 @@ TRANSFORMS: dict[str, Callable[..., Data]] = {
 
 
 def apply(data: Data, transform: dict[str, Any]) -> Data:
-    """Apply one transform written as ``{name: {arguments}}``."""
+    """Apply one transform written as ``{name: {arguments}}``; its errors start with its name."""
     if not isinstance(transform, dict) or len(transform) != 1:
         raise TransformError(f"a transform is one of {sorted(TRANSFORMS)} with its arguments, e.g. {{split: {{...}}}}")
     ((name, args),) = transform.items()
@@ -789,4 +793,7 @@ def apply(data: Data, transform: dict[str, Any]) -> Data:
             error = exc.errors()[0]
             where = ".".join(str(part) for part in (arg, *error["loc"]))
             raise TransformError(f"{name}: {where}: {error['msg'][0].lower()}{error['msg'][1:]}") from None
-    return TRANSFORMS[name](data, **args)
+    try:
+        return TRANSFORMS[name](data, **args)
+    except TransformError as exc:
+        raise TransformError(f"{name}: {exc}") from None

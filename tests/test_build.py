@@ -277,6 +277,38 @@ def test_transform_command_writes_a_new_valid_configuration(tmp_path, capsys):
     assert main(["transform", str(LSC), "--align", "place:local_authority", "--out", str(out)]) == 2  # no overwrite
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--merge", "blackpool_council,lancashire_council"],
+            "argument --merge: 'blackpool_council,lancashire_council': give A,B:INTO",
+        ),
+        (
+            ["--merge", "blackpool_council,lancashire_council:"],
+            "argument --merge: 'blackpool_council,lancashire_council:'",
+        ),
+        (
+            ["--merge", "blackpool_council,lancashire_council:cumberland_council"],
+            "merge: into: 'cumberland_council' is another organisation; to merge it too, list it",
+        ),
+        (["--align", "place"], "argument --align: 'place': give TYPE:TO, e.g. place:local_authority"),
+        (["--apply", "{split: {"], "argument --apply: '{split: {' is not valid YAML: expected the node content"),
+        (["--apply", "hello"], "argument --apply: 'hello': give one transform and its arguments"),
+        (["--apply", "{share: {capacity: [beds]}}"], "share: capacity: 'beds' is not a capacity of two or more"),
+    ],
+)
+def test_transform_command_says_what_is_wrong_with_its_arguments(tmp_path, capsys, args, message):
+    out = tmp_path / "new.yaml"
+    try:
+        code = main(["transform", str(LSC), *args, "--out", str(out)])
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "experiments").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_experiment_shipped_is_valid(path):
     assert shipped_experiment(path.name).cells

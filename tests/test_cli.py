@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from sim.cli import main
 from sim.metrics import TABLES
@@ -48,6 +49,18 @@ def test_run_never_overwrites_results_silently(tmp_path, capsys):
     assert (out / "summary.csv").read_bytes() == before
     assert main(["run", cfg, "--seed", "9", "--out", str(out), "--force"]) == 0
     assert (out / "summary.csv").read_bytes() != before
+
+
+def test_run_takes_a_seed_and_replication_of_zero_or_more(tmp_path, capsys):
+    for flag, value, message in [
+        ("--seed", "-1", "argument --seed: -1 is negative; give 0 or more"),
+        ("--replication", "two", "argument --replication: 'two' is not a whole number"),
+    ]:
+        with pytest.raises(SystemExit) as exc:
+            main(["run", str(EXAMPLE), flag, value, "--out", str(tmp_path / "out")])
+        assert exc.value.code == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_structure_prints_partners_and_coterminosity(capsys):

@@ -185,7 +185,7 @@ def lines_of(path):
         ),
         (
             "scenarios:\n  a: {baseline: true}\n  b:\n    transforms: [{split: {organisation: south_council, into: {x: [southvale]}}}]\n",
-            r"scenarios\.b\.transforms\[0\]: the successors must take exactly 'south_council'.s zones; not given: eastfield",
+            r"scenarios\.b\.transforms\[0\]: split: the successors must take exactly 'south_council'.s zones; not given: eastfield",
         ),
         (
             "scenarios:\n  a: {baseline: true}\n  b:\n    overrides: {handovers.failure.base: 7}\n",

@@ -328,7 +328,7 @@ def test_share_has_every_council_of_an_area_commission_together():
     assert [(g["capacity"], sorted(g["organisations"])) for g in again["shared_capacity"]] == [
         ("care_home_beds", ["north_council", "south_east", "south_west"])
     ]
-    with pytest.raises(TransformError, match=r"share: capacity: 'care_home_bed' .*did you mean 'care_home_beds'"):
+    with pytest.raises(TransformError, match=r"^share: capacity: 'care_home_bed' .*did you mean 'care_home_beds'"):
         apply(data, {"share": {"capacity": ["care_home_bed"]}})
     with pytest.raises(TransformError, match=r"'care_home_beds' is not a capacity of two or more of the organisations"):
         apply(data, {"share": {"capacity": ["care_home_beds"], "type": "icb"}})

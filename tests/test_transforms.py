@@ -322,8 +322,9 @@ def test_reorganise_by_a_council_none_of_whose_zones_are_reorganised_is_an_error
         ({"split_counties": {"target_population": "500000"}}, "split_counties: target_population: input should be"),
         (
             {"split": {"organisation": "south_council", "into": {"north_council": ["southvale"], "b": ["eastfield"]}}},
-            "already the id of another organisation",
+            "^split: .*already the id of another organisation",
         ),
+        ({"merge": {"organisations": ["north_council", "south_council"], "into": ""}}, "^merge: into: give the merged"),
     ],
 )
 def test_transforms_that_do_not_fit_say_why(transform, message):
@@ -427,8 +428,9 @@ def test_a_county_made_unitary_takes_on_its_districts_housing():
 def test_merging_counties_keeps_their_districts_and_merging_unitaries_their_housing():
     data = two_tier_data()
     data["organisations"]["north_council"]["also"] = []
-    county = apply(data, {"merge": {"organisations": ["north_council"], "into": "big_county"}})
-    assert build(county).footprints["housing"]["harbourside"] == "harbourside_dc"
+    county = build(apply(data, {"merge": {"organisations": ["north_council", "south_council"], "into": "big_county"}}))
+    assert county.footprints["housing"]["harbourside"] == "harbourside_dc"  # the county's district stays
+    assert county.footprints["housing"]["southvale"] == "big_county"  # the unitary's housing passes on
     data = two_tier_data()
     split = apply(
         data, {"split": {"organisation": "south_council", "into": {"sv": ["southvale"], "ef": ["eastfield"]}}}
