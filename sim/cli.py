@@ -99,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{out}: already holds results; choose another --out or add --force to replace them", file=sys.stderr)
         return EXIT_INVALID
     result = sim.simulate(cfg, seed=args.seed, replication=args.replication)
-    written = result.write(out)
+    written = result.write(out, force=args.force)
     s = result.summary.iloc[0]
     print(
         f"{cfg.name}: seed {args.seed}, {cfg.run.length_days:g} days ({cfg.run.warmup_days:g} warm-up), "

@@ -126,9 +126,13 @@ class RunResult:
             return tables[name]
         raise AttributeError(name)
 
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write every table as Parquet and CSV; return the Parquet paths."""
-        return write_tables(out_dir, self.tables)
+    def write(self, out_dir: str | Path, force: bool = False) -> dict[str, Path]:
+        """Write every table as Parquet and CSV; return the Parquet paths.  A folder
+        that already holds files is left as it is unless ``force`` (then they are replaced)."""
+        out = Path(out_dir)
+        if not force and out.is_dir() and any(out.iterdir()):
+            raise FileExistsError(f"{out}: already holds results; write elsewhere or give force=True to replace them")
+        return write_tables(out, self.tables)
 
 
 def write_tables(out_dir: str | Path, tables: dict[str, pd.DataFrame]) -> dict[str, Path]:

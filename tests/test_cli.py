@@ -85,6 +85,30 @@ def test_console_script_and_module_agree():
     assert proc.returncode == 0 and proc.stdout.startswith("handover ")
 
 
+def test_the_python_api_takes_a_path_checks_its_seed_and_keeps_results(tmp_path):
+    import numpy as np
+
+    import sim
+
+    cfg = sim.load_config(small_config(tmp_path))
+    by_path = sim.simulate(small_config(tmp_path), seed=np.int64(4))
+    assert by_path.seed == 4 and by_path.summary.equals(sim.simulate(cfg, seed=4).summary)
+    for seed in (1.5, -1, True, "3"):
+        with pytest.raises(ValueError, match=f"seed must be a whole number, 0 or more, not {seed!r}"):
+            sim.simulate(cfg, seed=seed)
+    with pytest.raises(ValueError, match="replication must be"):
+        sim.simulate(cfg, replication=-2)
+    out = tmp_path / "out"
+    by_path.write(out)
+    before = (out / "summary.csv").read_bytes()
+    other = sim.simulate(cfg, seed=5)
+    with pytest.raises(FileExistsError, match="already holds results"):
+        other.write(out)
+    assert (out / "summary.csv").read_bytes() == before
+    other.write(out, force=True)
+    assert (out / "summary.csv").read_bytes() != before
+
+
 def test_csv_escapes_cells_a_spreadsheet_would_run(tmp_path):
     from sim.metrics import RunResult
 
