@@ -201,8 +201,9 @@ def _resolve_icbs(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
     for w in wanted:
         code = w if w in known else by_name.get(w.lower()) or by_name.get(slug(w))
         if code is None:
-            close = difflib.get_close_matches(w, list(known.values()), n=1)
-            raise ValueError(f"unknown ICB {w!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+            short = sorted(re.sub(r"^NHS | Integrated Care Board$", "", name) for name in known.values())
+            close = difflib.get_close_matches(w, short, n=1)  # 'Kent and Medwy': 'Kent and Medway'
+            raise ValueError(f"icbs: unknown ICB {w!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
         out.append(code)
     return out
 

@@ -269,14 +269,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         for line in dry_run(args.experiment, args.results, args.workers):
             print(line)
         return EXIT_OK
-    report = run_sweep(
-        args.experiment,
-        results_root=args.results,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        retry_failed=args.retry_failed,
-        progress=not args.no_progress,
-    )
+    try:
+        report = run_sweep(
+            args.experiment,
+            results_root=args.results,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            retry_failed=args.retry_failed,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:
+        print("interrupted: the runs that finished are kept; the same command again does the rest", file=sys.stderr)
+        return 130
     for line in report.lines():
         print(line)
     return EXIT_FAILED if report.failed else EXIT_OK

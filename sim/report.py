@@ -29,7 +29,7 @@ from sim.analysis import mean_ci
 from sim.config import Pathway, config_from_dict
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
-from sim.sweep import fmt_estimate, replications_text
+from sim.sweep import fmt_estimate, no_results, replications_text
 from sim.yamlio import load_yaml
 
 # Okabe-Ito, with yellow last: it is hard to see on white
@@ -166,7 +166,7 @@ class Report:
         self.root = Path(results)
         manifest = self.root / "manifest.json"
         if not manifest.is_file():
-            raise FileNotFoundError(f"{self.root}: no manifest.json here; run 'handover sweep' first")
+            raise no_results(self.root, "manifest.json")
         self.manifest: dict[str, Any] = json.loads(manifest.read_text())
         self.runs = pd.read_parquet(self.root / "runs.parquet")
         self.summary = pd.read_parquet(self.root / "scenario_summary.parquet")

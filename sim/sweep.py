@@ -255,11 +255,24 @@ def replications_text(runs: pd.DataFrame, scenarios: list[str]) -> str:
     )
 
 
+def no_results(root: Path, missing: str) -> FileNotFoundError:
+    """The error for a results folder without ``missing``: a sweep never run here, or
+    one stopped before it wrote its consolidated tables (what to do differs)."""
+    runs = Store(root).runs
+    done = sum(1 for d in runs.iterdir() if Store(root).finished(d.name)) if runs.is_dir() else 0
+    if done:
+        return FileNotFoundError(
+            f"{root}: its sweep stopped before it finished ({done} runs done, no {missing} yet); "
+            "run the same 'handover sweep' again: it keeps the finished runs and does the rest"
+        )
+    return FileNotFoundError(f"{root}: no {missing} here; run 'handover sweep' first")
+
+
 def compare_lines(results: str | Path) -> list[str]:
     root = Path(results)
     summary_path = root / "scenario_summary.parquet"
     if not summary_path.is_file():
-        raise FileNotFoundError(f"{root}: no scenario_summary.parquet here; run 'handover sweep' first")
+        raise no_results(root, "scenario_summary.parquet")
     summary = pd.read_parquet(summary_path)
     diffs = pd.read_parquet(root / "differences.parquet")
     runs = pd.read_parquet(root / "runs.parquet")

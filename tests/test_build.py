@@ -217,7 +217,10 @@ def test_bad_build_specs_are_reported(tmp_path, capsys):
     assert "no district 'Prestn'" in err and "did you mean 'Preston'" in err
     spec.write_text("name: x\nicbs: [Lancashire and South Cumbra]\n")
     assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
-    assert "unknown ICB" in capsys.readouterr().err
+    assert (
+        f"{spec}:2: icbs: unknown ICB 'Lancashire and South Cumbra'; did you mean 'Lancashire and South Cumbria'?"
+        in (capsys.readouterr().err)
+    )
     spec.write_text("name: x\nicbs: [E54000048]\nplaces:\n  a: {districts: [Preston]}\n")
     assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
     assert "districts in no area" in capsys.readouterr().err

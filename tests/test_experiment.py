@@ -401,7 +401,7 @@ def test_adding_replications_reuses_finished_runs(tmp_path):
     assert again.ran == 0 and again.reused == 6
 
 
-def test_resume_after_sigkill_gives_the_same_results(tmp_path):
+def test_resume_after_sigkill_gives_the_same_results(tmp_path, capsys):
     body = TWO_SCENARIOS.replace("replications: 2", "replications: 4")
     path = experiment(tmp_path, body)
     clean = run_sweep(path, tmp_path / "clean", workers=1, progress=False)
@@ -435,10 +435,24 @@ def test_resume_after_sigkill_gives_the_same_results(tmp_path):
     finished_before = len([p for p in runs_dir.glob("*") if not p.name.startswith(".")])
     assert 3 <= finished_before < 8, "the sweep should have been killed part-way"
     (runs_dir / ".tmp-deadbeef-00000000").mkdir()  # as if killed mid-write
+    for command in ("compare", "report"):  # what to do is said, not 'run handover sweep first'
+        assert main([command, str(killed_root / "small")]) == 2
+        assert f"its sweep stopped before it finished ({finished_before} runs done, no " in capsys.readouterr().err
     resumed = run_sweep(path, killed_root, workers=1, progress=False)
     assert resumed.reused == finished_before and resumed.ran == 8 - finished_before
     assert not list(runs_dir.glob(".tmp-*"))
     assert_same_results(clean.out_dir, resumed.out_dir)
+
+
+def test_an_interrupted_sweep_says_its_finished_runs_are_kept(tmp_path, monkeypatch, capsys):
+    import sim.sweep
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.sweep, "run_sweep", interrupted)
+    assert main(["sweep", str(experiment(tmp_path, TWO_SCENARIOS)), "--no-progress"]) == 130
+    assert "the runs that finished are kept; the same command again does the rest" in capsys.readouterr().err
 
 
 def test_failing_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch, capsys):
