@@ -503,9 +503,9 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
                 if liaison and liaison not in org.staff:
                     bad(("organisations", oid, "staff"), f"needs the liaison role {liaison!r} of its type")
                 if step.staff and step.staff not in org.staff:
-                    bad((*spath, "staff"), f"organisation {oid!r} has no staff role {step.staff!r}")
+                    bad((*spath, "staff"), _no_role(oid, step.staff, org.staff))
                 if step.capacity and step.capacity not in org.capacity:
-                    bad((*spath, "capacity"), f"organisation {oid!r} has no capacity {step.capacity!r}")
+                    bad((*spath, "capacity"), _no_role(oid, step.capacity, org.capacity, "capacity"))
             if step.first_contact_days is not None and i < pathway.discharge_index:
                 bad((*spath, "first_contact_days"), "only steps from the discharge step on have a first contact")
     admit = admitting[0] if len(admitting) == 1 else None
@@ -569,7 +569,7 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
                 else:
                     for oid in cfg.orgs_of_type(decider.type):
                         if decider.role not in cfg.organisations[oid].staff:
-                            bad((*dpath, "role"), f"organisation {oid!r} has no staff role {decider.role!r}")
+                            bad((*dpath, "role"), _no_role(oid, decider.role, cfg.organisations[oid].staff))
             sitting = getattr(arr, "sitting", None)
             if sitting is None:
                 continue
@@ -631,9 +631,17 @@ def _check_attendees(
         staff = cfg.organisations[oid].staff
         for role, n in roles.items():
             if role not in staff:
-                bad((*path, role), f"organisation {oid!r} has no staff role {role!r}")
+                bad((*path, role), _no_role(oid, role, staff))
             elif staff[role].count != "unlimited" and n > staff[role].count:  # type: ignore[operator]
                 bad((*path, role), f"needs {n} but {oid!r} has {staff[role].count}")
+
+
+def _no_role(oid: str, name: str, has: typing.Iterable[str], what: str = "staff role") -> str:
+    """'organisation 'x' has no staff role 'y'; did you mean 'z'?' (or what it has)."""
+    has = sorted(has)
+    close = difflib.get_close_matches(name, has, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else (f" (it has {', '.join(has)})" if has else " (it has none)")
+    return f"organisation {oid!r} has no {what} {name!r}{hint}"
 
 
 def _unknown(what: str, name: object, known: typing.Iterable[str]) -> str:

@@ -111,7 +111,9 @@ def test_pathway_shares_and_missing_staff(tmp_path):
     msgs = problems(write(tmp_path, text))
     assert any("pathways: pathway shares must sum to 1" in m for m in msgs)
     assert any(
-        "pathways.P2.steps[0].staff: organisation 'community_trust' has no staff role 'physio'" in m for m in msgs
+        "pathways.P2.steps[0].staff: organisation 'community_trust' has no staff role 'physio' "
+        "(it has community_nurse, therapist)" in m
+        for m in msgs
     )
 
 
@@ -152,7 +154,7 @@ def test_a_deciding_body_s_sitting_names_its_file_line_and_what_is_wrong(tmp_pat
         text,
         "social_wroker",
         "governance.arrangements.joint_committee.sitting.attendees.local_authority.social_wroker: "
-        "organisation 'north_council' has no staff role 'social_wroker'",
+        "organisation 'north_council' has no staff role 'social_wroker'; did you mean 'social_worker'?",
     ), found
     assert any(
         "governance.arrangements.consultative_forum.sitting.attendees.place: type 'place' is not one of the "
