@@ -30,6 +30,12 @@ import pandas as pd
 from sim.experiment import AutoReplications, Experiment, RunSpec
 
 RUN_META = "run.json"
+
+
+class ClusterError(RuntimeError):
+    """A Dask cluster that cannot be used: not installed, or not there."""
+
+
 PATIENTS_PER_SECOND = 15_000.0  # a rough speed of the model, to size tasks and estimate times
 MIN_TASK_SECONDS = 0.5  # runs shorter than this are batched together
 
@@ -309,9 +315,17 @@ class Executor:
 
     def __enter__(self) -> Executor:
         if self.scheduler:
-            from distributed import Client
-
-            self._client = Client(self.scheduler)
+            try:
+                from distributed import Client
+            except ImportError:
+                raise ClusterError("--scheduler needs Dask: pip install -e '.[dask]'") from None
+            try:
+                self._client = Client(self.scheduler)
+            except (OSError, ValueError) as exc:  # nothing answering there; an address Dask cannot read
+                raise ClusterError(
+                    f"{self.scheduler}: no Dask scheduler answered ({exc}); start one "
+                    "(DASK_CONFIG=configs/dask dask scheduler) or check the address"
+                ) from None
             self._pool = self._client.get_executor()
             self.notes = dask_advice(self._client)
         elif self.workers > 1:

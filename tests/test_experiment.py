@@ -455,6 +455,15 @@ def test_an_interrupted_sweep_says_its_finished_runs_are_kept(tmp_path, monkeypa
     assert "the runs that finished are kept; the same command again does the rest" in capsys.readouterr().err
 
 
+def test_a_scheduler_that_is_not_there_is_an_error_not_a_traceback(tmp_path, capsys):
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    args = ["sweep", str(path), "--scheduler", "nowhere://x", "--results", str(tmp_path / "r"), "--no-progress"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("nowhere://x: no Dask scheduler answered (unknown address scheme 'nowhere'")
+    assert "Traceback" not in err
+
+
 def test_failing_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch, capsys):
     path = experiment(tmp_path, TWO_SCENARIOS)
     real = sim.simulate
