@@ -371,6 +371,9 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
     minimum = d["staff_minimum"]
     hours = d["hours_per_week"]
     orgs: dict[str, Any] = {}
+    council_residents = geo.zones.groupby("authority")["population"].sum()  # all of each council's
+    if d["small_part_capacity"] not in ("unlimited", "scaled"):
+        raise ValueError(f"small_part_capacity is 'unlimited' or 'scaled', not {d['small_part_capacity']!r}")
 
     def staff_for(org_type: str, served: float) -> dict[str, Any]:
         out = {}
@@ -398,7 +401,10 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
                 orgs[org].setdefault("capacity", {}).update(capacity_for(t, served))
                 continue
             entry: dict[str, Any] = {"type": t, "name": names.get(org, org), "staff": staff_for(t, served)}
-            cap = capacity_for(t, served)
+            cap: dict[str, Any] = capacity_for(t, served)
+            if t == "local_authority" and served < min(d["place_min_population"], council_residents[org]):
+                # a council's small part, the rest of it beyond the area: its places are the whole council's
+                cap = dict.fromkeys(cap, "unlimited") if d["small_part_capacity"] == "unlimited" else cap
             if cap:
                 entry["capacity"] = cap
             area = (spec.places or {}).get(org) if t == "place" else None

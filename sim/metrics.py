@@ -312,6 +312,24 @@ def bed_days_awaiting(rec: Recorder, patients: pd.DataFrame) -> float:
     return float(np.clip(stop - start, 0.0, None).sum())
 
 
+def overloaded(rec: Recorder) -> list[str]:
+    """The staff and capacity that had more to do than they could: those with somebody
+    waiting for them at the end of the run, without a break since before the middle of
+    the measured window (their queue never emptied in its second half, so it was still
+    growing, or at best not coming down).  As ``organisation:role`` or, for capacity
+    commissioned together, ``a+b:capacity``.  A configuration with any is not in a
+    steady state: its waits grow with the length of the run."""
+    middle = rec.warmup + (rec.end - rec.warmup) / 2
+    pools: dict[int, tuple[Any, list[tuple[str, str]]]] = {}
+    for key, pool in [*rec.staff.items(), *rec.slots.items()]:
+        pools.setdefault(id(pool), (pool, []))[1].append(key)
+    out = []
+    for pool, keys in pools.values():
+        if pool.waiting and pool.queued_since <= middle:
+            out.append(f"{'+'.join(org for org, _ in keys)}:{keys[0][1]}")
+    return sorted(out)
+
+
 def workload_table(rec: Recorder) -> pd.DataFrame:
     cfg = rec.config
     weeks = (rec.end - rec.warmup) / 7.0
@@ -479,5 +497,6 @@ def summary_table(
         "rework_hours_per_week": rework / weeks,
         "coordination_fte": (casework + rework + meeting_hours) / weeks / fte_h,
         "meeting_fte": meeting_hours / weeks / fte_h,
+        "overloaded": "; ".join(overloaded(rec)),
     }
     return pd.DataFrame([row])

@@ -44,6 +44,7 @@ class Pool:
         self._queue: list[tuple[int, int, float | None, Any, simpy.Event | None]] = []
         self._requests = 0
         self._wakes: set[float] = set()  # times of wake-ups already scheduled
+        self.queued_since = math.nan  # when the queue there is now began (it was empty before)
 
     # -- what callers use ---------------------------------------------------------------
 
@@ -74,6 +75,8 @@ class Pool:
             return None
         event = self.env.event() if notify else None
         self._requests += 1
+        if not self._queue:
+            self.queued_since = now
         heapq.heappush(self._queue, (priority, self._requests, hold, note, event))
         self._grant()
         return event

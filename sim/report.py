@@ -29,7 +29,7 @@ from sim.analysis import mean_ci
 from sim.config import Pathway, config_from_dict
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
-from sim.sweep import fmt_estimate, no_results, replications_text
+from sim.sweep import OVERLOADED, fmt_estimate, fmt_factor, no_results, overloads, replications_text
 from sim.yamlio import load_yaml
 
 # Okabe-Ito, with yellow last: it is hard to see on white
@@ -820,6 +820,28 @@ class Report:
             rows.append(row)
         return rows
 
+    def overload_html(self) -> str:
+        """A warning where staff or places were overloaded in any run (`overloads`), by name."""
+        found = overloads(self.runs)
+        if not found:
+            return ""
+        names: dict[str, str] = {}
+        for scenario in self.scenarios:
+            orgs = self.run_config(self.first_run(scenario))["organisations"]
+            names |= {o: d.get("name") or o for o, d in orgs.items()}
+
+        def named(item: str) -> str:  # 'a+b:care_home_beds': "A and B's care home beds"
+            orgs, _, what = item.partition(":")
+            who = " and ".join(names.get(o, o) for o in orgs.split("+"))
+            return f"{who}'s {what.replace('_', ' ')}"
+
+        items = "".join(
+            f"<li><strong>{html.escape(scenario)}</strong>{html.escape(f' at {at}' if at else '')}: "
+            f"{html.escape(', '.join(named(w) for w in what))} (in {hits} of {n} runs)</li>"
+            for scenario, at, what, hits, n in found
+        )
+        return f'<div class="overloaded"><p>{html.escape(OVERLOADED)}</p><ul>{items}</ul></div>'
+
     def headline_html(self) -> str:
         head = "".join(f"<th>{html.escape(HEADLINE[m])}</th>" for m in HEADLINE_TABLE)
         body = []
@@ -950,7 +972,7 @@ class Report:
         if not self.factors:
             return ""
         first = self.runs[self.runs["point"] == 0].iloc[0]
-        where = ", ".join(f"{html.escape(f)} = {first[f]}" for f in self.factors)
+        where = ", ".join(f"{html.escape(f)} = {fmt_factor(first[f])}" for f in self.factors)
         return (
             f"<p><strong>At the first point of the sweep ({where}).</strong> Every point is in "
             "<code>scenario_summary.csv</code> and section 6.</p>"
@@ -1189,6 +1211,7 @@ table.reference td.model {{ white-space: nowrap; }}
 .diff {{ font-size: 0.9em; }} .up {{ color: #a33c00; }} .down {{ color: #00577f; }} .same {{ color: #555; }}
 figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; }} figcaption {{ font-size: 0.9em; color: #333; }}
 dt {{ font-weight: bold; margin-top: 0.6em; }} .orgs {{ color: #444; }}
+.overloaded {{ border-left: 4px solid #a33c00; background: #fff4ec; padding: 0.2em 1em; margin: 1em 0; }}
 </style>
 <script>
 window.addEventListener("load", function () {{
@@ -1212,6 +1235,7 @@ boundaries alone. Baseline: <strong>{html.escape(self.baseline)}</strong>.</p>
 (paired by replication) with its interval and the relative change. Orange: a clear increase; blue: a
 clear decrease; grey: no clear change. Numbers are shown to the precision their intervals justify.</p>
 {self.headline_html()}
+{self.overload_html()}
 <h2>3. Distributions per discharge</h2>
 {figure("distributions")}
 {self.delays_html()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ class SweepReport:
     wall_seconds: float = 0.0
     unused: int = 0  # finished runs in runs/ that the experiment, as it now stands, does not ask for
     notes: list[str] = field(default_factory=list)  # advice on how the sweep was run
+    overloaded: list[str] = field(default_factory=list)  # `overload_lines` of its runs
 
     def lines(self) -> list[str]:
         out = [
@@ -46,8 +48,50 @@ class SweepReport:
             out.append(f"  ... and {len(self.failed) - 10} more (see failures.csv)")
         if self.failed:
             out.append("re-run only the failed runs with --retry-failed")
+        out.extend(self.overloaded)
         out.extend(f"note: {n}" for n in self.notes)
         return out
+
+
+OVERLOADED = (
+    "Overloaded: in these runs somebody was waiting for these staff or places without a break through "
+    "the second half of the measured period, so a queue was still there when the run ended. Demand there "
+    "is at or beyond what they can meet, and the waits grow with the length of the run rather than "
+    "settling. Where that is every run, the configuration has no steady state to compare; where it is "
+    "some, it is close to its limit. Add staff or places, or read those results with this in mind."
+)
+
+
+def overloads(runs: pd.DataFrame) -> list[tuple[str, str, list[str], int, int]]:
+    """Each configuration (scenario and sweep point) with staff or capacity overloaded in
+    any of its runs (the summary's ``overloaded``): scenario, where in the sweep, what
+    was overloaded, in how many runs, of how many."""
+    if "overloaded" not in runs or runs.empty:
+        return []
+    said = runs["overloaded"].fillna("").astype(str)
+    factors = [c for c in runs.columns if "." in c]
+    out = []
+    for (scenario, _), g in runs.groupby(["scenario", "point"], sort=False):
+        hits = said[g.index]
+        hits = hits[hits != ""]
+        if len(hits):
+            what = sorted({item for text in hits for item in text.split("; ")})
+            at = ", ".join(f"{c} = {fmt_factor(g[c].iloc[0])}" for c in factors)
+            out.append((str(scenario), at, what, len(hits), len(g)))
+    return out
+
+
+def overload_lines(runs: pd.DataFrame, most: int = 10) -> list[str]:
+    """`overloads` as lines of text, under what they mean; none when no run had any."""
+    found = overloads(runs)
+    if not found:
+        return []
+    lines = textwrap.wrap(OVERLOADED, 100)
+    for scenario, at, what, hits, n in found[:most]:
+        lines.append(f"  {scenario}{f' at {at}' if at else ''}: {', '.join(what)} (in {hits} of {n} runs)")
+    if len(found) > most:
+        lines.append(f"  ... and {len(found) - most} more (the runs table's overloaded column)")
+    return lines
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -82,7 +126,16 @@ def run_sweep(
     planned = {s.run_id for s in plan}
     unused = len(already - planned)
     return SweepReport(
-        experiment.name, store.root, len(planned), len(planned & already), ran, failures, wall, unused, executor.notes
+        experiment.name,
+        store.root,
+        len(planned),
+        len(planned & already),
+        ran,
+        failures,
+        wall,
+        unused,
+        executor.notes,
+        overload_lines(tables["runs"]),
     )
 
 
@@ -229,6 +282,13 @@ def _decimals(half_width: float) -> int:
     return int(min(4, max(0, -math.floor(math.log10(half_width)) + 1)))
 
 
+def fmt_factor(value: Any) -> str:
+    """A factor's value at a sweep point as a reader wants it: 0.1619, not 0.16187945526104908."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(value)
+
+
 def fmt_estimate(mean: float, lo: float, hi: float, signed: bool = False) -> str:
     """A mean and its 95% CI to the precision the interval justifies."""
     if not math.isfinite(mean):
@@ -286,11 +346,14 @@ def compare_lines(results: str | Path) -> list[str]:
     ]
     if baseline:
         lines.append(f"baseline: {baseline}; 'change' is the paired difference from it (same patients)")
+    overloaded = overload_lines(runs)
+    if overloaded:
+        lines += ["", *overloaded]
     width = max(len(s) for s in scenarios) + len(" (baseline)") + 2
     for point, ps in summary.groupby("point", sort=True):
         factor_cols = [c for c in ps.columns if "." in c]
         if factor_cols:
-            lines += ["", "sweep point " + ", ".join(f"{c} = {ps[c].iloc[0]}" for c in factor_cols)]
+            lines += ["", "sweep point " + ", ".join(f"{c} = {fmt_factor(ps[c].iloc[0])}" for c in factor_cols)]
         for metric, label in HEADLINE.items():
             lines += ["", label]
             rows: list[tuple[str, str, str]] = []  # name, estimate, change
@@ -324,4 +387,13 @@ def compare_lines(results: str | Path) -> list[str]:
     return lines
 
 
-__all__ = ["SweepReport", "compare_lines", "dry_run", "fmt_estimate", "replications_text", "run_sweep"]
+__all__ = [
+    "SweepReport",
+    "compare_lines",
+    "dry_run",
+    "fmt_estimate",
+    "overload_lines",
+    "overloads",
+    "replications_text",
+    "run_sweep",
+]

@@ -98,6 +98,27 @@ def test_lancashire_aligned_to_its_councils_has_the_board_papers_four_places():
         assert not {"place_cumberland_council", "place_north_yorkshire_council"} & set(cfg.orgs_of_type("place"))
 
 
+def test_a_councils_small_part_draws_on_the_whole_councils_places(monkeypatch):
+    """Millom and Bentham: Cumberland's and North Yorkshire's places are unlimited (the
+    whole councils'), with staff scaled as any council's; Westmorland and Furness, a
+    larger part, and the whole councils keep places scaled to their residents, and so
+    do the City of London and the Isles of Scilly, whole councils however small."""
+    import sim.build as build_module
+
+    cfg = load_config(LSC)
+    for council in ("cumberland_council", "north_yorkshire_council"):
+        assert cfg.organisations[council].capacity == {"reablement_slots": "unlimited", "care_home_beds": "unlimited"}
+        assert cfg.organisations[council].staff["social_worker"].count == 1
+    for council in ("westmorland_and_furness_council", "blackpool_council", "lancashire_council"):
+        assert all(isinstance(n, int) for n in cfg.organisations[council].capacity.values())
+    london = build_module.build_config(BuildSpec(name="london", icbs=["North East London"]))
+    assert london["organisations"]["city_of_london_council"]["capacity"] == {"reablement_slots": 5, "care_home_beds": 2}
+    scaled = {**build_module.defaults(), "small_part_capacity": "scaled"}
+    monkeypatch.setattr(build_module, "defaults", lambda: scaled)
+    lsc = build_module.build_config(build_module.load_spec(LSC_SPEC))
+    assert lsc["organisations"]["cumberland_council"]["capacity"] == {"reablement_slots": 5, "care_home_beds": 2}
+
+
 def icbs_of_each_place(place: dict[str, str], icb: dict[str, str]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for zone, p in place.items():

@@ -23,7 +23,7 @@ import sim.report as report_module
 from sim.cli import main
 from sim.metrics import DELAY_PARTS
 from sim.report import Report
-from sim.sweep import fmt_estimate, run_sweep
+from sim.sweep import compare_lines, fmt_estimate, run_sweep
 from sim.yamlio import load_yaml
 
 from .conftest import EXAMPLE, ROOT
@@ -683,3 +683,25 @@ def test_the_baseline_is_set_beside_englands_figures(report_dir):
     assert england.startswith("23 to 27 (13,000 to 15,000 a day;")
     page = (report_dir / "report" / "index.html").read_text()
     assert "<h2>7. The baseline beside England's figures</h2>" in page  # after the sweep's section
+
+
+def test_overloaded_staff_are_named_in_the_sweep_the_comparison_and_the_report(tmp_path):
+    """North Council with 2 social workers (of 5) cannot keep up: said after the sweep,
+    in `handover compare` and in the report, by name, for that scenario alone."""
+    rep = against_today(tmp_path, 120, "short_staffed", "{organisations.north_council.staff.social_worker.count: 2}")
+    again = run_sweep(tmp_path / "exp.yaml", tmp_path / "results", workers=1, progress=False)  # all reused
+    assert again.reused == 4 and "  short_staffed: north_council:social_worker (in 2 of 2 runs)" in again.lines()
+    runs = pd.read_parquet(rep.root / "runs.parquet")
+    assert set(runs.loc[runs["scenario"] == "today", "overloaded"]) == {""}
+    assert set(runs.loc[runs["scenario"] == "short_staffed", "overloaded"]) == {"north_council:social_worker"}
+    lines = compare_lines(rep.root)
+    assert "  short_staffed: north_council:social_worker (in 2 of 2 runs)" in lines
+    assert not any(line.startswith("  today:") for line in lines)
+    page = (rep.root / "report" / "index.html").read_text()
+    assert '<div class="overloaded">' in page
+    assert "<li><strong>short_staffed</strong>: North Council&#x27;s social worker (in 2 of 2 runs)</li>" in page
+
+
+def test_no_warning_when_nothing_is_overloaded(report_dir):
+    assert '<div class="overloaded">' not in (report_dir / "report" / "index.html").read_text()
+    assert not [line for line in compare_lines(report_dir) if line.startswith("Overloaded")]

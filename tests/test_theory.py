@@ -47,6 +47,30 @@ def test_mmc_service_time_and_throughput():
     assert abs(w["utilisation"] - 0.8) < 0.04
 
 
+def test_overloaded_staff_are_those_past_their_capacity():
+    """An M/M/3 queue is stable below rho = 1 and grows without bound above it.  The
+    check (somebody waiting without a break through the second half of the measured
+    window) never fires at rho 0.8 or 0.9 and always at 1.1 or 1.2, over 12 seeds."""
+    for rho, expected in [(0.8, 0), (0.9, 0), (1.1, 12), (1.2, 12)]:
+        cfg = build(mmc_data(arrival_rate=3 * rho, days=1000, warmup=100))
+        said = [sim.simulate(cfg, seed=seed).summary["overloaded"].iloc[0] for seed in range(12)]
+        assert sum(s == "trust:server" for s in said) == expected, (rho, said)
+        assert set(said) <= {"", "trust:server"}
+
+
+def test_overloaded_places_are_named_with_everyone_sharing_them():
+    """North Council's care-home beds cut from 40 to 20 are overloaded; commissioned
+    together with South Council's 58, they are not; with South's cut to 5, the pool is."""
+    data = example_data()
+    data["organisations"]["north_council"]["capacity"]["care_home_beds"] = 20
+    assert sim.simulate(build(data), seed=1).summary["overloaded"].iloc[0] == "north_council:care_home_beds"
+    data["shared_capacity"] = [{"capacity": "care_home_beds", "organisations": ["north_council", "south_council"]}]
+    assert sim.simulate(build(data), seed=1).summary["overloaded"].iloc[0] == ""
+    data["organisations"]["south_council"]["capacity"]["care_home_beds"] = 5
+    shared = sim.simulate(build(data), seed=1).summary["overloaded"].iloc[0]
+    assert shared == "north_council+south_council:care_home_beds"
+
+
 def test_littles_law_for_patients_awaiting_discharge():
     """L = lambda W: mean number awaiting = rate becoming ready x mean delayed days."""
     data = example_data()
