@@ -114,6 +114,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"  meetings a week              {s['meetings_per_week']:.1f} ({s['meeting_hours_per_week']:.1f} staff hours)"
     )
     print(f"  coordination FTE             {s['coordination_fte']:.1f}")
+    if s["overloaded"]:
+        print(f"  overloaded                   {s['overloaded']} (a queue that never cleared in the second half)")
     print(f"tables ({', '.join(written)}) written to {out}/ as Parquet and CSV")
     return EXIT_OK
 

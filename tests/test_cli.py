@@ -37,6 +37,18 @@ def test_run_writes_every_table_as_parquet_and_csv(tmp_path, capsys):
         assert len(pq) == len(csv), name
     summary = pd.read_parquet(out / "summary.parquet")
     assert summary["seed"].iloc[0] == 3
+    assert summary["overloaded"].iloc[0] == "" and "overloaded" not in printed
+
+
+def test_run_says_which_staff_could_not_keep_up(tmp_path, capsys):
+    text = (
+        small_config(tmp_path)
+        .read_text()
+        .replace("social_worker: {count: 5, hours_per_week: 37.5}", "social_worker: {count: 2, hours_per_week: 37.5}")
+    )
+    (tmp_path / "short.yaml").write_text(text)
+    assert main(["run", str(tmp_path / "short.yaml"), "--out", str(tmp_path / "out")]) == 0
+    assert "  overloaded                   north_council:social_worker (a queue that never" in capsys.readouterr().out
 
 
 def test_run_never_overwrites_results_silently(tmp_path, capsys):
