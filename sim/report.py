@@ -29,7 +29,7 @@ from sim.analysis import mean_ci
 from sim.config import Pathway, config_from_dict
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
-from sim.sweep import OVERLOADED, fmt_estimate, fmt_factor, no_results, overloads, replications_text
+from sim.sweep import OVERLOADED, fmt_estimate, fmt_factor, no_results, overloads, replications_text, unchecked
 from sim.yamlio import load_yaml
 
 # Okabe-Ito, with yellow last: it is hard to see on white
@@ -823,8 +823,9 @@ class Report:
     def overload_html(self) -> str:
         """A warning where staff or places were overloaded in any run (`overloads`), by name."""
         found = overloads(self.runs)
+        note = f"<p>{html.escape(unchecked(self.runs))}</p>" if unchecked(self.runs) else ""
         if not found:
-            return ""
+            return note
         names: dict[str, str] = {}
         for scenario in self.scenarios:
             orgs = self.run_config(self.first_run(scenario))["organisations"]
@@ -840,7 +841,7 @@ class Report:
             f"{html.escape(', '.join(named(w) for w in what))} (in {hits} of {n} runs)</li>"
             for scenario, at, what, hits, n in found
         )
-        return f'<div class="overloaded"><p>{html.escape(OVERLOADED)}</p><ul>{items}</ul></div>'
+        return f'<div class="overloaded"><p>{html.escape(OVERLOADED)}</p><ul>{items}</ul></div>{note}'
 
     def headline_html(self) -> str:
         head = "".join(f"<th>{html.escape(HEADLINE[m])}</th>" for m in HEADLINE_TABLE)

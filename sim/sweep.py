@@ -81,17 +81,28 @@ def overloads(runs: pd.DataFrame) -> list[tuple[str, str, list[str], int, int]]:
     return out
 
 
+def unchecked(runs: pd.DataFrame) -> str:
+    """A sentence on the runs made before the check for overloaded staff or places (they
+    have no ``overloaded``), or '' when every run was checked."""
+    n = len(runs) if "overloaded" not in runs else int(runs["overloaded"].isna().sum())
+    if not n:
+        return ""
+    return (
+        f"{n} of the {len(runs)} runs were made before the check for overloaded staff or places and are "
+        "not checked; their results are kept as they are."
+    )
+
+
 def overload_lines(runs: pd.DataFrame, most: int = 10) -> list[str]:
-    """`overloads` as lines of text, under what they mean; none when no run had any."""
+    """`overloads` as lines of text, under what they mean, and `unchecked`; none when
+    every run was checked and none had any."""
     found = overloads(runs)
-    if not found:
-        return []
-    lines = textwrap.wrap(OVERLOADED, 100)
+    lines = textwrap.wrap(OVERLOADED, 100) if found else []
     for scenario, at, what, hits, n in found[:most]:
         lines.append(f"  {scenario}{f' at {at}' if at else ''}: {', '.join(what)} (in {hits} of {n} runs)")
     if len(found) > most:
         lines.append(f"  ... and {len(found) - most} more (the runs table's overloaded column)")
-    return lines
+    return lines + textwrap.wrap(unchecked(runs), 100)
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:

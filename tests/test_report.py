@@ -705,3 +705,17 @@ def test_overloaded_staff_are_named_in_the_sweep_the_comparison_and_the_report(t
 def test_no_warning_when_nothing_is_overloaded(report_dir):
     assert '<div class="overloaded">' not in (report_dir / "report" / "index.html").read_text()
     assert not [line for line in compare_lines(report_dir) if line.startswith("Overloaded")]
+
+
+def test_runs_made_before_the_overload_check_are_said_to_be_unchecked():
+    from sim.sweep import overload_lines
+
+    runs = pd.DataFrame({"scenario": ["a", "a", "b"], "point": [0, 0, 0], "overloaded": ["", None, "x:social_worker"]})
+    lines = overload_lines(runs)
+    assert "  b: x:social_worker (in 1 of 1 runs)" in lines
+    assert " ".join(lines).endswith(
+        "1 of the 3 runs were made before the check for overloaded staff or places and are not checked; their "
+        "results are kept as they are."
+    )
+    assert " ".join(overload_lines(runs.drop(columns="overloaded"))).startswith("3 of the 3 runs were made before")
+    assert overload_lines(runs.fillna("").iloc[:2]) == []
