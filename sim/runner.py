@@ -30,14 +30,12 @@ import pandas as pd
 from sim.experiment import AutoReplications, Experiment, RunSpec
 
 RUN_META = "run.json"
+PATIENTS_PER_SECOND = 15_000.0  # a rough speed of the model, to size tasks and estimate times
+MIN_TASK_SECONDS = 0.5  # runs shorter than this are batched together
 
 
 class ClusterError(RuntimeError):
     """A Dask cluster that cannot be used: not installed, or not there."""
-
-
-PATIENTS_PER_SECOND = 15_000.0  # a rough speed of the model, to size tasks and estimate times
-MIN_TASK_SECONDS = 0.5  # runs shorter than this are batched together
 
 
 @dataclass
