@@ -29,7 +29,7 @@ from sim.analysis import mean_ci
 from sim.config import Pathway, config_from_dict
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
-from sim.sweep import OVERLOADED, fmt_estimate, fmt_factor, no_results, overloads, replications_text, unchecked
+from sim.sweep import OVERLOADED, fmt_estimate, fmt_point, no_results, overloads, replications_text, unchecked
 from sim.yamlio import load_yaml
 
 # Okabe-Ito, with yellow last: it is hard to see on white
@@ -822,8 +822,8 @@ class Report:
 
     def overload_html(self) -> str:
         """A warning where staff or places were overloaded in any run (`overloads`), by name."""
-        found = overloads(self.runs)
-        note = f"<p>{html.escape(unchecked(self.runs))}</p>" if unchecked(self.runs) else ""
+        found, not_checked = overloads(self.runs), unchecked(self.runs)
+        note = f"<p>{html.escape(not_checked)}</p>" if not_checked else ""
         if not found:
             return note
         names: dict[str, str] = {}
@@ -973,7 +973,7 @@ class Report:
         if not self.factors:
             return ""
         first = self.runs[self.runs["point"] == 0].iloc[0]
-        where = ", ".join(f"{html.escape(f)} = {fmt_factor(first[f])}" for f in self.factors)
+        where = html.escape(fmt_point(first, self.factors))
         return (
             f"<p><strong>At the first point of the sweep ({where}).</strong> Every point is in "
             "<code>scenario_summary.csv</code> and section 6.</p>"

@@ -76,7 +76,7 @@ def overloads(runs: pd.DataFrame) -> list[tuple[str, str, list[str], int, int]]:
         hits = hits[hits != ""]
         if len(hits):
             what = sorted({item for text in hits for item in text.split("; ")})
-            at = ", ".join(f"{c} = {fmt_factor(g[c].iloc[0])}" for c in factors)
+            at = fmt_point(g.iloc[0], factors)
             out.append((str(scenario), at, what, len(hits), len(g)))
     return out
 
@@ -300,6 +300,11 @@ def fmt_factor(value: Any) -> str:
     return str(value)
 
 
+def fmt_point(row: Any, factors: list[str]) -> str:
+    """A sweep point as 'factor = value, ...' from a row holding its factors' values."""
+    return ", ".join(f"{c} = {fmt_factor(row[c])}" for c in factors)
+
+
 def fmt_estimate(mean: float, lo: float, hi: float, signed: bool = False) -> str:
     """A mean and its 95% CI to the precision the interval justifies."""
     if not math.isfinite(mean):
@@ -329,8 +334,8 @@ def replications_text(runs: pd.DataFrame, scenarios: list[str]) -> str:
 def no_results(root: Path, missing: str) -> FileNotFoundError:
     """The error for a results folder without ``missing``: a sweep never run here, or
     one stopped before it wrote its consolidated tables (what to do differs)."""
-    runs = Store(root).runs
-    done = sum(1 for d in runs.iterdir() if Store(root).finished(d.name)) if runs.is_dir() else 0
+    store = Store(root)
+    done = sum(1 for d in store.runs.iterdir() if store.finished(d.name)) if store.runs.is_dir() else 0
     if done:
         return FileNotFoundError(
             f"{root}: its sweep stopped before it finished ({done} runs done, no {missing} yet); "
@@ -364,7 +369,7 @@ def compare_lines(results: str | Path) -> list[str]:
     for point, ps in summary.groupby("point", sort=True):
         factor_cols = [c for c in ps.columns if "." in c]
         if factor_cols:
-            lines += ["", "sweep point " + ", ".join(f"{c} = {fmt_factor(ps[c].iloc[0])}" for c in factor_cols)]
+            lines += ["", "sweep point " + fmt_point(ps.iloc[0], factor_cols)]
         for metric, label in HEADLINE.items():
             lines += ["", label]
             rows: list[tuple[str, str, str]] = []  # name, estimate, change
