@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SEED   ?= 1
 
-.PHONY: run test bench lint clean
+.PHONY: run test test-oldest bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,21 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
+## test-oldest: every test and lint check with the oldest versions pyproject.toml allows,
+## in a fresh .venv-oldest, so that its lower bounds stay true (tests/oldest.py)
+OLDEST := .venv-oldest
+test-oldest:
+	rm -rf $(OLDEST)
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) tests/oldest.py > $(OLDEST)/constraints.txt
+	$(OLDEST)/bin/python -m pip install --quiet -c $(OLDEST)/constraints.txt -e ".[test]"
+	$(OLDEST)/bin/python -m pip list --format=freeze > $(OLDEST)/installed.txt
+	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider
+	$(OLDEST)/bin/ruff check sim tests
+	$(OLDEST)/bin/ruff format --check sim tests
+	$(OLDEST)/bin/mypy --no-incremental
+
 ## bench: performance benchmark (writes results/benchmarks/latest.json)
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m sim.bench
@@ -45,4 +60,4 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(OLDEST) .pytest_cache .mypy_cache .ruff_cache .hypothesis
