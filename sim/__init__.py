@@ -16,10 +16,19 @@ from pathlib import Path
 from sim.config import Config, config_from_dict, load_config
 from sim.errors import ConfigError
 from sim.metrics import RunResult, build_tables
-from sim.model import Model
+from sim.model import RESULTS_VERSION, Model
 
 __version__ = "0.1.0"
-__all__ = ["Config", "ConfigError", "RunResult", "__version__", "config_from_dict", "load_config", "simulate"]
+__all__ = [
+    "RESULTS_VERSION",
+    "Config",
+    "ConfigError",
+    "RunResult",
+    "__version__",
+    "config_from_dict",
+    "load_config",
+    "simulate",
+]
 
 
 def simulate(config: Config | str | Path, seed: int = 0, replication: int = 0) -> RunResult:

@@ -31,6 +31,7 @@ from scipy import stats
 
 from sim.experiment import Experiment, RunSpec
 from sim.metrics import HEADLINE, write_tables
+from sim.model import RESULTS_VERSION
 from sim.runner import Store
 
 CONSOLIDATED = ("runs", "scenario_summary", "differences", "sensitivity", "failures")
@@ -283,6 +284,7 @@ def write_manifest(
         "seeds": sorted({s.seed for s in plan}),
         "replications": sorted({s.replication for s in plan}),
         "run_ids": [s.run_id for s in plan],
+        "results_version": RESULTS_VERSION,
         "versions": versions(),
         "python": sys.version,
         "git_commit": _git_commit(),

@@ -2,9 +2,10 @@
 expanded into a plan of runs.
 
 A run is identified by what it computes: the hash of its resolved configuration, its
-seed and its replication.  So a run finished once is never run again, whichever
-scenario or sweep point asks for it, and adding replications or scenarios to an
-experiment reuses every run that still matches.
+seed, its replication and the model's ``RESULTS_VERSION``.  So a run finished once is
+never run again, whichever scenario or sweep point asks for it, adding replications or
+scenarios to an experiment reuses every run that still matches, and a change to the
+model that changes results (and so the version) runs them all again.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from sim.config import Config, Run, config_from_dict, problems_from_validation
 from sim.errors import ConfigError, Problem
 from sim.metrics import HEADLINE
+from sim.model import RESULTS_VERSION
 from sim.transforms import TransformError, apply
 from sim.yamlio import Lines, line_of, load_yaml
 
@@ -191,6 +193,7 @@ class RunSpec:
     seed: int
     config_hash: str
     config_data: dict[str, Any] = field(repr=False, compare=False)
+    results_version: int  # the model's where the plan was made: a worker's must be the same
 
 
 @dataclass
@@ -205,9 +208,18 @@ class Cell:
     config_hash: str
 
     def run(self, replication: int, seed: int) -> RunSpec:
-        digest = hashlib.sha256(f"{self.config_hash}:{seed}:{replication}".encode()).hexdigest()[:20]
+        what = f"{self.config_hash}:{seed}:{replication}:results-version-{RESULTS_VERSION}"
+        digest = hashlib.sha256(what.encode()).hexdigest()[:20]
         return RunSpec(
-            digest, self.scenario, self.point, self.factors, replication, seed, self.config_hash, self.config_data
+            digest,
+            self.scenario,
+            self.point,
+            self.factors,
+            replication,
+            seed,
+            self.config_hash,
+            self.config_data,
+            RESULTS_VERSION,
         )
 
 

@@ -60,6 +60,14 @@ from sim.geography import Geography, MeetingSeries, deciding_body
 from sim.pool import Pool
 from sim.rng import stream
 
+# The version of what a run computes.  Raise it in the commit of any change that makes
+# a run's tables differ for the same configuration, seed and replication (a fix, a new
+# mechanism, a changed order of draws), say why in that commit, and record the new
+# tables' fingerprints in tests/test_results_version.py, which fails until you do.  It
+# is part of each run's identity in a sweep, so runs made before the change are run
+# again, never reused beside runs made after it.
+RESULTS_VERSION = 1
+
 # Slots in each patient's row of uniform numbers.
 U_TRUST, U_PATHWAY, U_LOS = 0, 1, 2
 PATIENT_SLOTS = 3

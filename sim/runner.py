@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from sim.experiment import AutoReplications, Experiment, RunSpec
+from sim.model import RESULTS_VERSION
 
 RUN_META = "run.json"
 PATIENTS_PER_SECOND = 15_000.0  # a rough speed of the model, to size tasks and estimate times
@@ -57,6 +58,11 @@ def execute_batch(specs: list[RunSpec]) -> list[Outcome]:
     for spec in specs:
         started = time.perf_counter()
         try:
+            if spec.results_version != RESULTS_VERSION:  # a Dask worker started from other code
+                raise RuntimeError(
+                    f"this worker's model is at results version {RESULTS_VERSION}, the sweep's at "
+                    f"{spec.results_version}: start the workers from the same code as the sweep"
+                )
             cfg = sim.config_from_dict(spec.config_data, f"scenario {spec.scenario}")
             result = sim.simulate(cfg, seed=spec.seed, replication=spec.replication)
             files = {name: parquet_bytes(df) for name, df in result.tables.items()}
@@ -127,6 +133,7 @@ class Store:
             "seed": spec.seed,
             "replication": spec.replication,
             "config_hash": spec.config_hash,
+            "results_version": spec.results_version,
             "wall_seconds": outcome.wall_seconds,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "config": spec.config_data,

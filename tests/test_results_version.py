@@ -1,0 +1,116 @@
+"""A run's results for a given configuration and seed change only on purpose.
+
+Each shipped configuration of one area is run with seed 1, and each of its tables is
+fingerprinted (SHA-256 of the table as CSV, numbers to six decimals).  The fingerprints
+are recorded under the model's ``RESULTS_VERSION`` (``sim/model.py``): a change to the
+model that changes any of them fails here until the version is raised and the new
+fingerprints recorded under it, so that sweeps run again rather than reuse runs made
+before the change (their run ids hold the version).
+"""
+
+import hashlib
+import json
+
+import pytest
+
+import sim
+from sim.experiment import load_experiment
+from sim.sweep import run_sweep
+
+from .conftest import ROOT
+from .test_experiment import TWO_SCENARIOS, experiment
+
+CONFIGS = ["example.yaml", "lancashire-south-cumbria.yaml", "kent-and-medway.yaml", "surrey.yaml"]
+
+# RESULTS_VERSION: {configuration: {table: fingerprint}}; keep the old versions' as a record
+FINGERPRINTS: dict[int, dict[str, dict[str, str]]] = {
+    1: {
+        "example.yaml": {
+            "patients": "9487506138a6de82",
+            "handovers": "666b031a26feef07",
+            "workload": "d60c63fca3f2f186",
+            "interfaces": "812cd2ee821adc73",
+            "meetings": "d10107d6c01d4d80",
+            "awaiting": "ab72f92d91fc4c85",
+            "summary": "9d71c8e2b5fc43bd",
+        },
+        "lancashire-south-cumbria.yaml": {
+            "patients": "c60e435bdc1eb22b",
+            "handovers": "80af10f61e9a3aa2",
+            "workload": "74ee8c5e46b706b6",
+            "interfaces": "6a040a00f5f1c58b",
+            "meetings": "50d979e16baac926",
+            "awaiting": "cfbee7e4c29167f8",
+            "summary": "4d4d87b0e16239c7",
+        },
+        "kent-and-medway.yaml": {
+            "patients": "fcba80ef2db0fa3a",
+            "handovers": "b0294ac25c77e9f8",
+            "workload": "b7d7f1d0acc0a0e2",
+            "interfaces": "4985e717c194ebb3",
+            "meetings": "d36a7efd0157cd68",
+            "awaiting": "239c864de3d7fbe5",
+            "summary": "a496d6c5a63e0563",
+        },
+        "surrey.yaml": {
+            "patients": "daaebff8cecc5a9a",
+            "handovers": "27db6af8758c07ad",
+            "workload": "a7d34dc31ebcd07f",
+            "interfaces": "ff1f58447fb9167b",
+            "meetings": "aaec6f219e9e614d",
+            "awaiting": "2d5111521a4ae55c",
+            "summary": "e6f3437efeb344af",
+        },
+    },
+}
+
+
+def fingerprints(result: sim.RunResult) -> dict[str, str]:
+    return {
+        name: hashlib.sha256(table.to_csv(index=False, float_format="%.6f").encode()).hexdigest()[:16]
+        for name, table in result.tables.items()
+    }
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_results_change_only_with_the_results_version(name):
+    got = fingerprints(sim.simulate(ROOT / "configs" / name, seed=1))
+    recorded = FINGERPRINTS.get(sim.RESULTS_VERSION, {}).get(name)
+    changed = sorted(t for t in got if recorded is None or recorded.get(t) != got[t])
+    assert not changed, (
+        f"configs/{name}, seed 1: the tables {', '.join(changed)} differ from those recorded for results version "
+        f"{sim.RESULTS_VERSION}. If the change is meant, raise RESULTS_VERSION in sim/model.py, say why in the "
+        f"commit, and record under the new version in {__name__}.FINGERPRINTS: {name!r}: {got!r}"
+    )
+
+
+def test_a_sweep_runs_again_what_was_run_under_another_results_version_and_keeps_it(tmp_path, monkeypatch):
+    import sim.experiment
+    import sim.runner
+
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    before = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    runs = before.out_dir / "runs"
+    made_before = {p.name for p in runs.iterdir()}
+    newer = sim.RESULTS_VERSION + 1
+    monkeypatch.setattr(sim.experiment, "RESULTS_VERSION", newer)  # as if the model had changed
+    monkeypatch.setattr(sim.runner, "RESULTS_VERSION", newer)
+    after = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert (after.planned, after.reused, after.ran) == (4, 0, 4)
+    made_after = {p.name for p in runs.iterdir()} - made_before
+    assert len(made_before) == len(made_after) == 4  # the old runs are kept, not replaced
+    assert {json.loads((runs / r / "run.json").read_text())["results_version"] for r in made_after} == {newer}
+    again = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert (again.reused, again.ran) == (4, 0)
+
+
+def test_a_worker_with_another_results_version_fails_its_runs_and_says_why(tmp_path, monkeypatch):
+    import sim.runner
+
+    plan = load_experiment(experiment(tmp_path, TWO_SCENARIOS)).plan(1)
+    newer = sim.RESULTS_VERSION + 1
+    monkeypatch.setattr(sim.runner, "RESULTS_VERSION", newer)  # a Dask worker started from newer code
+    outcomes = sim.runner.execute_batch(plan)
+    assert [o.tables for o in outcomes] == [None, None]
+    said = f"model is at results version {newer}, the sweep's at {sim.RESULTS_VERSION}: start the workers"
+    assert all(said in (o.error or "") for o in outcomes)
