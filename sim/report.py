@@ -1157,7 +1157,8 @@ class Report:
                 "Software",
                 f"Python {html.escape(m['python'].split()[0])}; {html.escape(versions)}; git commit "
                 f"<code>{html.escape(str(m.get('git_commit')))}</code>"
-                + (" with changes not committed to it" if m.get("git_uncommitted_changes") else ""),
+                + (" with changes not committed to it" if m.get("git_uncommitted_changes") else "")
+                + (f"; the model's results version {m['results_version']}" if "results_version" in m else ""),
             ),
             (
                 "Machine and run time",

@@ -22,6 +22,7 @@ import pytest
 import sim.report as report_module
 from sim.cli import main
 from sim.metrics import DELAY_PARTS
+from sim.model import RESULTS_VERSION
 from sim.report import Report
 from sim.sweep import compare_lines, fmt_estimate, run_sweep
 from sim.yamlio import load_yaml
@@ -140,6 +141,7 @@ def test_model_card_names_run_length_replications_seed_and_versions(report_dir):
         "3 of each configuration at each of its 2 sweep points",
         "base seed 3",
         "simpy",
+        f"the model's results version {RESULTS_VERSION}",
         "Configuration hashes",
         "The voluntary sector; readmissions;",
     ):
