@@ -27,6 +27,10 @@ class SweepReport:
     failed: list[dict[str, Any]] = field(default_factory=list)
     wall_seconds: float = 0.0
     unused: int = 0  # finished runs in runs/ that the experiment, as it now stands, does not ask for
+    # of those, the runs of a configuration, seed and replication it asks for by another version of the
+    # model: their results versions (None: made before runs recorded it)
+    outdated: list[int | None] = field(default_factory=list)
+    results_version: int | None = None  # the model's, of the runs it asks for
     notes: list[str] = field(default_factory=list)  # advice on how the sweep was run
     overloaded: list[str] = field(default_factory=list)  # `overload_lines` of its runs
 
@@ -41,6 +45,12 @@ class SweepReport:
             out.append(
                 f"{self.unused} earlier run(s) in runs/ no longer match this experiment: kept there, "
                 "left out of the consolidated tables"
+                + (
+                    f"; {len(self.outdated)} of them are these configurations and seeds, run when the model's results "
+                    f"version was {self._then()} (now {self.results_version}; README, 'Experiments')"
+                    if self.outdated
+                    else ""
+                )
             )
         for f in self.failed[:10]:
             out.append(f"  failed: {f['scenario']} point {f['point']} replication {f['replication']}: {f['error']}")
@@ -51,6 +61,11 @@ class SweepReport:
         out.extend(self.overloaded)
         out.extend(f"note: {n}" for n in self.notes)
         return out
+
+    def _then(self) -> str:
+        recorded = sorted(v for v in set(self.outdated) if v is not None)
+        then = [str(v) for v in recorded] + (["not yet recorded"] if None in self.outdated else [])
+        return " or ".join(then)
 
 
 OVERLOADED = (
@@ -135,7 +150,10 @@ def run_sweep(
     write_manifest(experiment, plan, store, {"this_invocation_seconds": wall}, executor.describe())
     failures = tables["failures"].to_dict(orient="records")
     planned = {s.run_id for s in plan}
-    unused = len(already - planned)
+    unused = already - planned
+    asked = {(s.config_hash, s.seed, s.replication) for s in plan}
+    metas = (store.read_meta(r) for r in unused)
+    outdated = [meta.get("results_version") for meta in metas if _computes(meta) in asked]
     return SweepReport(
         experiment.name,
         store.root,
@@ -144,10 +162,17 @@ def run_sweep(
         ran,
         failures,
         wall,
-        unused,
+        len(unused),
+        outdated,
+        plan[0].results_version if plan else None,
         executor.notes,
         overload_lines(tables["runs"]),
     )
+
+
+def _computes(meta: dict[str, Any]) -> tuple[str, int, int]:
+    """What a finished run computed, bar the model's version: its configuration, seed and replication."""
+    return meta["config_hash"], meta["seed"], meta["replication"]
 
 
 def _run_rounds(

@@ -92,16 +92,27 @@ def test_a_sweep_runs_again_what_was_run_under_another_results_version_and_keeps
     before = run_sweep(path, tmp_path / "r", workers=1, progress=False)
     runs = before.out_dir / "runs"
     made_before = {p.name for p in runs.iterdir()}
+    oldest = runs / sorted(made_before)[0] / "run.json"  # as if made before runs recorded the version
+    oldest.write_text(json.dumps({k: v for k, v in json.loads(oldest.read_text()).items() if k != "results_version"}))
     newer = sim.RESULTS_VERSION + 1
     monkeypatch.setattr(sim.experiment, "RESULTS_VERSION", newer)  # as if the model had changed
     monkeypatch.setattr(sim.runner, "RESULTS_VERSION", newer)
     after = run_sweep(path, tmp_path / "r", workers=1, progress=False)
-    assert (after.planned, after.reused, after.ran) == (4, 0, 4)
+    assert (after.planned, after.reused, after.ran, after.unused) == (4, 0, 4, 4)
+    assert sorted(after.outdated, key=str) == [sim.RESULTS_VERSION] * 3 + [None]
+    said = (
+        f"4 of them are these configurations and seeds, run when the model's results version was "
+        f"{sim.RESULTS_VERSION} or not yet recorded (now {newer};"
+    )
+    assert said in after.lines()[2]
     made_after = {p.name for p in runs.iterdir()} - made_before
     assert len(made_before) == len(made_after) == 4  # the old runs are kept, not replaced
     assert {json.loads((runs / r / "run.json").read_text())["results_version"] for r in made_after} == {newer}
     again = run_sweep(path, tmp_path / "r", workers=1, progress=False)
-    assert (again.reused, again.ran) == (4, 0)
+    assert (again.reused, again.ran, len(again.outdated)) == (4, 0, 4)
+    path.write_text(path.read_text().replace("replications: 2", "replications: 1"))
+    fewer = run_sweep(path, tmp_path / "r", workers=1, progress=False)  # the second replications: not outdated
+    assert (fewer.reused, fewer.unused, len(fewer.outdated)) == (2, 6, 2)
 
 
 def test_a_worker_with_another_results_version_fails_its_runs_and_says_why(tmp_path, monkeypatch):
