@@ -14,6 +14,8 @@ import json
 import pytest
 
 import sim
+import sim.experiment
+import sim.runner
 from sim.experiment import load_experiment
 from sim.sweep import run_sweep
 
@@ -85,9 +87,6 @@ def test_results_change_only_with_the_results_version(name):
 
 
 def test_a_sweep_runs_again_what_was_run_under_another_results_version_and_keeps_it(tmp_path, monkeypatch):
-    import sim.experiment
-    import sim.runner
-
     path = experiment(tmp_path, TWO_SCENARIOS)
     before = run_sweep(path, tmp_path / "r", workers=1, progress=False)
     runs = before.out_dir / "runs"
@@ -116,8 +115,6 @@ def test_a_sweep_runs_again_what_was_run_under_another_results_version_and_keeps
 
 
 def test_a_worker_with_another_results_version_fails_its_runs_and_says_why(tmp_path, monkeypatch):
-    import sim.runner
-
     plan = load_experiment(experiment(tmp_path, TWO_SCENARIOS)).plan(1)
     newer = sim.RESULTS_VERSION + 1
     monkeypatch.setattr(sim.runner, "RESULTS_VERSION", newer)  # a Dask worker started from newer code
