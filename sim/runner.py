@@ -115,6 +115,13 @@ class Store:
     def finished(self, run_id: str) -> bool:
         return (self.runs / run_id / RUN_META).is_file()
 
+    def finished_ids(self) -> set[str]:
+        """The ids of the finished runs in runs/, leaving out the temporary folders
+        (.tmp-*) of a sweep killed while writing, which may hold a whole run.json."""
+        if not self.runs.is_dir():
+            return set()
+        return {d.name for d in self.runs.iterdir() if not d.name.startswith(".") and self.finished(d.name)}
+
     def failed(self, run_id: str) -> bool:
         return (self.failures / f"{run_id}.json").is_file()
 

@@ -141,7 +141,7 @@ def run_sweep(
     store = Store(results_dir(experiment, results_root))
     store.prepare()
     reps = {(c.scenario, c.point): experiment.initial_replications for c in experiment.cells}
-    already = {p.name for p in store.runs.iterdir() if store.finished(p.name)}
+    already = store.finished_ids()
     with executor:
         ran = _run_rounds(experiment, store, executor, reps, retry_failed, progress)
     plan = experiment.plan(reps)
@@ -360,7 +360,7 @@ def no_results(root: Path, missing: str) -> FileNotFoundError:
     """The error for a results folder without ``missing``: a sweep never run here, or
     one stopped before it wrote its consolidated tables (what to do differs)."""
     store = Store(root)
-    done = sum(1 for d in store.runs.iterdir() if store.finished(d.name)) if store.runs.is_dir() else 0
+    done = len(store.finished_ids())
     if done:
         return FileNotFoundError(
             f"{root}: its sweep stopped before it finished ({done} runs done, no {missing} yet); "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -434,7 +435,10 @@ def test_resume_after_sigkill_gives_the_same_results(tmp_path, capsys):
     proc.wait()
     finished_before = len([p for p in runs_dir.glob("*") if not p.name.startswith(".")])
     assert 3 <= finished_before < 8, "the sweep should have been killed part-way"
-    (runs_dir / ".tmp-deadbeef-00000000").mkdir()  # as if killed mid-write
+    # as if killed while writing the next run, after its run.json and before renaming its
+    # folder (the sweep fsyncs its files in between): not a finished run, and removed
+    unfinished = next(d for d in (clean.out_dir / "runs").iterdir() if not (runs_dir / d.name).exists())
+    shutil.copytree(unfinished, runs_dir / f".tmp-{unfinished.name}-deadbeef")
     for command in ("compare", "report"):  # what to do is said, not 'run handover sweep first'
         assert main([command, str(killed_root / "small")]) == 2
         assert f"its sweep stopped before it finished ({finished_before} runs done, no " in capsys.readouterr().err
