@@ -17,6 +17,7 @@ import math
 import multiprocessing
 import os
 import shutil
+import threading
 import time
 import traceback
 import uuid
@@ -235,6 +236,23 @@ def process_context() -> Any:
     return ctx
 
 
+def exit_with_parent() -> None:
+    """Run in each local worker as it starts: end the worker as soon as the sweep that
+    started it ends, however it ends.  A sweep killed without cleaning up (kill -9, the
+    out-of-memory killer, or a plain kill or a closed terminal, which Python does not
+    catch) would otherwise leave its workers running, then blocked for ever on a pipe
+    that no one reads, holding their memory (CPython issue 111873)."""
+    parent = multiprocessing.parent_process()  # the sweep; its sentinel is ready once it ends
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 # Dask settings for a cluster that runs sweeps (README, "Experiments"): with Dask's
 # defaults a worker does things beside each run every few milliseconds (its profiler,
 # its event loop's health check), which a sweep pays for in time.
@@ -341,7 +359,9 @@ class Executor:
             self._pool = self._client.get_executor()
             self.notes = dask_advice(self._client)
         elif self.workers > 1:
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=process_context())
+            self._pool = cf.ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=process_context(), initializer=exit_with_parent
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:

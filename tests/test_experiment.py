@@ -448,6 +448,56 @@ def test_resume_after_sigkill_gives_the_same_results(tmp_path, capsys):
     assert_same_results(clean.out_dir, resumed.out_dir)
 
 
+def _descendants(pid: int) -> set[int]:
+    """The processes started, directly or not, by process ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # ended while being read
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _running(pids: set[int]) -> set[int]:
+    def state(pid: int) -> str:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return "gone"
+
+    return {pid for pid in pids if state(pid) not in ("gone", "Z")}  # a zombie has ended
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the processes from /proc (Linux)")
+def test_killing_a_parallel_sweep_ends_its_workers(tmp_path):
+    """A sweep killed without cleaning up (kill -9, the out-of-memory killer) leaves no
+    worker behind, running or blocked for ever holding its memory."""
+    path = experiment(tmp_path, TWO_SCENARIOS.replace("replications: 2", "replications: 40"))
+    runs_dir = tmp_path / "r" / "small" / "runs"
+    args = ["sweep", str(path), "--workers", "2", "--no-progress", "--results", str(tmp_path / "r")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (runs_dir.is_dir() and any(runs_dir.glob("[!.]*"))):
+        time.sleep(0.05)
+    started = _descendants(proc.pid)  # the two workers, the fork server they come from, its resource tracker
+    assert proc.poll() is None and len(_running(started)) >= 3, "the sweep should be running its workers"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 60
+    while _running(started) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(started), "processes left running after the sweep was killed"
+
+
 def test_an_interrupted_sweep_says_its_finished_runs_are_kept(tmp_path, monkeypatch, capsys):
     import sim.sweep
 
