@@ -262,7 +262,7 @@ def cmd_county(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.runner import ClusterError
+    from sim.runner import ClusterError, FolderInUse
     from sim.sweep import dry_run, run_sweep
 
     if args.workers is not None and args.workers < 1:
@@ -284,7 +284,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted: the runs that finished are kept; the same command again does the rest", file=sys.stderr)
         return 130
-    except ClusterError as exc:
+    except (ClusterError, FolderInUse) as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
     for line in report.lines():

@@ -21,7 +21,8 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,17 @@ from sim.experiment import AutoReplications, Experiment, RunSpec
 from sim.model import RESULTS_VERSION
 
 RUN_META = "run.json"
+LOCK = ".sweep.lock"  # in a results folder: held by the sweep writing there
 PATIENTS_PER_SECOND = 15_000.0  # a rough speed of the model, to size tasks and estimate times
 MIN_TASK_SECONDS = 0.5  # runs shorter than this are batched together
 
 
 class ClusterError(RuntimeError):
     """A Dask cluster that cannot be used: not installed, or not there."""
+
+
+class FolderInUse(RuntimeError):
+    """A results folder that another sweep is writing to now."""
 
 
 @dataclass
@@ -104,6 +110,36 @@ class Store:
     @property
     def failures(self) -> Path:
         return self.root / "failures"
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep the folder to one sweep at a time: two at once would do the same runs
+        twice and write the same tables over each other.  The lock is the operating
+        system's (flock), so a sweep that is killed lets go of it as it ends."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: no lock
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode(errors="replace").strip()
+                raise FolderInUse(
+                    f"{self.root}: another sweep is writing here now"
+                    + (f" (process {holder})" if holder.isdigit() else "")
+                    + "; wait for it to finish, or stop it, then run this again"
+                ) from None
+            except OSError:  # a file system without locks: go on without one
+                pass
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+            yield
+        finally:
+            os.close(fd)  # lets go of the lock
 
     def prepare(self) -> None:
         self.runs.mkdir(parents=True, exist_ok=True)

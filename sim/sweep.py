@@ -139,15 +139,16 @@ def run_sweep(
     executor.start()
     experiment = load_experiment(path)
     store = Store(results_dir(experiment, results_root))
-    store.prepare()
-    reps = {(c.scenario, c.point): experiment.initial_replications for c in experiment.cells}
-    already = store.finished_ids()
-    with executor:
-        ran = _run_rounds(experiment, store, executor, reps, retry_failed, progress)
-    plan = experiment.plan(reps)
-    tables = consolidate(experiment, plan, store)
-    wall = time.perf_counter() - started
-    write_manifest(experiment, plan, store, {"this_invocation_seconds": wall}, executor.describe())
+    with store.held():
+        store.prepare()
+        reps = {(c.scenario, c.point): experiment.initial_replications for c in experiment.cells}
+        already = store.finished_ids()
+        with executor:
+            ran = _run_rounds(experiment, store, executor, reps, retry_failed, progress)
+        plan = experiment.plan(reps)
+        tables = consolidate(experiment, plan, store)
+        wall = time.perf_counter() - started
+        write_manifest(experiment, plan, store, {"this_invocation_seconds": wall}, executor.describe())
     failures = tables["failures"].to_dict(orient="records")
     planned = {s.run_id for s in plan}
     unused = already - planned

@@ -498,6 +498,24 @@ def test_killing_a_parallel_sweep_ends_its_workers(tmp_path):
     assert not _running(started), "processes left running after the sweep was killed"
 
 
+def test_a_second_sweep_into_the_same_folder_at_once_is_refused(tmp_path, capsys):
+    from sim.runner import Store
+
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    args = ["sweep", str(path), "--workers", "1", "--no-progress", "--results", str(tmp_path / "r")]
+    first = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    tables = {p: p.read_bytes() for p in first.out_dir.glob("[!.]*.*")}
+    with Store(first.out_dir).held():  # as a sweep running there now
+        assert main(args) == 1
+        assert capsys.readouterr().err == (
+            f"{first.out_dir}: another sweep is writing here now (process {os.getpid()}); "
+            "wait for it to finish, or stop it, then run this again\n"
+        )
+    assert {p: p.read_bytes() for p in first.out_dir.glob("[!.]*.*")} == tables  # nothing touched
+    assert main(args) == 0  # once it has finished
+    assert "4 runs planned, 4 reused" in capsys.readouterr().out
+
+
 def test_an_interrupted_sweep_says_its_finished_runs_are_kept(tmp_path, monkeypatch, capsys):
     import sim.sweep
 
