@@ -287,6 +287,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except (ClusterError, FolderInUse) as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
+    except OSError as exc:
+        if exc.filename is None or isinstance(exc, BrokenPipeError):  # not a file's: unforeseen
+            raise
+        print(  # the results folder cannot be written: not a folder, no permission, disk full
+            f"{exc.filename}: {exc.strerror}; any runs that finished are kept, and once this is put right "
+            "the same command again does the rest",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     for line in report.lines():
         print(line)
     return EXIT_FAILED if report.failed else EXIT_OK

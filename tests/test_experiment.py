@@ -516,6 +516,38 @@ def test_a_second_sweep_into_the_same_folder_at_once_is_refused(tmp_path, capsys
     assert "4 runs planned, 4 reused" in capsys.readouterr().out
 
 
+def test_a_results_folder_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from sim.runner import Store
+
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    (tmp_path / "a-file").write_text("")
+    args = ["sweep", str(path), "--workers", "1", "--no-progress", "--results"]
+    assert main([*args, str(tmp_path / "a-file")]) == 1
+    assert capsys.readouterr().err.startswith(f"{tmp_path / 'a-file' / 'small'}: Not a directory; ")
+
+    real, written = Store.write_run, []
+
+    def disk_full_after_two(store, spec, outcome):
+        if len(written) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(store.runs / spec.run_id))
+        real(store, spec, outcome)
+        written.append(spec.run_id)
+
+    monkeypatch.setattr(Store, "write_run", disk_full_after_two)
+    assert main([*args, str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{tmp_path / 'r' / 'small' / 'runs'}/") and "Traceback" not in err
+    assert err.endswith(
+        ": No space left on device; any runs that finished are kept, and once this is put right "
+        "the same command again does the rest\n"
+    )
+    monkeypatch.setattr(Store, "write_run", real)
+    assert main([*args, str(tmp_path / "r")]) == 0
+    assert "4 runs planned, 2 reused, 2 run now" in capsys.readouterr().out
+
+
 def test_an_interrupted_sweep_says_its_finished_runs_are_kept(tmp_path, monkeypatch, capsys):
     import sim.sweep
 
