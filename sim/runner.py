@@ -274,10 +274,11 @@ def process_context() -> Any:
 
 def exit_with_parent() -> None:
     """Run in each local worker as it starts: end the worker as soon as the sweep that
-    started it ends, however it ends.  A sweep killed without cleaning up (kill -9, the
-    out-of-memory killer, or a plain kill or a closed terminal, which Python does not
-    catch) would otherwise leave its workers running, then blocked for ever on a pipe
-    that no one reads, holding their memory (CPython issue 111873)."""
+    started it ends, however it ends.  A sweep that ends without cleaning up (kill -9,
+    the out-of-memory killer; also a plain kill or a closed terminal, whose signals
+    Python leaves to end it at once) would otherwise leave its workers running, then
+    blocked for ever on a pipe that no one reads, holding their memory (CPython issue
+    111873)."""
     parent = multiprocessing.parent_process()  # the sweep; its sentinel is ready once it ends
     if parent is None:
         return
