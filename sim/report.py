@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.interpolate import PchipInterpolator
 
 from sim.analysis import mean_ci
 from sim.config import Pathway, config_from_dict
@@ -121,6 +122,43 @@ def _failures(n: int) -> str:
     if n == 0:
         return "none: every run finished"
     return f"{n:,} run{'s' if n > 1 else ''} failed (see failures.csv)"
+
+
+def _route(
+    a: tuple[float, float], b: tuple[float, float], columns: dict[int, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The points of a line in the networks figure from dot ``a`` to dot ``b`` that passes
+    over no other dot, ``columns`` being the heights of the dots in each column.
+
+    A straight line between columns two or more apart would cross the columns between
+    at heights where dots may be, and seem to join them (a council's line to its ICB
+    ending, to the eye, at a district): where it would pass within about a dot's width
+    of one, it bends to pass just beside it, on the side it was on, as a smooth curve.
+    Two organisations of one type (a trust and the trust running community services)
+    are joined by an arc to the left of their column rather than a line along it.
+    """
+    (x0, y0), (x1, y1) = sorted([a, b])
+    if x0 == x1:  # a half ellipse, out to the left, wider the farther apart they are
+        t = np.linspace(0.0, 1.0, 25)
+        bow = 0.12 + 0.15 * abs(y1 - y0)
+        return x0 - bow * np.sqrt(np.clip(1 - (2 * t - 1) ** 2, 0, 1)), y0 + (y1 - y0) * t
+    xs, ys = [x0], [y0]
+    for c in range(int(x0) + 1, int(x1)):
+        y = y0 + (y1 - y0) * (c - x0) / (x1 - x0)
+        dots = columns.get(c, np.empty(0))
+        if len(dots):
+            clear = min(0.035, 0.45 / (len(dots) + 1))  # dots are 1 / (n + 1) apart
+            nearest = dots[np.argmin(np.abs(dots - y))]
+            if abs(y - nearest) < clear:
+                y = nearest + (clear if y >= nearest else -clear)
+        xs.append(c)
+        ys.append(y)
+    xs.append(x1)
+    ys.append(y1)
+    if len(xs) == 2:
+        return np.array(xs, dtype=float), np.array(ys, dtype=float)
+    x = np.linspace(x0, x1, 12 * (len(xs) - 1) + 1)
+    return x, PchipInterpolator(xs, ys)(x)  # through every point, without overshooting
 
 
 def _wrap(name: str, width: int = 15, lines: int = 3) -> str:
@@ -255,6 +293,7 @@ class Report:
         for ax in grid.flat[n:]:
             ax.set_visible(False)
         dashed: set[str] = set()  # the types whose footprints are drawn over councils
+        arcs = False  # an interface between two organisations of one type
         for ax, scenario in zip(grid.flat, self.scenarios, strict=False):
             run_id = self.first_run(scenario)
             cfg = self.run_config(run_id)
@@ -263,20 +302,20 @@ class Report:
             columns = [t for t in TYPE_ORDER if t in set(types.values())] + sorted(
                 set(types.values()) - set(TYPE_ORDER)
             )
-            pos, lines = {}, {}
+            pos, lines, heights = {}, {}, {}
             for x, t in enumerate(columns):
                 members = sorted(o for o, ot in types.items() if ot == t)
                 for k, o in enumerate(members):
                     pos[o] = (x, 1 - (k + 1) / (len(members) + 1))
                     lines[o] = min(5, 34 // (len(members) + 1))  # the lines a name has room for
+                heights[x] = np.array([pos[o][1] for o in members])
             flows = interfaces["expected_flow_per_week"].to_numpy()
             top = flows.max() if len(flows) and flows.max() > 0 else 1.0
             for r in interfaces.itertuples():
                 if r.org_a in pos and r.org_b in pos and r.expected_flow_per_week > 0:
-                    (x0, y0), (x1, y1) = pos[r.org_a], pos[r.org_b]
+                    arcs = arcs or types[r.org_a] == types[r.org_b]
                     ax.plot(
-                        [x0, x1],
-                        [y0, y1],
+                        *_route(pos[r.org_a], pos[r.org_b], heights),
                         color="#0072B2",
                         alpha=0.55,
                         linewidth=0.4 + 5.0 * r.expected_flow_per_week / top,
@@ -290,8 +329,8 @@ class Report:
                     continue
                 for org, council in sorted({(fp[t][z], fp["local_authority"][z]) for z in fp[t]}):
                     if org in pos and council in pos:
-                        (x0, y0), (x1, y1) = pos[org], pos[council]
-                        ax.plot([x0, x1], [y0, y1], color="grey", linestyle="--", linewidth=0.8, zorder=1)
+                        xs, ys = _route(pos[org], pos[council], heights)
+                        ax.plot(xs, ys, color="grey", linestyle="--", linewidth=0.8, zorder=1)
                         dashed.add(t)
             for o, (x, y) in pos.items():
                 ax.scatter([x], [y], s=40, color="#E69F00", edgecolor="black", linewidth=0.6, zorder=2)
@@ -333,7 +372,14 @@ class Report:
             "networks",
             "Organisations and interfaces",
             "Each dot is an organisation, in columns by type; each blue line an interface that exchanges "
-            "patients, its width proportional to the expected complex discharges a week across it"
+            "patients, its width proportional to the expected complex discharges a week across it; lines bend "
+            "around the dots they do not join"
+            + (
+                ", and an arc beside a column joins two of its organisations, one of them in another role "
+                "(a trust running community services)"
+                if arcs
+                else ""
+            )
             + (
                 f"; each dashed line joins {joins} to a council whose residents it covers"
                 + (" (one line per place when places are aligned to councils)." if "place" in dashed else ".")
