@@ -16,10 +16,10 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-from hypothesis import given
-from hypothesis import strategies as st
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import sim.report as report_module
 from sim.cli import main
