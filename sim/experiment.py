@@ -391,6 +391,8 @@ def _resolve(
     problems: list[Problem],
 ) -> dict[str, Any] | None:
     data = copy.deepcopy(base)
+    if spec.run is not None:  # every run's, before the scenario's: its own override of run.* wins
+        data["run"] = spec.run.model_dump()
     for i, transform in enumerate(scenario.transforms):
         try:
             data = apply(data, transform)
@@ -405,6 +407,4 @@ def _resolve(
             okey = (*where, "overrides", key)
             problems.append(Problem(source, line_of(lines, okey), okey, str(exc.args[0])))
             return None
-    if spec.run is not None:
-        data["run"] = spec.run.model_dump()
     return data

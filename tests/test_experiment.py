@@ -161,6 +161,24 @@ scenarios:
     assert cfg.run.length_days == 60
 
 
+def test_a_scenarios_own_run_length_wins_over_the_experiments(tmp_path):
+    """The experiment's `run` is every run's; a scenario that overrides run.* (a longer
+    warm-up, to check the default is long enough) gets what it asked for, not the same
+    runs as the baseline under another name."""
+    path = experiment(
+        tmp_path,
+        """scenarios:
+  base: {baseline: true}
+  long_warmup: {overrides: {run.warmup_days: 30}}
+""",
+    )
+    exp = load_experiment(path)
+    run = {c.scenario: c.config.run for c in exp.cells}
+    assert (run["base"].length_days, run["base"].warmup_days) == (60, 10)
+    assert (run["long_warmup"].length_days, run["long_warmup"].warmup_days) == (60, 30)
+    assert len({c.config_hash for c in exp.cells}) == 2
+
+
 # -- bad experiment files ---------------------------------------------------------
 
 
