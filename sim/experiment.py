@@ -240,6 +240,24 @@ class Experiment:
         r = self.spec.replications
         return r if isinstance(r, int) else r.min
 
+    def same_configurations(self) -> list[str]:
+        """A line for each scenario that gives the configuration an earlier one gives (a
+        no-op override, places aligned where they already are): its runs are that one's
+        runs, and its results the same."""
+        first: dict[tuple[int, str], str] = {}
+        points: dict[tuple[str, str], int] = {}
+        for cell in self.cells:
+            earlier = first.setdefault((cell.point, cell.config_hash), cell.scenario)
+            if earlier != cell.scenario:
+                points[(cell.scenario, earlier)] = points.get((cell.scenario, earlier), 0) + 1
+        n = len(self.points)
+        return [
+            f"scenario {later} gives the same configuration as {earlier}"
+            + ("" if k == n else f" at {k} of the {n} sweep points")
+            + ": the same runs, so the same results"
+            for (later, earlier), k in points.items()
+        ]
+
     def plan(self, replications: dict[tuple[str, int], int] | int) -> list[RunSpec]:
         runs = []
         for cell in self.cells:

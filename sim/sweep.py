@@ -31,7 +31,7 @@ class SweepReport:
     # model: their results versions (None: made before runs recorded it)
     outdated: list[int | None] = field(default_factory=list)
     results_version: int | None = None  # the model's, of the runs it asks for
-    notes: list[str] = field(default_factory=list)  # advice on how the sweep was run
+    notes: list[str] = field(default_factory=list)  # scenarios that are the same; advice on how it was run
     overloaded: list[str] = field(default_factory=list)  # `overload_lines` of its runs
 
     def lines(self) -> list[str]:
@@ -166,7 +166,7 @@ def run_sweep(
         len(unused),
         outdated,
         plan[0].results_version if plan else None,
-        executor.notes,
+        experiment.same_configurations() + executor.notes,
         overload_lines(tables["runs"]),
     )
 
@@ -299,7 +299,7 @@ def dry_run(path: str | Path, results_root: str | Path = "results", workers: int
         + ", ".join(f"{c.scenario}#{c.point}={c.config_hash[:10]}" for c in experiment.cells[:6])
         + (" ..." if cells > 6 else "")
     )
-    return lines
+    return lines + [f"note: {line}" for line in experiment.same_configurations()]
 
 
 def _duration(seconds: float) -> str:

@@ -22,7 +22,7 @@ from sim.analysis import prcc
 from sim.cli import main
 from sim.errors import ConfigError
 from sim.experiment import ExperimentSpec, load_experiment
-from sim.sweep import compare_lines, run_sweep
+from sim.sweep import compare_lines, dry_run, run_sweep
 from sim.yamlio import load_yaml
 
 from .conftest import EXAMPLE, ROOT
@@ -177,6 +177,30 @@ def test_a_scenarios_own_run_length_wins_over_the_experiments(tmp_path):
     assert (run["base"].length_days, run["base"].warmup_days) == (60, 10)
     assert (run["long_warmup"].length_days, run["long_warmup"].warmup_days) == (60, 30)
     assert len({c.config_hash for c in exp.cells}) == 2
+
+
+def test_a_scenario_that_changes_nothing_is_named(tmp_path, capsys):
+    """Overriding a value with the one it has (or aligning places already aligned) gives
+    the baseline's configuration: the same runs, so no change to see; say so before a
+    planner reads the zeros as an effect."""
+    path = experiment(
+        tmp_path,
+        """\
+replications: 2
+scenarios:
+  base: {baseline: true}
+  same_staff: {overrides: {organisations.north_council.staff.social_worker.count: 5}}
+  more_staff: {overrides: {organisations.north_council.staff.social_worker.count: 8}}
+sweep: {method: grid, factors: {handovers.failure.base: [0.02, 0.05]}}
+""",
+    )
+    note = "note: scenario same_staff gives the same configuration as base: the same runs, so the same results"
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [note]
+    assert dry_run(path, tmp_path / "results")[-1] == note
+    report = run_sweep(path, tmp_path / "results", workers=1, progress=False)
+    assert note in report.lines() and report.planned == 2 * 2 * 2  # two configurations at two points
+    assert load_experiment(experiment(tmp_path, TWO_SCENARIOS, "two.yaml")).same_configurations() == []
 
 
 # -- bad experiment files ---------------------------------------------------------
