@@ -312,6 +312,19 @@ def load_experiment(path: str | Path) -> Experiment:
     cells: list[Cell] = []
     for name, scenario in spec.scenarios.items():
         where: tuple[str | int, ...] = ("scenarios", name)
+        for key in scenario.overrides:  # the sweep sets its factors after the overrides, at every point
+            masked = next((f for f in points[0] if key == f or key.startswith(f"{f}.")), None)
+            if masked is not None:
+                okey = (*where, "overrides", key)
+                problems.append(
+                    Problem(
+                        source,
+                        line_of(lines, okey),
+                        okey,
+                        f"the sweep sets {masked!r} in every scenario at every point (sweep.factors), after the "
+                        "overrides, so this override changes nothing: drop it, or leave the factor out of the sweep",
+                    )
+                )
         base_rel = scenario.config or spec.base
         base_key: tuple[str | int, ...] = (*where, "config") if scenario.config else ("base",)
         base_path = (path.parent / base_rel).resolve()

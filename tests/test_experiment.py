@@ -206,6 +206,43 @@ sweep: {method: grid, factors: {handovers.failure.base: [0.02, 0.05]}}
 # -- bad experiment files ---------------------------------------------------------
 
 
+def test_an_override_the_sweep_always_replaces_is_an_error(tmp_path):
+    """The sweep sets its factors after a scenario's overrides: an override of a factor
+    (or of a key inside one) would silently change nothing."""
+    path = experiment(
+        tmp_path,
+        """\
+scenarios:
+  base: {baseline: true}
+  x:
+    overrides:
+      handovers.failure.base: 0.2
+      handovers.failure.intra: 0.03
+      organisations.north_council.staff.social_worker.count: 8
+sweep:
+  method: grid
+  factors:
+    handovers.failure.base: [0.02, 0.05]
+    organisations.north_council.staff.social_worker: [{count: 6, hours_per_week: 37.5}]
+""",
+    )
+    text = path.read_text().splitlines()
+
+    def line_of(needle: str) -> int:
+        return next(i for i, line in enumerate(text, 1) if needle in line)
+
+    problems = lines_of(path)
+    assert problems == [
+        f"{path}:{line_of('handovers.failure.base: 0.2')}: scenarios.x.overrides.handovers.failure.base: "
+        "the sweep sets 'handovers.failure.base' in every scenario at every point (sweep.factors), after the "
+        "overrides, so this override changes nothing: drop it, or leave the factor out of the sweep",
+        f"{path}:{line_of('social_worker.count: 8')}: scenarios.x.overrides.organisations.north_council.staff"
+        ".social_worker.count: the sweep sets 'organisations.north_council.staff.social_worker' in every scenario "
+        "at every point (sweep.factors), after the overrides, so this override changes nothing: drop it, or leave "
+        "the factor out of the sweep",
+    ]  # handovers.failure.intra, beside the factor rather than in it, is the scenario's own
+
+
 def lines_of(path):
     with pytest.raises(ConfigError) as info:
         load_experiment(path)
