@@ -259,6 +259,15 @@ class Report:
         rows = self.runs[(self.runs["scenario"] == scenario) & (self.runs["point"] == 0)]
         return str(rows.sort_values("replication")["run_id"].iloc[0])
 
+    def run_lengths(self) -> dict[str, tuple[float, float]]:
+        """Each scenario's (length_days, warmup_days) at sweep point 0: the experiment's
+        ``run``, unless the scenario overrides it."""
+        return {
+            s: (run["length_days"], run["warmup_days"])
+            for s in self.scenarios
+            for run in [self.run_config(self.first_run(s))["run"]]
+        }
+
     def point_zero_runs(self, scenario: str) -> list[str]:
         rows = self.runs[(self.runs["scenario"] == scenario) & (self.runs["point"] == 0)]
         return rows.sort_values("replication")["run_id"].tolist()
@@ -574,9 +583,13 @@ class Report:
             style = _style(i)
             ax.plot(mean.index, mean.to_numpy(), label=scenario, linewidth=1.5, **style)
             ax.fill_between(mean.index, lo.to_numpy(), hi.to_numpy(), color=style["color"], alpha=0.15)
-        warmup = self.run_config(self.first_run(self.baseline))["run"]["warmup_days"]
-        ax.axvline(warmup, color="grey", linestyle=":", linewidth=1)
-        ax.text(warmup, ax.get_ylim()[1] * 0.95, " end of warm-up", color="grey", fontsize=8, va="top")
+        ends: dict[float, list[str]] = {}  # a scenario may override the experiment's warm-up
+        for scenario, (_, warmup) in self.run_lengths().items():
+            ends.setdefault(warmup, []).append(scenario)
+        for warmup, which in ends.items():
+            ax.axvline(warmup, color="grey", linestyle=":", linewidth=1)
+            label = " end of warm-up" + (f" ({', '.join(which)})" if len(ends) > 1 else "")
+            ax.text(warmup, ax.get_ylim()[1] * 0.95, label, color="grey", fontsize=8, va="top")
         ax.set_xlabel("day")
         ax.set_ylabel("patients awaiting discharge")
         ax.set_title(
@@ -1184,7 +1197,13 @@ class Report:
             (
                 "Run length",
                 f"{cfg['run']['length_days']:g} days, of which {cfg['run']['warmup_days']:g} days of "
-                "warm-up are not measured; patients still in the system at the end are kept and marked.",
+                "warm-up are not measured; patients still in the system at the end are kept and marked"
+                + "".join(
+                    f"; {html.escape(s)}: {length:g} days, {warmup:g} of warm-up"
+                    for s, (length, warmup) in self.run_lengths().items()
+                    if (length, warmup) != (cfg["run"]["length_days"], cfg["run"]["warmup_days"])
+                )
+                + ".",
             ),
             (
                 "Replications",

@@ -185,6 +185,18 @@ def test_model_card_gives_each_scenarios_replications_when_they_differ(report_di
     assert "today: 3, aligned: 2 to 3, split: 1; confidence" in report.model_card_html()
 
 
+def test_a_scenario_with_its_own_warm_up_is_shown_with_it(tmp_path):
+    report = against_today(tmp_path, 40, "long_warmup", "{run.warmup_days: 25}")
+    assert report.run_lengths() == {"today": (40, 10), "long_warmup": (40, 25)}
+    assert "40 days, of which 10 days of warm-up are not measured" in report.model_card_html()
+    assert "; long_warmup: 40 days, 25 of warm-up." in report.model_card_html()
+    fig, _ = drawn(report, "awaiting")
+    (ax,) = fig.axes
+    ends = {line.get_xdata()[0]: text.get_text() for line, text in zip(ax.get_lines()[2:], ax.texts, strict=True)}
+    assert ends == {10: " end of warm-up (today)", 25: " end of warm-up (long_warmup)"}
+    plt.close(fig)
+
+
 def test_report_of_a_folder_without_results_is_a_clear_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "no manifest.json" in capsys.readouterr().err
