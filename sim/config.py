@@ -713,13 +713,29 @@ def problems_from_validation(
         errors.append((path, err))
         if err["msg"].startswith("Input should be "):
             expected.setdefault(path, []).append(err["msg"][len("Input should be ") :].split(",")[0])
+
+    # A mapping given where a union takes a number or a mapping of settings (replications:
+    # a count, or how to choose it) fits the mapping's type: the number's complaint is noise
+    # beside what is wrong inside the mapping.
+    def wrong_type_for_mapping(err: Any) -> bool:
+        return isinstance(err.get("input"), dict) and err["msg"].startswith("Input should be ")
+
+    inside = {path[:k] for path, err in errors if not wrong_type_for_mapping(err) for k in range(len(path) + 1)}
+    errors = [(path, err) for path, err in errors if not (wrong_type_for_mapping(err) and path in inside)]
     for path, err in errors:
         message = err["msg"]
+        given = err.get("input")
+        keys = ", ".join(_allowed_keys(root, path))
+        mapping = f"a mapping (keys: {keys})" if keys else "a mapping"  # for pydantic's "a valid dictionary ..."
         if len(expected.get(path, ())) > 1 and message.startswith("Input should be "):
-            given = err.get("input")
-            message = "Input should be " + " or ".join(dict.fromkeys(expected[path]))
+            kinds = [mapping if k.startswith("a valid dictionary") else k for k in expected[path]]
+            message = "Input should be " + " or ".join(dict.fromkeys(kinds))
             if isinstance(given, str | int | float | bool):
                 message += f", not {given!r}"
+        elif message.startswith("Input should be a valid dictionary"):
+            message = f"Input should be {mapping}" + (
+                f", not {given!r}" if isinstance(given, str | int | float) else ""
+            )
         if err["type"] == "extra_forbidden":
             message = unknown_key("key", str(path[-1]) if path else "", _allowed_keys(root, path[:-1]))
         elif err["type"] == "missing":

@@ -166,8 +166,11 @@ Distribution = Annotated[
 
 def as_distribution(value: object) -> object:
     """Let a bare number stand for a fixed value (used as a pydantic before-validator)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {"dist": "fixed", "value": value}
-    return value
+    if isinstance(value, dict | BaseModel):
+        return value
+    shown = "nothing" if value is None else str(value).lower() if isinstance(value, bool) else repr(value)
+    raise ValueError(
+        f"should be a number (a fixed value) or a distribution, as {{dist: lognormal, mean: 7, sd: 4}}, not {shown}"
+    )

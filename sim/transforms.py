@@ -792,7 +792,8 @@ def apply(data: Data, transform: dict[str, Any]) -> Data:
         except ValidationError as exc:
             error = exc.errors()[0]
             where = ".".join(str(part) for part in (arg, *error["loc"]))
-            raise TransformError(f"{name}: {where}: {error['msg'][0].lower()}{error['msg'][1:]}") from None
+            message = error["msg"].replace("a valid dictionary", "a mapping")
+            raise TransformError(f"{name}: {where}: {message[0].lower()}{message[1:]}") from None
     try:
         return TRANSFORMS[name](data, **args)
     except TransformError as exc:

@@ -277,6 +277,42 @@ def test_a_value_that_fits_none_of_a_keys_types_is_one_problem_naming_them_all(t
     ]
 
 
+@pytest.mark.parametrize("given, shown", [("nine", "'nine'"), ("[9]", "[9]"), ("true", "true"), ("", "nothing")])
+def test_a_distribution_that_is_neither_a_number_nor_a_mapping_says_what_it_should_be(tmp_path, given, shown):
+    old = "length_of_stay_days: {dist: lognormal, mean: 9, sd: 8}"
+    assert old in TEXT
+    text = TEXT.replace(old, f"length_of_stay_days: {given}")
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{path}:{line_of(text, 'length_of_stay_days')}: patients.length_of_stay_days: should be a number (a fixed "
+        f"value) or a distribution, as {{dist: lognormal, mean: 7, sd: 4}}, not {shown}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "old, new, key, message",
+    [
+        (
+            "social_worker: {count: 5, hours_per_week: 37.5}",
+            "social_worker: 5",
+            "organisations.north_council.staff.social_worker",
+            "Input should be a mapping (keys: count, hours_per_week), not 5",
+        ),
+        (
+            "run:\n  length_days: 365\n  warmup_days: 60\n",
+            "run: 365\n",
+            "run",
+            "Input should be a mapping (keys: length_days, warmup_days), not 365",
+        ),
+    ],
+)
+def test_a_value_where_a_mapping_belongs_names_its_keys(tmp_path, old, new, key, message):
+    assert old in TEXT
+    text = TEXT.replace(old, new, 1)
+    path = write(tmp_path, text)
+    assert problems(path) == [f"{path}:{line_of(text, new.strip())}: {key}: {message}"]
+
+
 def test_a_step_some_patients_need_has_a_share_and_is_not_the_discharge(tmp_path):
     text = TEXT.replace("        discharge: true\n", "        discharge: true\n        share: 0.5\n", 1)
     found = problems(path := write(tmp_path, text))

@@ -206,6 +206,24 @@ sweep: {method: grid, factors: {handovers.failure.base: [0.02, 0.05]}}
 # -- bad experiment files ---------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "given, problem",
+    [
+        ("{metrics: [delayed_days_per_discharge], half_width_pct: 5, min: 8, max: 4}", "max must be at least min"),
+        ("{metrics: [delayed_days], half_width_pct: 5}", "unknown metric 'delayed_days'; headline metrics: handovers_"),
+        (
+            "ten",
+            "Input should be a valid integer or a mapping (keys: half_width_pct, max, metrics, min, step), not 'ten'",
+        ),
+    ],
+)
+def test_replications_that_are_wrong_say_only_what_is(tmp_path, given, problem):
+    """A mapping for automatic replications is not also told it should be a whole number."""
+    path = experiment(tmp_path, f"replications: {given}\nscenarios: {{base: {{baseline: true}}}}\n")
+    (found,) = lines_of(path)
+    assert found.startswith(f"{path}:") and f": replications: {problem}" in found
+
+
 def test_an_override_the_sweep_always_replaces_is_an_error(tmp_path):
     """The sweep sets its factors after a scenario's overrides: an override of a factor
     (or of a key inside one) would silently change nothing."""

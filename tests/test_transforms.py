@@ -313,7 +313,7 @@ def test_reorganise_by_a_council_none_of_whose_zones_are_reorganised_is_an_error
         ({"align": {"type": "place", "onto": "local_authority"}}, "align: unknown argument 'onto'; did you mean 'to'"),
         (
             {"split": {"organisation": "south_council", "into": ["southvale", "eastfield"]}},
-            "split: into: input should be a valid dictionary",
+            "split: into: input should be a mapping",
         ),
         (
             {"split": {"organisation": "south_council", "into": {"a": "southvale", "b": ["eastfield"]}}},
