@@ -740,8 +740,13 @@ def problems_from_validation(
             message = unknown_key("key", str(path[-1]) if path else "", _allowed_keys(root, path[:-1]))
         elif err["type"] == "missing":
             message = "required key is missing"
-        elif err["type"] == "union_tag_invalid":
-            message = f"{message}"
+        elif err["type"] == "union_tag_invalid":  # {dist: lognorm}: which kinds there are
+            ctx = err.get("ctx", {})
+            tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
+            message = unknown_key(str(ctx.get("discriminator", "kind")).strip("'"), str(ctx.get("tag")), tags)
+        elif err["type"] == "union_tag_not_found":  # {mean: 9, sd: 8}: of what kind?
+            path = (*path, str(err.get("ctx", {}).get("discriminator", "kind")).strip("'"))
+            message = "required key is missing: it says which kind this is"
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         if (path, message) in seen:

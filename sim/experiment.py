@@ -77,15 +77,21 @@ class Range(Strict):
         return self
 
 
-def _factor_kind(value: Any) -> str:
-    return "range" if isinstance(value, dict | Range) else "values"
+def _factor_kind(value: Any) -> str | None:
+    if isinstance(value, dict | Range):
+        return "range"
+    return "values" if isinstance(value, list | tuple) else None
 
 
 # a factor is a list of values, or a range {low, high}: told apart by their shape, so
 # that a mistake in one is reported as that, not also as not being the other
 Factor = Annotated[
     Annotated[list[Any], Tag("values")] | Annotated[Range, Tag("range")],
-    Discriminator(_factor_kind),
+    Discriminator(
+        _factor_kind,
+        custom_error_type="factor_kind",
+        custom_error_message="should be a list of values (grid, zip) or a range {low, high} (latin_hypercube)",
+    ),
 ]
 
 

@@ -313,6 +313,39 @@ def test_a_value_where_a_mapping_belongs_names_its_keys(tmp_path, old, new, key,
     assert problems(path) == [f"{path}:{line_of(text, new.strip())}: {key}: {message}"]
 
 
+@pytest.mark.parametrize(
+    "old, new, key, message",
+    [
+        (
+            "length_of_stay_days: {dist: lognormal,",
+            "length_of_stay_days: {dist: lognorm,",
+            "patients.length_of_stay_days",
+            "unknown dist 'lognorm'; did you mean 'lognormal'? "
+            "(allowed: fixed, exponential, lognormal, gamma, uniform, triangular)",
+        ),
+        (
+            "length_of_stay_days: {dist: lognormal,",
+            "length_of_stay_days: {",
+            "patients.length_of_stay_days.dist",
+            "required key is missing: it says which kind this is",
+        ),
+        (
+            "kind: each_partner",
+            "kind: each_partners",
+            "governance.arrangements.consultative_forum",
+            "unknown kind 'each_partners'; did you mean 'each_partner'? (allowed: panel, each_partner, delegated, "
+            "immediate)",
+        ),
+    ],
+)
+def test_a_value_of_an_unknown_kind_names_the_kinds_there_are(tmp_path, old, new, key, message):
+    assert old in TEXT
+    text = TEXT.replace(old, new, 1)
+    path = write(tmp_path, text)
+    (found,) = problems(path)
+    assert found.startswith(f"{path}:") and found.endswith(f": {key}: {message}"), found
+
+
 def test_a_step_some_patients_need_has_a_share_and_is_not_the_discharge(tmp_path):
     text = TEXT.replace("        discharge: true\n", "        discharge: true\n        share: 0.5\n", 1)
     found = problems(path := write(tmp_path, text))

@@ -224,6 +224,16 @@ def test_replications_that_are_wrong_say_only_what_is(tmp_path, given, problem):
     assert found.startswith(f"{path}:") and f": replications: {problem}" in found
 
 
+@pytest.mark.parametrize("factor", ["abc", "3", "true"])
+def test_a_factor_that_is_neither_values_nor_a_range_says_what_it_should_be(tmp_path, factor):
+    body = f"scenarios: {{base: {{baseline: true}}}}\nsweep: {{method: grid, factors: {{handovers.failure.base: {factor}}}}}\n"
+    (found,) = lines_of(experiment(tmp_path, body))
+    assert found.endswith(
+        ": sweep.factors.handovers.failure.base: should be a list of values (grid, zip) or a range {low, high} "
+        "(latin_hypercube)"
+    )
+
+
 def test_an_override_the_sweep_always_replaces_is_an_error(tmp_path):
     """The sweep sets its factors after a scenario's overrides: an override of a factor
     (or of a key inside one) would silently change nothing."""
