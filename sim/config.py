@@ -725,15 +725,18 @@ def problems_from_validation(
     for path, err in errors:
         message = err["msg"]
         given = err.get("input")
-        keys = ", ".join(_allowed_keys(root, path))
-        mapping = f"a mapping (keys: {keys})" if keys else "a mapping"  # for pydantic's "a valid dictionary ..."
+
+        def mapping(path: tuple[str | int, ...] = path) -> str:  # for pydantic's "a valid dictionary ..."
+            keys = ", ".join(_allowed_keys(root, path))
+            return f"a mapping (keys: {keys})" if keys else "a mapping"
+
         if len(expected.get(path, ())) > 1 and message.startswith("Input should be "):
-            kinds = [mapping if k.startswith("a valid dictionary") else k for k in expected[path]]
+            kinds = [mapping() if k.startswith("a valid dictionary") else k for k in expected[path]]
             message = "Input should be " + " or ".join(dict.fromkeys(kinds))
             if isinstance(given, str | int | float | bool):
                 message += f", not {given!r}"
         elif message.startswith("Input should be a valid dictionary"):
-            message = f"Input should be {mapping}" + (
+            message = f"Input should be {mapping()}" + (
                 f", not {given!r}" if isinstance(given, str | int | float) else ""
             )
         if err["type"] == "extra_forbidden":
