@@ -357,6 +357,30 @@ def replications_text(runs: pd.DataFrame, scenarios: list[str]) -> str:
     )
 
 
+def run_length_lines(runs: pd.DataFrame, scenarios: list[str]) -> list[str]:
+    """Each scenario's run length and warm-up, from the runs table, where they differ
+    (a scenario may override ``run``): none when every run has the same.  Totals over
+    the measured period (bed days lost) then cover periods of different lengths."""
+    lengths = {
+        s: (float(g["run_days"].iloc[0]), float(g["warmup_days"].iloc[0]))
+        for s in scenarios
+        for g in [runs[runs["scenario"] == s]]
+        if not g.empty
+    }
+    if len(set(lengths.values())) < 2:
+        return []
+    lines = [
+        "run length differs between scenarios: "
+        + "; ".join(f"{s}: {length:g} days, {warmup:g} of warm-up" for s, (length, warmup) in lengths.items())
+    ]
+    if len({length - warmup for length, warmup in lengths.values()}) > 1:
+        lines.append(
+            "  so their measured periods differ in length: compare the rates (per discharge, a week), "
+            "not the totals (bed days lost)"
+        )
+    return lines
+
+
 def no_results(root: Path, missing: str) -> FileNotFoundError:
     """The error for a results folder without ``missing``: a sweep never run here, or
     one stopped before it wrote its consolidated tables (what to do differs)."""
@@ -385,6 +409,7 @@ def compare_lines(results: str | Path) -> list[str]:
     lines = [
         f"{root.name}: {len(scenarios)} scenario(s); mean [95% confidence interval] over replications",
         f"replications: {replications_text(runs, scenarios)}",
+        *run_length_lines(runs, scenarios),
     ]
     if baseline:
         lines.append(f"baseline: {baseline}; 'change' is the paired difference from it (same patients)")

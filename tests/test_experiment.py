@@ -831,6 +831,7 @@ def test_compare_prints_a_table_a_planner_can_read(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "today (baseline)" in out and "Delayed days per discharge" in out and "change" in out
     assert "replications: 2 of each configuration\n" in out
+    assert "run length" not in out  # said only where scenarios differ in it
     assert main(["compare", str(tmp_path / "nothing")]) == 2
 
 

@@ -195,6 +195,12 @@ def test_a_scenario_with_its_own_warm_up_is_shown_with_it(tmp_path):
     ends = {line.get_xdata()[0]: text.get_text() for line, text in zip(ax.get_lines()[2:], ax.texts, strict=True)}
     assert ends == {10: " end of warm-up (today)", 25: " end of warm-up (long_warmup)"}
     plt.close(fig)
+    lines = compare_lines(report.root)
+    assert (
+        "run length differs between scenarios: today: 40 days, 10 of warm-up; long_warmup: 40 days, 25 of warm-up"
+        in lines
+    )
+    assert any("not the totals (bed days lost)" in line for line in lines)
 
 
 def test_report_of_a_folder_without_results_is_a_clear_error(tmp_path, capsys):
