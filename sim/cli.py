@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
 import textwrap
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +21,7 @@ from sim.errors import ConfigError
 from sim.geography import Geography, structure_tables
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+KEPT = "the runs that finished are kept; the same command again does the rest"  # a sweep stopped
 
 
 def _whole(text: str) -> int:
@@ -263,6 +269,31 @@ def cmd_county(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def say_so_on_kill() -> Iterator[None]:
+    """While a sweep runs, a kill (SIGTERM: ``kill``, a batch system's time limit)
+    says what Ctrl-C says, then ends the sweep at once, as it always has: its
+    workers end with it, and the runs that finished are on disk.  (Stopping the
+    workers' pool gracefully instead can leave it waiting for ever on a worker
+    killed halfway through sending a run's tables.)"""
+    if threading.current_thread() is not threading.main_thread():  # handlers are the main thread's
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def stop(signum: int, _frame: object) -> None:
+        # os.write, not print: the handler may run in the middle of a print (the progress bar's)
+        os.write(2, f"\nstopped (SIGTERM): {KEPT}\n".encode())
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.runner import ClusterError, FolderInUse
     from sim.sweep import dry_run, run_sweep
@@ -275,16 +306,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(line)
         return EXIT_OK
     try:
-        report = run_sweep(
-            args.experiment,
-            results_root=args.results,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            retry_failed=args.retry_failed,
-            progress=not args.no_progress,
-        )
+        with say_so_on_kill():
+            report = run_sweep(
+                args.experiment,
+                results_root=args.results,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                retry_failed=args.retry_failed,
+                progress=not args.no_progress,
+            )
     except KeyboardInterrupt:
-        print("interrupted: the runs that finished are kept; the same command again does the rest", file=sys.stderr)
+        print(f"interrupted: {KEPT}", file=sys.stderr)
         return 130
     except (ClusterError, FolderInUse) as exc:
         print(exc, file=sys.stderr)

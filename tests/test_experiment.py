@@ -583,26 +583,34 @@ def _running(pids: set[int]) -> set[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the processes from /proc (Linux)")
-def test_killing_a_parallel_sweep_ends_its_workers(tmp_path):
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["kill -9", "kill"])
+def test_killing_a_parallel_sweep_ends_its_workers(tmp_path, how):
     """A sweep killed without cleaning up (kill -9, the out-of-memory killer) leaves no
-    worker behind, running or blocked for ever holding its memory."""
+    worker behind, running or blocked for ever holding its memory.  A plain kill (a
+    batch system's time limit) ends it at once too, and says that what finished is kept."""
     path = experiment(tmp_path, TWO_SCENARIOS.replace("replications: 2", "replications: 40"))
     runs_dir = tmp_path / "r" / "small" / "runs"
     args = ["sweep", str(path), "--workers", "2", "--no-progress", "--results", str(tmp_path / "r")]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "sim", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (runs_dir.is_dir() and any(runs_dir.glob("[!.]*"))):
         time.sleep(0.05)
     started = _descendants(proc.pid)  # the two workers, the fork server they come from, its resource tracker
     assert proc.poll() is None and len(_running(started)) >= 3, "the sweep should be running its workers"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    os.kill(proc.pid, how)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -how
     deadline = time.monotonic() + 60
     while _running(started) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _running(started), "processes left running after the sweep was killed"
+    said = "stopped (SIGTERM): the runs that finished are kept; the same command again does the rest\n"
+    assert (said in err) == (how == signal.SIGTERM)
+    kept = {d.name for d in runs_dir.glob("[!.]*")}
+    resumed = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert resumed.reused == len(kept) > 0 and resumed.ran == 80 - len(kept)
 
 
 def test_a_second_sweep_into_the_same_folder_at_once_is_refused(tmp_path, capsys):
