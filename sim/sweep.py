@@ -359,18 +359,22 @@ def replications_text(runs: pd.DataFrame, scenarios: list[str]) -> str:
 
 def run_length_lines(runs: pd.DataFrame, scenarios: list[str]) -> list[str]:
     """Each scenario's run length and warm-up, from the runs table, where they differ
-    (a scenario may override ``run``): none when every run has the same.  Totals over
-    the measured period (bed days lost) then cover periods of different lengths."""
+    (a scenario may override ``run``) at the first sweep point: none when they are the
+    same.  (A sweep over ``run`` varies them alike in every scenario, point by point, as
+    the comparison's headings say.)  Totals over the measured period (bed days lost)
+    then cover periods of different lengths."""
+    first = runs[runs["point"] == runs["point"].min()]
     lengths = {
         s: (float(g["run_days"].iloc[0]), float(g["warmup_days"].iloc[0]))
         for s in scenarios
-        for g in [runs[runs["scenario"] == s]]
+        for g in [first[first["scenario"] == s]]
         if not g.empty
     }
     if len(set(lengths.values())) < 2:
         return []
+    at = " (at the first sweep point)" if runs["point"].nunique() > 1 else ""
     lines = [
-        "run length differs between scenarios: "
+        f"run length differs between scenarios{at}: "
         + "; ".join(f"{s}: {length:g} days, {warmup:g} of warm-up" for s, (length, warmup) in lengths.items())
     ]
     if len({length - warmup for length, warmup in lengths.values()}) > 1:

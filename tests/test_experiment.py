@@ -877,3 +877,23 @@ def test_runs_an_edited_experiment_no_longer_uses_are_kept_and_reported(tmp_path
     assert any("no longer match this experiment" in line for line in report.lines())
     assert len(list((report.out_dir / "runs").iterdir())) == 4  # nothing deleted
     assert len(pd.read_parquet(report.out_dir / "runs.parquet")) == 2
+
+
+def test_compare_names_run_lengths_only_where_scenarios_differ_in_them():
+    from sim.sweep import run_length_lines
+
+    def runs(*rows):
+        return pd.DataFrame(rows, columns=["scenario", "point", "run_days", "warmup_days"])
+
+    # a sweep over the warm-up varies it alike in every scenario: nothing to say, whatever the rows' order
+    swept = runs(("b", 1, 120, 40), ("a", 0, 120, 20), ("a", 1, 120, 40), ("b", 0, 120, 20))
+    assert run_length_lines(swept, ["a", "b"]) == []
+    # the same measured period, later: the totals still compare
+    shifted = runs(("a", 0, 120, 30), ("b", 0, 150, 60))
+    assert run_length_lines(shifted, ["a", "b"]) == [
+        "run length differs between scenarios: a: 120 days, 30 of warm-up; b: 150 days, 60 of warm-up"
+    ]
+    longer = runs(("a", 0, 120, 30), ("a", 1, 120, 40), ("b", 0, 150, 30), ("b", 1, 150, 40))
+    first, totals = run_length_lines(longer, ["a", "b"])
+    assert first.startswith("run length differs between scenarios (at the first sweep point): a: 120 days")
+    assert "not the totals (bed days lost)" in totals
