@@ -262,8 +262,14 @@ def cmd_county(args: argparse.Namespace) -> int:
     for n, groups in study.groups.items():
         for k, group in enumerate(groups, 1):
             print(f"  {study.name} ({k} of {n}): {', '.join(group)}")
-    if study.alone:
-        print(textwrap.fill(alone_note(study.alone), width=100))
+    print(
+        textwrap.fill(
+            "There is no map of which councils touch, so a guessed unitary may join councils that do not: "
+            "check that each is one piece before reading the results."
+            + (f" {alone_note(study.alone)}" if study.alone else ""),
+            width=100,
+        )
+    )
     experiment = Path(args.root) / "experiments" / f"{study.slug}.yaml"
     print(f"\nnext:\n  handover sweep {experiment}\n  handover report {Path(args.root) / 'results' / study.slug}")
     return EXIT_OK
