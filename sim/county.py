@@ -277,7 +277,8 @@ def county_study(
         "name": file,
         "description": f"{name} County Council and its districts{with_councils(beside_names)}{',' if beside else ''} "
         f"against {options} unitaries "
-        "(districts grouped by the hospitals their residents use), places as before or one for each council, "
+        "(the model's guess: districts grouped by the hospitals their residents use, with no map of which touch), "
+        "places as before or one for each council, "
         "or the unitaries commissioning beds and reablement together",
         "base": f"../configs/{file}.yaml",
         "seed": seed,
