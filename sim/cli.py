@@ -289,7 +289,8 @@ def say_so_on_kill() -> Iterator[None]:
 
     def stop(signum: int, _frame: object) -> None:
         # os.write, not print: the handler may run in the middle of a print (the progress bar's)
-        os.write(2, f"\nstopped (SIGTERM): {KEPT}\n".encode())
+        with contextlib.suppress(OSError):  # nowhere to say it (stderr closed): end all the same
+            os.write(2, f"\nstopped (SIGTERM): {KEPT}\n".encode())
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 
