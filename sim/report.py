@@ -85,6 +85,9 @@ its CSV beside the page."""
 AREA_TYPE = "icb"
 """The type whose footprints in the baseline are the areas the workload is also shown by."""
 COUNCIL_TYPE = "local_authority"
+NAME_LINES = 34
+"""The lines of 7-point names a column of the networks figure has room for in a panel
+5 inches high."""
 NETWORK_MOST = 40
 """Above this many organisations of one type, the networks figure counts them rather than
 drawing a dot for each."""
@@ -161,13 +164,17 @@ def _route(
     return x, PchipInterpolator(xs, ys)(x)  # through every point, without overshooting
 
 
-def _wrap(name: str, width: int = 15, lines: int = 3) -> str:
-    """A label of at most ``lines`` lines of about ``width`` characters, cut with an
-    ellipsis only when it is longer than that."""
-    parts = textwrap.wrap(name.replace("_", " "), width) or [name]
+def _wrap(name: str, width: int = 15, lines: int = 3, widest: int = 17) -> str:
+    """A label of at most ``lines`` lines of about ``width`` characters, or up to
+    ``widest`` where that keeps it whole ("St Helens and / Knowsley Teaching / Hospitals"),
+    cut with an ellipsis only when it is longer than that."""
+    for w in range(width, widest + 1):
+        parts = textwrap.wrap(name.replace("_", " "), w) or [name]
+        if len(parts) <= lines:
+            break
     if len(parts) > lines:
         parts = parts[:lines]
-        parts[-1] = parts[-1][: width - 1].rstrip() + "\u2026"
+        parts[-1] = parts[-1][: widest - 1].rstrip() + "\u2026"
     return "\n".join(parts)
 
 
@@ -296,8 +303,12 @@ class Report:
         ncols = min(2, n)
         nrows = math.ceil(n / ncols)
         width = max(6.5, 1.3 * n_types)  # a column of dots and names for each type
+        # tall enough for a name of three lines beside every dot of the fullest column, up
+        # to a point (the flagship has 18 trusts, most of them beyond its border: "University
+        # Hospitals of Morecambe Bay" needs three)
+        height = min(8.5, max(5.0, 5.0 * 3 * (largest + 1) / NAME_LINES))
         fig, grid = plt.subplots(
-            nrows, ncols, figsize=(width * ncols, 5.0 * nrows), squeeze=False, layout="constrained"
+            nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, layout="constrained"
         )
         for ax in grid.flat[n:]:
             ax.set_visible(False)
@@ -312,11 +323,14 @@ class Report:
                 set(types.values()) - set(TYPE_ORDER)
             )
             pos, lines, heights = {}, {}, {}
+            names = {oid: o.get("name") or oid for oid, o in cfg["organisations"].items()}
             for x, t in enumerate(columns):
-                members = sorted(o for o, ot in types.items() if ot == t)
+                # in the order of their names, to be found as in an index: the same in every panel
+                members = sorted((o for o, ot in types.items() if ot == t), key=lambda o: (names[o].casefold(), o))
                 for k, o in enumerate(members):
                     pos[o] = (x, 1 - (k + 1) / (len(members) + 1))
-                    lines[o] = min(5, 34 // (len(members) + 1))  # the lines a name has room for
+                    # the lines a name has room for
+                    lines[o] = min(5, int(NAME_LINES * height / 5.0) // (len(members) + 1))
                 heights[x] = np.array([pos[o][1] for o in members])
             flows = interfaces["expected_flow_per_week"].to_numpy()
             top = flows.max() if len(flows) and flows.max() > 0 else 1.0
@@ -346,7 +360,7 @@ class Report:
                 if lines[o] >= 2:  # a name needs two lines; with more in the column they would crowd
                     # beside its dot, over the lines on a pale ground, never over the next column
                     ax.annotate(
-                        _wrap(cfg["organisations"][o].get("name") or o, lines=lines[o]),
+                        _wrap(names[o], lines=lines[o]),
                         (x, y),
                         xytext=(5, 0),
                         textcoords="offset points",
@@ -380,8 +394,9 @@ class Report:
             fig,
             "networks",
             "Organisations and interfaces",
-            "Each dot is an organisation, in columns by type; each blue line an interface that exchanges "
-            "patients, its width proportional to the expected complex discharges a week across it; lines bend "
+            "Each dot is an organisation, in columns by type and in the order of their names; each blue line "
+            "an interface that exchanges patients, its width proportional to the expected complex discharges "
+            "a week across it; lines bend "
             "around the dots they do not join"
             + (
                 ", and an arc beside a column joins two of its organisations, one of them in another role "
