@@ -396,8 +396,8 @@ class Report:
             "Organisations and interfaces",
             "Each dot is an organisation, in columns by type and in the order of their names; each blue line "
             "an interface that exchanges patients, its width proportional to the expected complex discharges "
-            "a week across it; lines bend "
-            "around the dots they do not join"
+            "a week across it; lines bend around the dots they do not join and pass behind the names they "
+            "cross (each starts at a dot, not at a name)"
             + (
                 ", and an arc beside a column joins two of its organisations, one of them in another role "
                 "(a trust running community services)"
