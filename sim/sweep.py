@@ -395,6 +395,18 @@ def no_results(root: Path, missing: str) -> FileNotFoundError:
             f"{root}: its sweep stopped before it finished ({done} runs done, no {missing} yet); "
             "run the same 'handover sweep' again: it keeps the finished runs and does the rest"
         )
+    if not root.is_dir():
+        return FileNotFoundError(
+            f"{root}: no such folder; 'handover sweep' writes each experiment's results to a "
+            "folder of their own, results/NAME unless told (NAME the experiment's name)"
+        )
+    # the folder above the sweeps' own (`results`, or what was given as --results)
+    within = sorted(str(p.parent) for p in root.glob(f"*/{missing}"))
+    if within:
+        return FileNotFoundError(
+            f"{root}: no {missing} here; each sweep's results are in a folder of their own "
+            f"below it: give {'one of those' if len(within) > 1 else 'that folder'} ({', '.join(within)})"
+        )
     return FileNotFoundError(f"{root}: no {missing} here; run 'handover sweep' first")
 
 

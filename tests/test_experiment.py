@@ -841,6 +841,11 @@ def test_compare_prints_a_table_a_planner_can_read(tmp_path, capsys):
     assert "replications: 2 of each configuration\n" in out
     assert "run length" not in out  # said only where scenarios differ in it
     assert main(["compare", str(tmp_path / "nothing")]) == 2
+    assert "nothing: no such folder; 'handover sweep' writes each" in capsys.readouterr().err
+    # the folder given to --results (or `results`) holds each sweep's in a folder of its own
+    for command in ("compare", "report"):
+        assert main([command, str(tmp_path / "r")]) == 2
+        assert f"give that folder ({report.out_dir})" in capsys.readouterr().err
 
 
 def test_small_runs_are_batched_and_large_ones_are_not(tmp_path):
