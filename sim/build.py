@@ -440,7 +440,7 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
 
 
 def load_spec(path: str | Path) -> BuildSpec:
-    data, lines = load_yaml(path)
+    data, lines = load_yaml(path, "build specification")
     try:
         return BuildSpec.model_validate(data)
     except ValidationError as exc:

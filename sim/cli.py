@@ -76,10 +76,21 @@ def _print_table(title: str, df: pd.DataFrame) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.yamlio import load_yaml
+    from sim.yamlio import kind_of, load_yaml
 
     data, _ = load_yaml(args.config)
-    if isinstance(data, dict) and {"base", "scenarios", "sweep", "replications"} & set(data):  # an experiment
+    kind = kind_of(data)
+    if kind == "build specification":
+        from sim.build import build_from_file
+
+        built = build_from_file(args.config)
+        print(
+            f"{args.config}: a valid build specification ({len(built['zones'])} zones, "
+            f"{len(built['organisations'])} organisations); make its configuration with "
+            f"'handover build {args.config} --out configs/{built['name']}.yaml'"
+        )
+        return EXIT_OK
+    if kind == "experiment file":
         from sim.experiment import load_experiment
 
         exp = load_experiment(args.config)
@@ -94,7 +105,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_OK
     cfg = load_config(args.config)
     orgs = len(cfg.organisations)
-    print(f"{args.config}: valid ({len(cfg.zones)} zones, {orgs} organisations, {len(cfg.pathways)} pathways)")
+    print(
+        f"{args.config}: a valid model configuration ({len(cfg.zones)} zones, {orgs} organisations, "
+        f"{len(cfg.pathways)} pathways)"
+    )
     return EXIT_OK
 
 
@@ -180,7 +194,8 @@ def cmd_transform(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if _refuses_overwrite(out, args.force):
         return EXIT_INVALID
-    data, _ = load_yaml(args.config)
+    data, lines = load_yaml(args.config, "model configuration")
+    config_from_dict(data, args.config, lines)  # what is wrong with it, said of its own lines
     steps: list[dict[str, object]] = [*(args.align or []), *(args.merge or [])]
     if args.split_counties:
         steps.append({"split_counties": {"target_population": args.split_counties}})
@@ -363,8 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"handover {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("validate", help="check a configuration or experiment file and report every problem")
-    p.add_argument("config", help="a configuration or experiment YAML file")
+    p = sub.add_parser(
+        "validate", help="check a model configuration, experiment or build specification and report every problem"
+    )
+    p.add_argument("config", help="a model configuration, experiment or build specification (YAML)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("run", help="simulate a configuration once and write its tables")

@@ -797,7 +797,7 @@ def _key_paths(data: Any, prefix: tuple[str | int, ...] = ()) -> Lines:
 
 def load_config(path: str | Path) -> Config:
     """Load and check a configuration file; raise ConfigError listing every problem."""
-    data, lines = load_yaml(path)
+    data, lines = load_yaml(path, "model configuration")
     return config_from_dict(data, str(path), lines)
 
 

@@ -306,7 +306,7 @@ def config_hash(cfg: Config) -> str:
 def load_experiment(path: str | Path) -> Experiment:
     """Read an experiment file and resolve every scenario and sweep point into a configuration."""
     path = Path(path)
-    data, lines = load_yaml(path)
+    data, lines = load_yaml(path, "experiment file")
     source = str(path)
     try:
         spec = ExperimentSpec.model_validate(data)
@@ -335,7 +335,7 @@ def load_experiment(path: str | Path) -> Experiment:
         base_key: tuple[str | int, ...] = (*where, "config") if scenario.config else ("base",)
         base_path = (path.parent / base_rel).resolve()
         try:
-            base_data, _ = load_yaml(base_path)
+            base_data, _ = load_yaml(base_path, "model configuration")
         except ConfigError as exc:
             problems += [
                 Problem(source, line_of(lines, base_key), base_key, f"{base_rel}: {p.message}") for p in exc.problems

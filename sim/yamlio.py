@@ -17,6 +17,33 @@ from sim.errors import ConfigError, Problem
 
 Lines = dict[tuple[str | int, ...], int]
 
+# The three kinds of file the tool reads, each told by top-level keys only it has, and
+# what to do with one.
+KINDS = {
+    "model configuration": (
+        frozenset({"zones", "organisations", "organisation_types", "footprints", "pathways", "demand"}),
+        "'handover run {path}' simulates it once, and an experiment's base names it",
+    ),
+    "experiment file": (
+        frozenset({"base", "scenarios", "sweep", "replications", "seed"}),
+        "'handover sweep {path}' runs it",
+    ),
+    "build specification": (
+        frozenset({"icbs", "councils", "places", "community_health", "police"}),
+        "'handover build {path} --out configs/NAME.yaml' makes a model configuration from it",
+    ),
+}
+
+
+def kind_of(data: dict[str, Any]) -> str | None:
+    """The kind of file (a key of KINDS) whose own keys ``data`` has, when it has only one's."""
+    kinds = [kind for kind, (own, _) in KINDS.items() if own & data.keys()]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def _a(kind: str) -> str:
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
 
 def _plain(node: Any, path: tuple[str | int, ...], lines: Lines) -> Any:
     if isinstance(node, CommentedMap):
@@ -50,8 +77,11 @@ def _plain(node: Any, path: tuple[str | int, ...], lines: Lines) -> Any:
     return node
 
 
-def load_yaml(path: str | Path) -> tuple[dict[str, Any], Lines]:
-    """Load a YAML mapping; return it as plain Python data with a line for every key path."""
+def load_yaml(path: str | Path, kind: str | None = None) -> tuple[dict[str, Any], Lines]:
+    """Load a YAML mapping; return it as plain Python data with a line for every key path.
+
+    With ``kind`` (a key of KINDS), a file that is plainly of another kind is one error
+    saying what it is and what to do with it, rather than one for every key."""
     name = str(path)
     p = Path(path)
     if not p.is_file():
@@ -78,6 +108,10 @@ def load_yaml(path: str | Path) -> tuple[dict[str, Any], Lines]:
         raise ConfigError([Problem(name, 1, (), f"expected a mapping of keys at the top level, found {kind}")])
     lines: Lines = {}
     data = _plain(doc, (), lines)
+    found = kind_of(data) if kind else None
+    if found is not None and found != kind:
+        told = KINDS[found][1].format(path=name)
+        raise ConfigError([Problem(name, None, (), f"{_a(found)}, not {_a(str(kind))}: {told}")])
     return data, lines
 
 

@@ -130,3 +130,65 @@ def test_csv_escapes_cells_a_spreadsheet_would_run(tmp_path):
     assert "'=cmd" in text  # the formula is shown as text
     assert ",-1" in text  # numbers are numbers, not escaped
     assert pd.read_parquet(tmp_path / "summary.parquet")["config"].iloc[0] == "=cmd|' /C calc'!A0"
+
+
+KINDS = {  # a file of each kind, what it is called, and the command that takes it
+    "configuration": (ROOT / "configs" / "example.yaml", "a model configuration", "handover run"),
+    "experiment": (ROOT / "experiments" / "example.yaml", "an experiment file", "handover sweep"),
+    "spec": (ROOT / "configs" / "build" / "surrey.yaml", "a build specification", "handover build"),
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "expects", "given"),
+    [
+        pytest.param(["run"], "configuration", "experiment", id="run-experiment"),
+        pytest.param(["run"], "configuration", "spec", id="run-spec"),
+        pytest.param(["structure"], "configuration", "experiment", id="structure-experiment"),
+        pytest.param(
+            ["transform", "--split-counties", "500000", "--out", "{tmp}/new.yaml"],
+            "configuration",
+            "experiment",
+            id="transform-experiment",
+        ),
+        pytest.param(["sweep", "--dry-run"], "experiment", "configuration", id="sweep-configuration"),
+        pytest.param(["sweep", "--results", "{tmp}"], "experiment", "spec", id="sweep-spec"),
+        pytest.param(["build", "--out", "{tmp}/built.yaml"], "spec", "configuration", id="build-configuration"),
+        pytest.param(["build", "--out", "{tmp}/built.yaml"], "spec", "experiment", id="build-experiment"),
+    ],
+)
+def test_a_file_of_another_kind_is_one_line_naming_the_command_that_takes_it(tmp_path, capsys, command, expects, given):
+    path, called, takes = KINDS[given]
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    assert main([args[0], str(path), *args[1:]]) == 2
+    first, *rest = capsys.readouterr().err.splitlines()
+    assert first.startswith(f"{path}: (top level): {called}, not {KINDS[expects][1]}: '{takes} {path}")
+    assert rest == ["1 problem found"]
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_validate_takes_each_kind_of_file_and_says_which_it_is(capsys):
+    for path, called, _ in KINDS.values():
+        assert main(["validate", str(path)]) == 0
+        valid = "a valid " + called.removeprefix("a ").removeprefix("an ").removesuffix(" file")
+        assert capsys.readouterr().out.startswith(f"{path}: {valid} (")
+
+
+def test_an_experiments_base_that_is_an_experiment_is_said_to_be_one(tmp_path, capsys):
+    path = tmp_path / "exp.yaml"
+    other = ROOT / "experiments" / "example.yaml"
+    path.write_text(f"name: wrong-base\nbase: {other}\nscenarios:\n  today: {{baseline: true}}\n")
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}:2: base: {other}: an experiment file, not a model configuration: 'handover sweep {other}' runs it",
+        "1 problem found",
+    ]
+
+
+def test_transform_says_what_is_wrong_with_the_configuration_it_is_given(tmp_path, capsys):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(EXAMPLE.read_text().replace("footprints:", "footprint:"))
+    code = main(["transform", str(broken), "--split-counties", "500000", "--out", str(tmp_path / "new.yaml")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{broken}:1: footprints: required key is missing" in err and "Traceback" not in err
