@@ -168,8 +168,13 @@ def _refuses_overwrite(out: Path, force: bool) -> bool:
 def _write_atomically(out: Path, text: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OSError(exc.errno, exc.strerror, str(out)) from None  # named as the user gave it
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -500,6 +505,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into a command that stopped reading (head, less)
         sys.stderr.close()
         return EXIT_OK
+    except OSError as exc:  # a file where a folder goes (--out), no permission, a full disk
+        if exc.filename is None:  # not a file's: unforeseen
+            raise
+        in_the_way = isinstance(exc, (FileExistsError, NotADirectoryError))  # making a folder, or writing in one
+        print(
+            f"{exc.filename}: {'a file is where a folder is needed' if in_the_way else exc.strerror}", file=sys.stderr
+        )
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

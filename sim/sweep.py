@@ -395,6 +395,8 @@ def no_results(root: Path, missing: str) -> FileNotFoundError:
             f"{root}: its sweep stopped before it finished ({done} runs done, no {missing} yet); "
             "run the same 'handover sweep' again: it keeps the finished runs and does the rest"
         )
+    if root.exists() and not root.is_dir():
+        return FileNotFoundError(f"{root}: a file, not a sweep's results folder (results/NAME)")
     if not root.is_dir():
         return FileNotFoundError(
             f"{root}: no such folder; 'handover sweep' writes each experiment's results to a "

@@ -192,3 +192,22 @@ def test_transform_says_what_is_wrong_with_the_configuration_it_is_given(tmp_pat
     assert code == 2
     err = capsys.readouterr().err
     assert f"{broken}:1: footprints: required key is missing" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", str(EXAMPLE), "--out", "{file}"],
+        ["run", str(EXAMPLE), "--out", "{file}/run"],
+        ["build", str(KINDS["spec"][0]), "--out", "{file}/built.yaml"],
+        ["transform", str(EXAMPLE), "--split-counties", "100000", "--out", "{file}/new.yaml"],
+    ],
+    ids=lambda c: f"{c[0]}-{c[-1].removeprefix('{file}').strip('/') or 'file'}",
+)
+def test_an_output_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, capsys, command):
+    file = tmp_path / "a-file"
+    file.write_text("kept\n")
+    assert main([a.replace("{file}", str(file)) for a in command]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(str(file)) and err.endswith(": a file is where a folder is needed\n")
+    assert file.read_text() == "kept\n" and sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]

@@ -846,6 +846,8 @@ def test_compare_prints_a_table_a_planner_can_read(tmp_path, capsys):
     for command in ("compare", "report"):
         assert main([command, str(tmp_path / "r")]) == 2
         assert f"give that folder ({report.out_dir})" in capsys.readouterr().err
+        assert main([command, str(path)]) == 2  # the experiment file, not its results
+        assert f"{path}: a file, not a sweep's results folder" in capsys.readouterr().err
 
 
 def test_small_runs_are_batched_and_large_ones_are_not(tmp_path):
