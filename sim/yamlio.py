@@ -7,7 +7,7 @@ scalars and never constructs arbitrary Python objects.  Duplicate keys are error
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -16,10 +16,11 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from sim.errors import ConfigError, Problem
 
 Lines = dict[tuple[str | int, ...], int]
+Kind = Literal["model configuration", "experiment file", "build specification"]
 
 # The three kinds of file the tool reads, each told by top-level keys only it has, and
 # what to do with one.
-KINDS = {
+KINDS: dict[Kind, tuple[frozenset[str], str]] = {
     "model configuration": (
         frozenset({"zones", "organisations", "organisation_types", "footprints", "pathways", "demand"}),
         "'handover run {path}' simulates it once, and an experiment's base names it",
@@ -35,7 +36,7 @@ KINDS = {
 }
 
 
-def kind_of(data: dict[str, Any]) -> str | None:
+def kind_of(data: dict[str, Any]) -> Kind | None:
     """The kind of file (a key of KINDS) whose own keys ``data`` has, when it has only one's."""
     kinds = [kind for kind, (own, _) in KINDS.items() if own & data.keys()]
     return kinds[0] if len(kinds) == 1 else None
@@ -77,7 +78,7 @@ def _plain(node: Any, path: tuple[str | int, ...], lines: Lines) -> Any:
     return node
 
 
-def load_yaml(path: str | Path, kind: str | None = None) -> tuple[dict[str, Any], Lines]:
+def load_yaml(path: str | Path, kind: Kind | None = None) -> tuple[dict[str, Any], Lines]:
     """Load a YAML mapping; return it as plain Python data with a line for every key path.
 
     With ``kind`` (a key of KINDS), a file that is plainly of another kind is one error
@@ -104,14 +105,14 @@ def load_yaml(path: str | Path, kind: str | None = None) -> tuple[dict[str, Any]
     if doc is None:
         raise ConfigError([Problem(name, 1, (), "the file is empty: expected a mapping of keys")])
     if not isinstance(doc, CommentedMap):
-        kind = "a list" if isinstance(doc, CommentedSeq) else f"a {type(doc).__name__}"
-        raise ConfigError([Problem(name, 1, (), f"expected a mapping of keys at the top level, found {kind}")])
+        shape = "a list" if isinstance(doc, CommentedSeq) else f"a {type(doc).__name__}"
+        raise ConfigError([Problem(name, 1, (), f"expected a mapping of keys at the top level, found {shape}")])
     lines: Lines = {}
     data = _plain(doc, (), lines)
-    found = kind_of(data) if kind else None
-    if found is not None and found != kind:
+    found = kind_of(data)
+    if kind is not None and found is not None and found != kind:
         told = KINDS[found][1].format(path=name)
-        raise ConfigError([Problem(name, None, (), f"{_a(found)}, not {_a(str(kind))}: {told}")])
+        raise ConfigError([Problem(name, None, (), f"{_a(found)}, not {_a(kind)}: {told}")])
     return data, lines
 
 
