@@ -297,7 +297,12 @@ class Report:
         if largest > NETWORK_MOST:
             self.figure_network_counts()
             return
-        n = len(self.scenarios)
+        # configurations with the same organisations, interfaces and footprints (governance
+        # or staffing compared on one map) share a panel
+        panels: dict[str, list[str]] = {}
+        for scenario in self.scenarios:
+            panels.setdefault(self.network_key(scenario), []).append(scenario)
+        n = len(panels)
         # two panels a row: wide enough for names beside every column, and read at about
         # their own size on the page
         ncols = min(2, n)
@@ -314,7 +319,8 @@ class Report:
             ax.set_visible(False)
         dashed: set[str] = set()  # the types whose footprints are drawn over councils
         arcs = False  # an interface between two organisations of one type
-        for ax, scenario in zip(grid.flat, self.scenarios, strict=False):
+        for ax, sharing in zip(grid.flat, panels.values(), strict=False):
+            scenario = sharing[0]
             run_id = self.first_run(scenario)
             cfg = self.run_config(run_id)
             interfaces = self.run_table(run_id, "interfaces")
@@ -376,7 +382,8 @@ class Report:
             ax.set_xlim(-0.3, len(columns) - 0.05)  # room for the last column's names
             ax.set_ylim(0, 1)
             n_if = int((interfaces["expected_flow_per_week"] > 0).sum())
-            ax.set_title(f"{scenario}\n{len(types)} organisations, {n_if} interfaces", fontsize=10)
+            counts = f"{len(types)} organisations, {n_if} interfaces" + (" in each" if len(sharing) > 1 else "")
+            ax.set_title(f"{textwrap.fill(', '.join(sharing), 70)}\n{counts}", fontsize=10)
             for side in ("top", "right", "left"):
                 ax.spines[side].set_visible(False)
         # name only what is drawn: most configurations have places and no police
@@ -409,7 +416,29 @@ class Report:
                 + (" (one line per place when places are aligned to councils)." if "place" in dashed else ".")
                 if dashed
                 else "."
+            )
+            + (
+                " Configurations with the same organisations, interfaces and footprints share a panel."
+                if n < len(self.scenarios)
+                else ""
             ),
+        )
+
+    def network_key(self, scenario: str) -> str:
+        """What the networks figure draws of ``scenario``: its organisations, the interfaces
+        that exchange patients with their flows, and its places' and police forces' footprints."""
+        run_id = self.first_run(scenario)
+        cfg = self.run_config(run_id)
+        interfaces = self.run_table(run_id, "interfaces")
+        flowing = interfaces[interfaces["expected_flow_per_week"] > 0]
+        fp = cfg["footprints"]
+        return json.dumps(
+            [
+                sorted((oid, o["type"], o.get("name") or oid) for oid, o in cfg["organisations"].items()),
+                sorted(zip(flowing["org_a"], flowing["org_b"], flowing["expected_flow_per_week"], strict=True)),
+                {t: fp.get(t) for t in ("place", "police", "local_authority")},
+            ],
+            sort_keys=True,
         )
 
     def figure_network_counts(self) -> None:

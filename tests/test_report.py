@@ -425,6 +425,28 @@ def test_networks_draw_police_forces_over_the_councils_they_cover(tmp_path):
     plt.close(fig)
 
 
+def test_configurations_on_the_same_map_share_a_networks_panel(tmp_path, report_dir):
+    saved: dict[str, tuple[plt.Figure, str]] = {}
+
+    def panels(report: Report) -> tuple[list[str], str]:
+        report.save = lambda fig, name, title, caption: saved.__setitem__(name, (fig, caption))  # type: ignore[method-assign]
+        report.figure_networks()
+        fig, caption = saved["networks"]
+        titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+        plt.close(fig)
+        return titles, caption
+
+    # the same boundaries, staffed differently: one map
+    titles, caption = panels(against_today(tmp_path, 20, "more_staff", "{handovers.referral_effort_hours: 1.0}"))
+    assert len(titles) == 1 and titles[0].startswith("today, more_staff\n")
+    assert titles[0].endswith(" interfaces in each")
+    assert caption.endswith(" Configurations with the same organisations, interfaces and footprints share a panel.")
+    # boundaries redrawn: a panel each
+    titles, caption = panels(Report(report_dir))
+    assert [t.split("\n")[0] for t in titles] == ["today", "aligned", "split"]
+    assert "share a panel" not in caption and not any(t.endswith(" in each") for t in titles)
+
+
 def test_networks_too_big_to_draw_are_counted_by_type_and_pair_of_types(report_dir, monkeypatch):
     monkeypatch.setattr(report_module, "NETWORK_MOST", 1)  # the example's two councils count as many
     report = Report(report_dir)
