@@ -1336,8 +1336,9 @@ window.addEventListener("load", function () {{
 <p>{html.escape(description)}</p>
 <h2>1. The question and the configurations compared</h2>
 <p>Each configuration below is simulated with the same patients (common random numbers): the same
-people arrive from the same places, with the same hospital stays, so the differences come from what
-each configuration changes (its boundaries, or how it is run), not from different patients. Baseline: <strong>{html.escape(self.baseline)}</strong>.</p>
+people arrive from the same places, with the same hospital stays, so the differences come from
+what each configuration changes (its boundaries, or how it is run), not from different patients.
+Baseline: <strong>{html.escape(self.baseline)}</strong>.</p>
 {self.scenarios_html()}
 {figure("networks")}
 <h2>2. Headline figures</h2>
