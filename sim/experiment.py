@@ -150,6 +150,7 @@ class Sweep(Strict):
 
 class ExperimentSpec(Strict):
     name: str
+    title: str = Field(default="", description="the report's heading, for its readers (the name when not given)")
     description: str = ""
     base: str = Field(description="the base configuration, relative to the experiment file")
     seed: int = Field(default=1, ge=0)

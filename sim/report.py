@@ -1300,6 +1300,7 @@ class Report:
 
         m = self.manifest
         description = m["resolved"].get("description") or ""
+        title = m["resolved"].get("title") or m["experiment"]
         sweep_section = ""
         if self.factors:
             sweep_section = "<h2>6. Sweep: metrics against factors</h2>" + figure("sweep") + figure("sensitivity")
@@ -1308,7 +1309,7 @@ class Report:
         card = reference + 1
         page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(m["experiment"])}: boundary comparison</title>
+<title>{html.escape(title)}: boundary comparison</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #111; }}
@@ -1332,7 +1333,7 @@ window.addEventListener("load", function () {{
   document.body.setAttribute("data-images-loaded", loaded.length);
 }});
 </script></head><body>
-<h1>{html.escape(m["experiment"])}</h1>
+<h1>{html.escape(title)}</h1>
 <p>{html.escape(description)}</p>
 <h2>1. The question and the configurations compared</h2>
 <p>Each configuration below is simulated with the same patients (common random numbers): the same

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import textwrap
 import time
@@ -245,7 +246,10 @@ def dry_run(path: str | Path, results_root: str | Path = "results", workers: int
     out = results_dir(experiment, results_root)
     store = Store(out)
     workers = workers or Executor().workers
-    lines = [f"experiment {spec.name}: {spec.description}".rstrip(": "), f"base configuration: {spec.base}", ""]
+    lines = [f"experiment {spec.name}: {spec.title or spec.description}".rstrip(": ")]
+    if spec.title and spec.description:
+        lines.append(spec.description)
+    lines += [f"base configuration: {spec.base}", ""]
     lines.append("scenarios:")
     for name, sc in spec.scenarios.items():
         what = []
@@ -412,6 +416,15 @@ def no_results(root: Path, missing: str) -> FileNotFoundError:
     return FileNotFoundError(f"{root}: no {missing} here; run 'handover sweep' first")
 
 
+def title_line(root: Path) -> list[str]:
+    """The experiment's title, from the results' manifest, where it has one."""
+    try:
+        title = json.loads((root / "manifest.json").read_text())["resolved"].get("title")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+    return [title] if title else []
+
+
 def compare_lines(results: str | Path) -> list[str]:
     root = Path(results)
     summary_path = root / "scenario_summary.parquet"
@@ -425,6 +438,7 @@ def compare_lines(results: str | Path) -> list[str]:
     baseline = str(runs.loc[runs["baseline"], "scenario"].iloc[0]) if runs["baseline"].any() else None
     scenarios = list(dict.fromkeys(summary["scenario"]))
     lines = [
+        *title_line(root),
         f"{root.name}: {len(scenarios)} scenario(s); mean [95% confidence interval] over replications",
         f"replications: {replications_text(runs, scenarios)}",
         *run_length_lines(runs, scenarios),

@@ -97,6 +97,7 @@ def test_the_command_writes_a_study_that_runs_and_never_overwrites(tmp_path, cap
     # each grouping is written once and used by each of its scenarios: edit it in one place
     assert text.count("&two_unitaries\n") == 1 and text.count("*two_unitaries\n") == 2
     cells = {c.scenario: c.config for c in load_experiment(experiment).cells}  # each a valid configuration
+    assert load_yaml(experiment)[0]["title"] == "Norfolk: today against two or three unitaries (the model's guess)"
     scenarios = load_yaml(experiment)[0]["scenarios"]
     assert scenarios["two_unitaries"]["transforms"][-1] == scenarios["two_unitaries_two_places"]["transforms"][1]
     joint = scenarios["two_unitaries_joint_commissioning"]["transforms"]

@@ -412,6 +412,17 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+def test_dry_run_opens_with_the_title_then_the_description(tmp_path):
+    untitled = dry_run(experiment(tmp_path, "description: A split\n" + TWO_SCENARIOS), tmp_path / "r")
+    assert untitled[0] == "experiment small: A split"
+    titled = experiment(tmp_path, "title: Southvale and Eastfield\ndescription: A split\n" + TWO_SCENARIOS)
+    assert dry_run(titled, tmp_path / "r")[:3] == [
+        "experiment small: Southvale and Eastfield",
+        "A split",
+        f"base configuration: {EXAMPLE}",
+    ]
+
+
 def test_serial_processes_and_dask_give_identical_results(tmp_path):
     from distributed import LocalCluster
 

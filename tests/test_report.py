@@ -116,6 +116,29 @@ def test_report_is_one_self_contained_page(report_dir):
         assert (report_dir / "report" / f"{name}.svg").is_file()
 
 
+def test_the_report_and_the_comparison_are_headed_by_the_experiments_title(report_dir, tmp_path):
+    """A planner reads the title ('Devon: today against two or three unitaries'), not
+    the results folder's name; a manifest without one (or written before titles) gives
+    the name."""
+    page = (report_dir / "report" / "index.html").read_text()
+    assert "<h1>small-report</h1>" in page
+    assert "<title>small-report: boundary comparison</title>" in page
+    assert compare_lines(report_dir)[0].startswith("small-report: 3 scenario(s)")
+    titled = tmp_path / "titled"
+    shutil.copytree(report_dir, titled)
+    manifest = json.loads((titled / "manifest.json").read_text())
+    manifest["resolved"]["title"] = "Southvale & Eastfield: a split"
+    (titled / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["report", str(titled)]) == 0
+    page = (titled / "report" / "index.html").read_text()
+    assert "<h1>Southvale &amp; Eastfield: a split</h1>" in page
+    assert "<title>Southvale &amp; Eastfield: a split: boundary comparison</title>" in page
+    assert compare_lines(titled)[:2] == [
+        "Southvale & Eastfield: a split",
+        compare_lines(report_dir)[0].replace("small-report", "titled"),
+    ]
+
+
 def test_every_scenario_is_in_the_headline_table_with_the_summary_numbers(report_dir):
     parser = Page()
     parser.feed((report_dir / "report" / "index.html").read_text())
