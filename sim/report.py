@@ -734,7 +734,8 @@ class Report:
             )
         else:
             shown = total.max(axis=1).sort_values(ascending=False, kind="stable").index
-        head = "".join(f"<th>{html.escape(s)}</th>" for s in self.scenarios)
+        # long scenario names may break after an underscore
+        head = "".join(f"<th>{html.escape(s).replace('_', '_<wbr>')}</th>" for s in self.scenarios)
         # two organisations of one name (a legacy place and a new council both called
         # "Central Lancashire") are told apart by their type, and two of one type by
         # their ids as well
@@ -1323,6 +1324,7 @@ table.reference td.model {{ white-space: nowrap; }}
 .diff {{ font-size: 0.9em; }} .up {{ color: #a33c00; }} .down {{ color: #00577f; }} .same {{ color: #555; }}
 figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; }} figcaption {{ font-size: 0.9em; color: #333; }}
 dt {{ font-weight: bold; margin-top: 0.6em; }} .orgs {{ color: #444; }}
+div.wide {{ overflow-x: auto; max-width: 100%; }}
 .overloaded {{ border-left: 4px solid #a33c00; background: #fff4ec; padding: 0.2em 1em; margin: 1em 0; }}
 </style>
 <script>
@@ -1369,6 +1371,9 @@ configurations shows a dash in the others.</p>
 {self.model_card_html()}
 </body></html>
 """
+        # a table with a column for each of many scenarios may be wider than the page:
+        # it scrolls sideways in a box of its own, and the page keeps its width
+        page = page.replace("<table ", '<div class="wide"><table ').replace("</table>", "</table></div>")
         self.out.mkdir(parents=True, exist_ok=True)
         path = self.out / "index.html"
         tmp = path.with_suffix(".tmp")

@@ -139,6 +139,19 @@ def test_the_report_and_the_comparison_are_headed_by_the_experiments_title(repor
     ]
 
 
+def test_tables_scroll_sideways_in_their_own_box_and_long_scenario_names_may_break(report_dir, tmp_path):
+    """Seven or eight scenarios made the workload table wider than the page (a county
+    study's 'three_unitaries_joint_commissioning'): each table sits in a box that
+    scrolls, and a scenario's name may break after an underscore."""
+    page = (report_dir / "report" / "index.html").read_text()
+    tables = re.findall(r"(.{0,40})<table ", page)
+    assert tables and all(before.endswith('<div class="wide">') for before in tables)
+    assert page.count("<table ") == page.count("</table></div>")
+    assert "div.wide { overflow-x: auto;" in page
+    long = against_today(tmp_path, 20, "three_unitaries_joint_commissioning", "{handovers.referral_effort_hours: 1.0}")
+    assert "<th>three_<wbr>unitaries_<wbr>joint_<wbr>commissioning</th>" in long.organisation_workload_html()
+
+
 def test_every_scenario_is_in_the_headline_table_with_the_summary_numbers(report_dir):
     parser = Page()
     parser.feed((report_dir / "report" / "index.html").read_text())
