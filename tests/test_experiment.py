@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -410,6 +411,19 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     assert "runs: 2 configurations x 2 replications = 4" in out
     assert "estimated time" in out
     assert not (tmp_path / "r").exists()
+
+
+def test_the_readmes_experiment_is_a_valid_one(tmp_path):
+    """The README shows an experiment file: every key of it is one the schema takes,
+    and every scenario makes a valid configuration."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    path = tmp_path / "experiments" / "readme.yaml"
+    path.parent.mkdir()
+    path.write_text(block.replace("../configs/example.yaml", str(EXAMPLE)))
+    experiment = load_experiment(path)
+    assert experiment.spec.title and set(experiment.spec.scenarios) >= {"today", "places_aligned", "south_split"}
+    assert len(experiment.cells) == 4 * 3  # four scenarios at three sweep points
 
 
 def test_dry_run_opens_with_the_title_then_the_description(tmp_path):
