@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
+import shlex
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
-from sim.cli import main
+from sim.cli import build_parser, main
 from sim.metrics import TABLES
 
 from .conftest import EXAMPLE, ROOT
@@ -211,3 +214,33 @@ def test_an_output_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, 
     err = capsys.readouterr().err
     assert err.startswith(str(file)) and err.endswith(": a file is where a folder is needed\n")
     assert file.read_text() == "kept\n" and sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def _readme_commands() -> tuple[list[str], set[str]]:
+    """The README's `handover` commands (each line of a code block, and each in
+    backticks with arguments), and every option it names in backticks."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands, inside = [], False
+    for line in readme.splitlines():
+        if line.startswith("```"):
+            inside = not inside
+        elif inside and line.startswith(".venv/bin/handover "):
+            commands.append(re.split(r"\s{2,}#", line)[0].removeprefix(".venv/bin/handover ").strip())
+    commands += [c for c in re.findall(r"`handover ([^`]+)`", readme) if " " in c]
+    spans = [s for s in re.findall(r"`([^`\n]+)`", readme) if "sim.bench" not in s]
+    options = {word for span in spans for word in span.split() if re.fullmatch(r"--[a-z][a-z-]*", word)}
+    return commands, options
+
+
+def test_every_command_and_option_the_readme_shows_is_one_the_tool_takes():
+    commands, options = _readme_commands()
+    assert len(commands) > 20 and {"--force", "--retry-failed", "--split-counties", "--with"} <= options
+    parser = build_parser()
+    for command in commands:
+        try:
+            parser.parse_args(shlex.split(command))
+        except SystemExit:
+            pytest.fail(f"the README's 'handover {command}' is not a command the tool takes")
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    taken = {o for sub in subparsers.choices.values() for a in sub._actions for o in a.option_strings}
+    assert options <= taken, f"the README names options no command takes: {sorted(options - taken)}"
