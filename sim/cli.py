@@ -485,12 +485,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="print an experiment's scenario comparison")
     p.add_argument("results_dir", help="an experiment's results folder, e.g. results/example-boundaries")
     p.set_defaults(func=cmd_compare)
+    for command in sub.choices.values():
+        command.set_defaults(command_parser=command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser, with its usage (not the top level's)
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args))
     except ConfigError as exc:

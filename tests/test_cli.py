@@ -244,3 +244,12 @@ def test_every_command_and_option_the_readme_shows_is_one_the_tool_takes():
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     taken = {o for sub in subparsers.choices.values() for a in sub._actions for o in a.option_strings}
     assert options <= taken, f"the README names options no command takes: {sorted(options - taken)}"
+
+
+def test_an_option_a_command_does_not_take_is_said_with_that_commands_usage(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["county", "Kent", "--out", "somewhere"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: handover county" in err  # the options it does take, not the list of commands
+    assert "handover county: error: unrecognized arguments: --out somewhere" in err
