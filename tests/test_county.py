@@ -137,6 +137,12 @@ def test_the_command_says_what_is_wrong(tmp_path, capsys):
     assert "'Rutland' is a unitary council (one tier)" in capsys.readouterr().err
     assert main(["county", "Norfok", "--root", str(tmp_path)]) == 2
     assert "did you mean 'Norfolk'?" in capsys.readouterr().err
+    assert main(["county", "Northamptonshire", "--root", str(tmp_path)]) == 2  # split in 2021: not 'Nottinghamshire?'
+    said = capsys.readouterr().err
+    assert "'North Northamptonshire' and 'West Northamptonshire' are unitary councils (one tier)" in said
+    assert "did you mean" not in said
+    assert main(["county", "durham", "--root", str(tmp_path)]) == 2
+    assert "'County Durham' is a unitary council (one tier)" in capsys.readouterr().err
     assert main(["county", "Norfolk", "--root", str(tmp_path), "--unitaries", "6"]) == 2
     assert (
         "--unitaries: Norfolk (7 districts) can be split into 2, 3, 4 or 5 unitaries, not 6" in capsys.readouterr().err
