@@ -288,7 +288,7 @@ def county_study(
     options = unitaries_in_words(unitaries)
     experiment = {
         "name": file,
-        "title": f"{name}: today against {options} unitaries (the model's guess)",
+        "title": f"{name}{with_councils(beside_names)}: today against {options} unitaries (the model's guess)",
         "description": f"{name} County Council and its districts{with_councils(beside_names)}{',' if beside else ''} "
         f"against {options} unitaries "
         "(the model's guess: districts grouped by the hospitals their residents use, with no map of which touch), "

@@ -294,6 +294,8 @@ def test_a_county_with_the_unitaries_beside_it_in_four_or_five(tmp_path):
     assert study.slug == "essex-southend-on-sea-thurrock"
     assert study.command == "handover county Essex --with Southend-on-Sea Thurrock --police"
     assert study.spec["councils"] == ["Essex", "Southend-on-Sea", "Thurrock"]
+    title = "Essex, with Southend-on-Sea and Thurrock: today against four or five unitaries (the model's guess)"
+    assert study.experiment["title"] == title  # the report's heading names every council in the study
     people = {z["id"]: z["population"] for z in study.config["zones"]}
     housing = study.config["footprints"]["housing"]
     names = {o: v["name"] for o, v in study.config["organisations"].items()}
