@@ -197,18 +197,17 @@ def _run_rounds(
             todo = [s for s in unique if store.failed(s.run_id)]
         else:
             todo = [s for s in unique if not store.finished(s.run_id) and not store.failed(s.run_id)]
-        bar = _progress_bar(len(todo), progress)
+        with _progress_bar(len(todo), progress) as bar:  # closed (its line ended) on Ctrl-C too
 
-        def tick(spec: RunSpec, outcome: Outcome, bar: Any = bar) -> None:
-            if outcome.tables is None:
-                failed_now.add(spec.run_id)
-            else:
-                failed_now.discard(spec.run_id)
-            bar.update(1)
-            bar.set_postfix(failed=len(failed_now), refresh=False)
+            def tick(spec: RunSpec, outcome: Outcome, bar: Any = bar) -> None:
+                if outcome.tables is None:
+                    failed_now.add(spec.run_id)
+                else:
+                    failed_now.discard(spec.run_id)
+                bar.update(1)
+                bar.set_postfix(failed=len(failed_now), refresh=False)
 
-        done = execute(todo, store, executor, on_run=tick)
-        bar.close()
+            done = execute(todo, store, executor, on_run=tick)
         ran += done.done + done.failed
         if not auto or retry_failed:
             return ran

@@ -699,6 +699,27 @@ def test_an_interrupted_sweep_says_its_finished_runs_are_kept(tmp_path, monkeypa
     assert "the runs that finished are kept; the same command again does the rest" in capsys.readouterr().err
 
 
+def test_ctrl_c_ends_the_progress_bars_line_before_saying_what_is_kept(tmp_path, monkeypatch, capsys):
+    import sim.sweep
+
+    real = sim.sweep.execute
+
+    def interrupted_after_one(todo, store, executor, on_run):
+        def once(spec, outcome):
+            on_run(spec, outcome)
+            raise KeyboardInterrupt
+
+        return real(todo, store, executor, on_run=once)
+
+    monkeypatch.setattr(sim.sweep, "execute", interrupted_after_one)
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    assert main(["sweep", str(path), "--results", str(tmp_path / "r"), "--workers", "1"]) == 130
+    err = capsys.readouterr().err
+    bar, said = err.rsplit("\n", 2)[:2]  # the bar's last state on a line of its own, then what is kept
+    assert "1/4" in bar.split("\r")[-1]
+    assert said == "interrupted: the runs that finished are kept; the same command again does the rest"
+
+
 def test_a_scheduler_that_is_not_there_is_an_error_not_a_traceback(tmp_path, capsys):
     path = experiment(tmp_path, TWO_SCENARIOS)
     args = ["sweep", str(path), "--scheduler", "nowhere://x", "--results", str(tmp_path / "r"), "--no-progress"]
