@@ -127,7 +127,11 @@ class Step(Strict):
     by: str = Field(description="the organisation type responsible for this step")
     staff: str | None = None
     effort_hours: Dist | None = None
-    decision: bool = Field(default=False, description="waits for a funding decision under governance")
+    decision: bool = Field(
+        default=False,
+        description="a funding decision under governance, taken on the step's work (after it) when that is done in "
+        "hospital before the discharging step; at or after that step, before its bed and its work",
+    )
     capacity: str | None = None
     hold_days: Dist | None = Field(default=None, description="how long the service (and its slot) lasts")
     discharge: bool = Field(default=False, description="the patient leaves hospital when this step starts")

@@ -66,10 +66,11 @@ def delay_parts(patients: pd.DataFrame, pathways: dict[str, Pathway]) -> pd.Data
     """Each patient's delayed days, ready to discharge, in the parts of ``DELAY_PARTS``,
     which add up to them for a patient discharged: over the steps up to the one that
     discharges the patient (with none, every step), the time from each referral sent to
-    accepted; then to the step's start, a funding decision's wait, a provider's own
-    assessment at the discharging step and the rest of the wait (for staff, or for a
-    bed or a care package at the discharging step); and the step's work, to its end,
-    before the next referral is sent.  NaN for a patient not discharged."""
+    accepted; then to the step's start, a provider's own assessment at the discharging
+    step and the rest of the wait (for staff, or for a bed or a care package at the
+    discharging step); the step's work, to its end, before the next referral is sent;
+    and a funding decision's wait, out of the work of the step it follows or out of the
+    wait at the discharging step.  NaN for a patient not discharged."""
     out = np.zeros((len(patients), len(DELAY_PARTS)))
     pathway = patients["pathway"].to_numpy()
     discharged = patients["discharged"].to_numpy()
@@ -88,9 +89,18 @@ def delay_parts(patients: pd.DataFrame, pathways: dict[str, Pathway]) -> pd.Data
             waiting += np.where(took, (discharged[on] if leaving else started) - accepted, 0.0)
             if not leaving:
                 work += np.where(took, ended - started, 0.0)
-        if not any(s.decision for s in pw.steps[at + 1 :]):  # decided in hospital
+        # A decision at a step before the discharging one waits after that step's work
+        # (model.journey), so it is part of the step's start to end; at the discharging
+        # step it comes before the bed, so part of the wait.  Decided both ways, or
+        # after discharge too, the parts cannot be told apart: the wait stays where it is.
+        before = any(s.decision for s in pw.steps[:at])
+        leaving = any(s.decision for s in pw.steps[at : at + 1])
+        if (before or leaving) and not (before and leaving) and not any(s.decision for s in pw.steps[at + 1 :]):
             decisions += patients["decision_wait_days"].to_numpy()[on]
-            waiting -= decisions
+            if before:
+                work -= decisions
+            else:
+                waiting -= decisions
         provider = np.zeros_like(waiting) if assessed is None else assessed.to_numpy()[on]
         waiting -= provider
         out[on] = np.column_stack([referrals, decisions, waiting, work, provider])

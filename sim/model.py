@@ -66,7 +66,7 @@ from sim.rng import stream
 # tables' fingerprints in tests/test_results_version.py, which fails until you do.  It
 # is part of each run's identity in a sweep, so runs made before the change are run
 # again, never reused beside runs made after it.
-RESULTS_VERSION = 1
+RESULTS_VERSION = 2
 
 # Slots in each patient's row of uniform numbers.
 U_TRUST, U_PATHWAY, U_LOS = 0, 1, 2
@@ -539,27 +539,15 @@ class Model:
                 if t >= end:
                     return
             accepted = t
-            if step.decision:
-                until, decider = self.decide(zone, trust, u, base, t)
-                if until >= end:
+            # A funding decision is taken on the step's work (the continuing-healthcare
+            # check, then the panel), so it waits for that work when it is done in
+            # hospital before the step that discharges; otherwise (at that step, whose
+            # work follows discharge, or after it) it comes first, before any bed.
+            decided_after_work = step.decision and in_hospital and i != discharge_at
+            if step.decision and not decided_after_work:
+                t = yield from self.decision(pid, zone, trust, u, base, t)
+                if t >= end:
                     return
-                if until > t:
-                    # A panel takes its cases in the order they were referred: join its
-                    # list now, so that the patients one sitting decides go on in that
-                    # order, rather than in the order their clocks last caught up.
-                    if t > env.now:
-                        yield t
-                    yield until
-                if decider is not None:  # one person decides, in their own time
-                    person, hours = decider
-                    if until > env.now and not person.unlimited:
-                        yield until
-                    asked = person.ask(until, hours, CASEWORK)
-                    until = ((yield asked) if isinstance(asked, Event) else asked) + hours / person.hours_per_day
-                    if until >= end:
-                        return
-                rec.decision_wait_days[pid] += until - t
-                t = until
             slots = leg.slots
             if slots is not None:
                 if t > env.now:
@@ -595,6 +583,10 @@ class Model:
                 asked = pool.ask(t, hours, CASEWORK)
                 started = (yield asked) if isinstance(asked, Event) else asked
                 t = started + hours / pool.hours_per_day
+                if t >= end:
+                    return
+            if decided_after_work:
+                t = yield from self.decision(pid, zone, trust, u, base, t)
                 if t >= end:
                     return
             if not in_hospital:
@@ -722,6 +714,33 @@ class Model:
         step, sender, receiver = leg.codes
         rec.handovers.add(pid, step, leg.inter, sender, receiver, sent, t, failures, rework_hours, in_hospital)
         return t
+
+    def decision(
+        self, pid: int, zone: str, trust: str, u: Row, base: int, t: float
+    ) -> Generator[simpy.Event | float, Any, float]:
+        """Patient ``pid``'s funding decision, asked for at ``t``: returns when it is made
+        (or a time past the end of the run, where it stops), the wait recorded."""
+        env = self.env
+        until, decider = self.decide(zone, trust, u, base, t)
+        if until >= self.end:
+            return until
+        if until > t:
+            # A panel takes its cases in the order they were referred: join its
+            # list now, so that the patients one sitting decides go on in that
+            # order, rather than in the order their clocks last caught up.
+            if t > env.now:
+                yield t
+            yield until
+        if decider is not None:  # one person decides, in their own time
+            person, hours = decider
+            if until > env.now and not person.unlimited:
+                yield until
+            asked = person.ask(until, hours, CASEWORK)
+            until = ((yield asked) if isinstance(asked, Event) else asked) + hours / person.hours_per_day
+            if until >= self.end:
+                return until
+        self.rec.decision_wait_days[pid] += until - t
+        return until
 
     def decide(
         self, zone: str, trust: str, u: Row, base: int, now: float

@@ -83,6 +83,13 @@ def configs(draw: st.DrawFn, max_days: int = 150) -> Config:
     # steps only some patients need: before discharge, after it, and a decision
     for pid, i in (("P1", 0), ("P2", 2), ("P3", 1)):
         data["pathways"][pid]["steps"][i]["share"] = draw(st.sampled_from([1.0, 0.5, 0.1]))
+    # where the funding decision is taken: on the check, before the step that discharges
+    # (as built), at that step (before its bed), or on care after discharge
+    where = draw(st.sampled_from(["check", "placement", "after_discharge"]))
+    if where != "check":
+        del data["pathways"]["P3"]["steps"][1]["decision"]
+        pathway, step = ("P3", 2) if where == "placement" else ("P2", 2)
+        data["pathways"][pathway]["steps"][step]["decision"] = True
     # care homes' own assessments: for every patient, for none, or where flow is low
     data["trusted_assessors"] = {
         "cover": draw(st.sampled_from(["everywhere", "regular", "nowhere"])),

@@ -71,11 +71,12 @@ def _decisions(name: str, lead_hours_per_week: float = 37.5, days: float = 300, 
     rec = Model(build(data), seed=seed).run()
     tables = build_tables(rec)
     p = tables["patients"]
-    # a step's times are recorded when it ends
+    # a step's times are recorded when it ends; the check's decision, taken on its work,
+    # ends it (it holds nothing after)
     made = p[p["decision_wait_days"] > 0]
-    unfinished = made[made["chc_check_accepted"].isna()]
-    decided = made[made["chc_check_accepted"].notna()]
-    decided = decided.assign(decided=decided["chc_check_accepted"] + decided["decision_wait_days"])
+    unfinished = made[made["chc_check_ended"].isna()]
+    decided = made[made["chc_check_ended"].notna()]
+    decided = decided.assign(decided=decided["chc_check_ended"])
     decided = decided[decided["decided"] >= rec.warmup]
     sittings = {}
     for series in rec.geography.meeting_series:
@@ -100,6 +101,19 @@ def test_a_panel_decides_on_the_days_it_sits(name):
     assert len(decided) > 20
     for place, day in zip(decided["place"], decided["decided"], strict=True):
         assert np.isclose(sittings[f"panel:{place}"], day, atol=1e-6).any(), (place, day)
+
+
+def test_the_panel_decides_on_the_check_the_nurse_has_done_and_the_placement_follows():
+    # DESIGN.md's care-home pathway: assessment, continuing-healthcare check (ICB),
+    # funding decision, placement.  The check's work comes before the decision's wait,
+    # not after it (a week's decisions must not make a week's checks at once).
+    decided = _decisions("joint_committee").decided
+    assert len(decided) > 20
+    asked = decided["chc_check_ended"] - decided["decision_wait_days"]  # the decision asked for
+    work = asked - decided["chc_check_started"]
+    assert (work > 0).all() and work.median() == pytest.approx(3 / (37.5 / 7), rel=0.3)  # 3 hours of the nurse's
+    placed = decided.dropna(subset=["placement_sent"])
+    assert len(placed) > 20 and (placed["placement_sent"] >= placed["chc_check_ended"]).all()
 
 
 def test_each_partner_signs_off_on_a_day_its_own_panel_sits():

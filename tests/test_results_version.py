@@ -64,6 +64,44 @@ FINGERPRINTS: dict[int, dict[str, dict[str, str]]] = {
             "summary": "e6f3437efeb344af",
         },
     },
+    2: {
+        "example.yaml": {
+            "patients": "a6ba7608fa30b8f0",
+            "handovers": "a222165dd49a6f8e",
+            "workload": "f72386b9817c2e3c",
+            "interfaces": "02bb65dcbff33ca4",
+            "meetings": "d10107d6c01d4d80",
+            "awaiting": "6ed366fd115f3bde",
+            "summary": "f487a89145e5df9f",
+        },
+        "lancashire-south-cumbria.yaml": {
+            "patients": "b1c0e9956f572c2e",
+            "handovers": "eff89a1dbe2a5c32",
+            "workload": "15c19fa27754f480",
+            "interfaces": "b42d96722d266074",
+            "meetings": "50d979e16baac926",
+            "awaiting": "b7cffe55ec1cf756",
+            "summary": "c7da4e19ee0ca5bb",
+        },
+        "kent-and-medway.yaml": {
+            "patients": "6db8420b381df2b8",
+            "handovers": "6fabd84d63f422ac",
+            "workload": "1bfa9ec0b4be617c",
+            "interfaces": "db99e5f9b6a099b0",
+            "meetings": "d36a7efd0157cd68",
+            "awaiting": "55a12775aeb3e3b1",
+            "summary": "8bfde7f16ed3e252",
+        },
+        "surrey.yaml": {
+            "patients": "03fb868c37afa25d",
+            "handovers": "1acffb3c990b30e1",
+            "workload": "0fea0e40f1807f29",
+            "interfaces": "30b693e357695589",
+            "meetings": "aaec6f219e9e614d",
+            "awaiting": "527baddc776d7912",
+            "summary": "99bf5aa56f2bc234",
+        },
+    },
 }
 
 
