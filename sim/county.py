@@ -97,9 +97,9 @@ def resolve_county(name: str) -> str:
     if _find(name, _unitaries()) is not None:
         one_tier = f"{name!r} is a unitary council (one tier): there are no districts to regroup."
         raise ValueError(f"{one_tier} The two-tier counties (2023): {all_counties}")
-    word = re.compile(rf"\b{re.escape(name.strip())}\b", re.IGNORECASE)
-    named = [repr(n) for n in _unitaries().values() if name.strip() and word.search(n)]  # 'Cheshire East', ...
-    close = difflib.get_close_matches(name, list(counties.values()), n=1)
+    wanted = name.strip()
+    word = re.compile(rf"\b{re.escape(wanted)}\b", re.IGNORECASE)
+    named = [repr(n) for n in _unitaries().values() if wanted and word.search(n)]  # 'Cheshire East', ...
     if named:  # a county of old, now unitaries (Cheshire, Northamptonshire), or a unitary's short name (Durham)
         these = (
             f"{', '.join(named[:-1])} and {named[-1]} are unitary councils"
@@ -108,6 +108,7 @@ def resolve_county(name: str) -> str:
         )
         hint = f": {these} (one tier), with no districts to regroup."
     else:
+        close = difflib.get_close_matches(name, list(counties.values()), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "."
     raise ValueError(
         f"{name!r} is not one of England's two-tier counties{hint} The two-tier counties (2023): {all_counties}"

@@ -94,8 +94,8 @@ def delay_parts(patients: pd.DataFrame, pathways: dict[str, Pathway]) -> pd.Data
         # step it comes before the bed, so part of the wait.  Decided both ways, or
         # after discharge too, the parts cannot be told apart: the wait stays where it is.
         before = any(s.decision for s in pw.steps[:at])
-        leaving = any(s.decision for s in pw.steps[at : at + 1])
-        if (before or leaving) and not (before and leaving) and not any(s.decision for s in pw.steps[at + 1 :]):
+        at_leaving = any(s.decision for s in pw.steps[at : at + 1])
+        if before != at_leaving and not any(s.decision for s in pw.steps[at + 1 :]):
             decisions += patients["decision_wait_days"].to_numpy()[on]
             if before:
                 work -= decisions

@@ -541,9 +541,9 @@ class Model:
             accepted = t
             # A funding decision is taken on the step's work (the continuing-healthcare
             # check, then the panel), so it waits for that work when it is done in
-            # hospital before the step that discharges; otherwise (at that step, whose
+            # hospital, before the step that discharges; otherwise (at that step, whose
             # work follows discharge, or after it) it comes first, before any bed.
-            decided_after_work = step.decision and in_hospital and i != discharge_at
+            decided_after_work = step.decision and i < discharge_at
             if step.decision and not decided_after_work:
                 t = yield from self.decision(pid, zone, trust, u, base, t)
                 if t >= end:
