@@ -347,16 +347,12 @@ def load_experiment(path: str | Path) -> Experiment:
             continue
         for i, point in enumerate(points):
             cell_data = copy.deepcopy(resolved)
-            ok = True
             for key, value in point.items():
                 try:
                     set_dotted(cell_data, key, value)
-                except KeyError as exc:
+                except KeyError as exc:  # said (once: problems are kept once), the other factors still checked
                     fkey = ("sweep", "factors", key)
                     problems.append(Problem(source, line_of(lines, fkey), fkey, str(exc.args[0])))
-                    ok = False
-            if not ok:
-                continue
             try:
                 cfg = config_from_dict(cell_data, f"{base_rel} (scenario {name})")
             except ConfigError as exc:
@@ -441,8 +437,7 @@ def _resolve(
     for key, value in scenario.overrides.items():
         try:
             set_dotted(data, key, value)
-        except KeyError as exc:
+        except KeyError as exc:  # said, and the others still set, so that their values are checked too
             okey = (*where, "overrides", key)
             problems.append(Problem(source, line_of(lines, okey), okey, str(exc.args[0])))
-            return None
     return data

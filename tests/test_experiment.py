@@ -346,6 +346,45 @@ def test_a_bad_override_in_a_sweep_is_one_problem_on_its_own_line(tmp_path):
     ]
 
 
+def test_every_bad_override_of_a_scenario_is_reported_at_once(tmp_path):
+    """A misspelt key and a bad value in one scenario's overrides: both, each on its own
+    line, so that a user fixes them in one go rather than one run of the command each."""
+    body = (
+        "scenarios:\n  a: {baseline: true}\n  b:\n    overrides:\n"
+        "      handovers.failure.base: 7\n"
+        "      handovers.nothing.here: 1\n"
+        "      organisations.north_council.staff.social_workr.count: 8\n"
+    )
+    path = experiment(tmp_path, body)
+    text = path.read_text().splitlines()
+    line = {needle: next(i for i, t in enumerate(text, 1) if needle in t) for needle in ["base: 7", "nothing", "workr"]}
+    assert lines_of(path) == [
+        f"{path}:{line['base: 7']}: scenarios.b.overrides.handovers.failure.base: Input should be less than or "
+        "equal to 1",
+        f"{path}:{line['nothing']}: scenarios.b.overrides.handovers.nothing.here: the configuration has no "
+        "'handovers.nothing'",
+        f"{path}:{line['workr']}: scenarios.b.overrides.organisations.north_council.staff.social_workr.count: the "
+        "configuration has no 'organisations.north_council.staff.social_workr'; did you mean "
+        "'organisations.north_council.staff.social_worker'?",
+    ]
+
+
+def test_every_bad_sweep_factor_is_reported_at_once(tmp_path):
+    body = (
+        "scenarios:\n  a: {baseline: true}\n"
+        "sweep:\n  method: grid\n  factors:\n"
+        "    handovers.nothing.here: [1, 2]\n"
+        "    handovers.failure.base: [0.1, 1.5]\n"
+    )
+    path = experiment(tmp_path, body)
+    text = path.read_text().splitlines()
+    line = {needle: next(i for i, t in enumerate(text, 1) if needle in t) for needle in ["nothing", "1.5"]}
+    assert lines_of(path) == [
+        f"{path}:{line['nothing']}: sweep.factors.handovers.nothing.here: the configuration has no 'handovers.nothing'",
+        f"{path}:{line['1.5']}: sweep.factors.handovers.failure.base: Input should be less than or equal to 1 (at 1.5)",
+    ]
+
+
 def test_a_bad_sweep_factor_is_one_line_however_many_points_give_it(tmp_path):
     body = (
         "scenarios:\n  a: {baseline: true}\n  b: {overrides: {handovers.failure.base: 0.1}}\n"
