@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.experiment import Experiment, RunSpec
+from sim.experiment import Experiment, RunSpec, points_to_rank
 from sim.metrics import HEADLINE, write_tables
 from sim.model import RESULTS_VERSION
 from sim.runner import Store
@@ -60,6 +60,18 @@ def mean_ci(x: pd.Series) -> dict[str, float]:
     sd = float(x.std(ddof=1)) if n > 1 else math.nan
     half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
     return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "half_width": half}
+
+
+def factor_columns(table: pd.DataFrame) -> list[str]:
+    """The sweep's factors in a consolidated table (runs, scenario_summary, differences):
+    the columns between ``point`` and the first of ``replication`` or ``metric``, where
+    each table puts them. A factor may be any key, dotted or not (fte_hours_per_week)."""
+    columns = list(table.columns)
+    if "point" not in columns:
+        return []
+    start = columns.index("point") + 1
+    end = next((i for i in range(start, len(columns)) if columns[i] in ("replication", "metric")), start)
+    return columns[start:end]
 
 
 def runs_table(experiment: Experiment, plan: list[RunSpec], store: Store) -> pd.DataFrame:
@@ -181,7 +193,7 @@ def sensitivity(runs: pd.DataFrame, factor_keys: list[str]) -> pd.DataFrame:
     rows = []
     for scenario, g in runs.groupby("scenario", sort=False):
         by_point = g.groupby("point")[[*factor_keys, *HEADLINE]].mean(numeric_only=True)
-        if len(by_point) < len(factor_keys) + 3:
+        if len(by_point) < points_to_rank(len(factor_keys)):
             continue
         x = by_point[factor_keys].to_numpy(dtype=float)
         for metric, label in HEADLINE.items():

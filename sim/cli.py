@@ -100,7 +100,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{args.config}: a valid experiment ({shape}, {exp.initial_replications} replications each to start; "
             f"every configuration valid); its plan and time: handover sweep --dry-run {args.config}"
         )
-        for line in exp.same_configurations():
+        for line in exp.notes():
             print(f"note: {line}")
         return EXIT_OK
     cfg = load_config(args.config)

@@ -95,6 +95,13 @@ Factor = Annotated[
 ]
 
 
+def points_to_rank(factors: int) -> int:
+    """Points a Latin hypercube needs for its sensitivity ranking: each factor's partial rank
+    correlation, the others held, has points - factors - 1 degrees of freedom, and its test
+    needs two at least."""
+    return factors + 3
+
+
 class Sweep(Strict):
     method: Literal["grid", "zip", "latin_hypercube"]
     factors: dict[str, Factor] = Field(min_length=1)
@@ -264,6 +271,22 @@ class Experiment:
             + ": the same runs, so the same results"
             for (later, earlier), k in points.items()
         ]
+
+    def notes(self) -> list[str]:
+        """What a user should know before running it, though it is valid: scenarios that
+        share their runs, and a Latin hypercube too small to rank its factors."""
+        lines = self.same_configurations()
+        sweep = self.spec.sweep
+        if sweep is not None and sweep.method == "latin_hypercube":
+            k, n = len(sweep.factors), len(self.points)
+            if n < points_to_rank(k):
+                lines.append(
+                    f"a Latin hypercube of {n} points cannot rank {k} factors: a partial rank correlation "
+                    f"needs at least {points_to_rank(k)} points ({k} factors + 3), so sensitivity.csv will be "
+                    "empty and the report will have no ranking; give sweep.points more "
+                    "(ten a factor is a common choice)"
+                )
+        return lines
 
     def plan(self, replications: dict[tuple[str, int], int] | int) -> list[RunSpec]:
         runs = []

@@ -24,10 +24,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch
 from scipy.interpolate import PchipInterpolator
 
-from sim.analysis import mean_ci
+from sim.analysis import factor_columns, mean_ci
 from sim.config import Pathway, config_from_dict
+from sim.experiment import points_to_rank
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
 from sim.sweep import OVERLOADED, fmt_estimate, fmt_point, no_results, overloads, replications_text, unchecked
@@ -222,7 +224,7 @@ class Report:
             raise ValueError(f"{self.root}: no finished runs to report on")
         self.scenarios = list(dict.fromkeys(self.runs["scenario"]))
         self.baseline = self.manifest["baseline"]
-        self.factors = [c for c in self.runs.columns if "." in c]
+        self.factors = factor_columns(self.runs)
         self.out = self.root / "report"
         self.figures: list[tuple[str, str, str]] = []  # (name, title, caption)
         self._configs: dict[str, dict[str, Any]] = {}
@@ -686,23 +688,38 @@ class Report:
         if self.sensitivity.empty:
             return
         s = self.sensitivity[self.sensitivity["scenario"] == self.baseline]
-        fig, ax = plt.subplots(figsize=(8, 0.5 + 0.35 * len(s)))
+        points = self.runs.loc[self.runs["scenario"] == self.baseline, "point"].nunique()
+        clear = s["p_value"] < 0.05
+        fig, ax = plt.subplots(figsize=(8, 0.8 + 0.35 * len(s)), layout="constrained")
         labels = [f"{m.replace('_', ' ')} ~ {f}" for m, f in zip(s["metric"], s["factor"], strict=True)]
-        ax.barh(range(len(s)), s["prcc"], color=["#0072B2" if v >= 0 else "#D55E00" for v in s["prcc"]])
+        colours = ["#0072B2" if v >= 0 else "#D55E00" for v in s["prcc"]]
+        ax.barh(range(len(s)), s["prcc"].where(clear), color=colours)
+        # those that could be chance at this many points: pale and hatched
+        ax.barh(range(len(s)), s["prcc"].where(~clear), color=colours, alpha=0.3, hatch="///", edgecolor="white")
         for k, v in enumerate(s["prcc"]):
             if np.isnan(v):  # the metric did not vary over the sweep
                 ax.text(0.02, k, "no variation", va="center", fontsize=7, color="grey")
         ax.set_yticks(range(len(s)), labels, fontsize=7)
+        ax.invert_yaxis()  # the metrics in the headline table's order, from the top
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_xlim(-1, 1)
         ax.set_xlabel("partial rank correlation coefficient")
-        ax.set_title(f"Sensitivity ({self.baseline})")
+        ax.set_title(f"Sensitivity ({self.baseline}, {points} points)")
+        key = [
+            Patch(color="#0072B2", label="rises with the factor"),
+            Patch(color="#D55E00", label="falls with the factor"),
+            Patch(facecolor="grey", alpha=0.3, hatch="///", edgecolor="white", label="could be chance (p ≥ 0.05)"),
+        ]
+        fig.legend(handles=key, loc="outside lower center", ncol=3, fontsize=7)
+        others = " The other scenarios' are in sensitivity.csv." if len(self.scenarios) > 1 else ""
         self.save(
             fig,
             "sensitivity",
             "Sensitivity ranking",
-            "Partial rank correlation of each factor with each "
-            "metric over the Latin hypercube; longer bars matter more.",
+            f"Partial rank correlation of each factor with each metric over the {points} points of the Latin "
+            f"hypercube (each point's mean over its replications), in the baseline, {self.baseline}: how "
+            "closely the metric rises (blue) or falls (orange) with the factor, the other factors held. "
+            "Solid bars are clear (p < 0.05); pale, hatched bars could be chance at this many points." + others,
         )
 
     # -- the page ------------------------------------------------------------------------------
@@ -1073,6 +1090,18 @@ class Report:
             + table(by_pathway)
         )
 
+    def unranked(self) -> str:
+        """Why a Latin hypercube's sweep has no sensitivity ranking: too few points."""
+        sweep = self.manifest["resolved"].get("sweep") or {}
+        if sweep.get("method") != "latin_hypercube" or not self.sensitivity.empty:
+            return ""
+        k, n = len(self.factors), self.runs["point"].nunique()
+        return (
+            f"<p>No sensitivity ranking: a partial rank correlation of {k} factors needs at least "
+            f"{points_to_rank(k)} points of the Latin hypercube with results, and these runs have {n}. "
+            "Give <code>sweep.points</code> more and run the sweep again.</p>"
+        )
+
     def point_note(self) -> str:
         if not self.factors:
             return ""
@@ -1304,7 +1333,9 @@ class Report:
         title = m["resolved"].get("title") or m["experiment"]
         sweep_section = ""
         if self.factors:
-            sweep_section = "<h2>6. Sweep: metrics against factors</h2>" + figure("sweep") + figure("sensitivity")
+            sweep_section = (
+                "<h2>6. Sweep: metrics against factors</h2>" + figure("sweep") + figure("sensitivity") + self.unranked()
+            )
         # sections are numbered without a gap
         reference = 7 if self.factors else 6
         card = reference + 1

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import consolidate, write_manifest
+from sim.analysis import consolidate, factor_columns, write_manifest
 from sim.experiment import AutoReplications, Experiment, RunSpec, load_experiment
 from sim.metrics import HEADLINE
 from sim.runner import Executor, Outcome, Store, execute, expected_seconds, needs_more, results_dir
@@ -85,7 +85,7 @@ def overloads(runs: pd.DataFrame) -> list[tuple[str, str, list[str], int, int]]:
     if "overloaded" not in runs or runs.empty:
         return []
     said = runs["overloaded"].fillna("").astype(str)
-    factors = [c for c in runs.columns if "." in c]
+    factors = factor_columns(runs)
     out = []
     for (scenario, _), g in runs.groupby(["scenario", "point"], sort=False):
         hits = said[g.index]
@@ -167,7 +167,7 @@ def run_sweep(
         len(unused),
         outdated,
         plan[0].results_version if plan else None,
-        experiment.same_configurations() + executor.notes,
+        experiment.notes() + executor.notes,
         overload_lines(tables["runs"]),
     )
 
@@ -302,7 +302,7 @@ def dry_run(path: str | Path, results_root: str | Path = "results", workers: int
         + ", ".join(f"{c.scenario}#{c.point}={c.config_hash[:10]}" for c in experiment.cells[:6])
         + (" ..." if cells > 6 else "")
     )
-    return lines + [f"note: {line}" for line in experiment.same_configurations()]
+    return lines + [f"note: {line}" for line in experiment.notes()]
 
 
 def _duration(seconds: float) -> str:
@@ -449,7 +449,7 @@ def compare_lines(results: str | Path) -> list[str]:
         lines += ["", *overloaded]
     width = max(len(s) for s in scenarios) + len(" (baseline)") + 2
     for point, ps in summary.groupby("point", sort=True):
-        factor_cols = [c for c in ps.columns if "." in c]
+        factor_cols = factor_columns(ps)
         if factor_cols:
             lines += ["", "sweep point " + fmt_point(ps.iloc[0], factor_cols)]
         for metric, label in HEADLINE.items():
@@ -474,15 +474,23 @@ def compare_lines(results: str | Path) -> list[str]:
     if sens_path.is_file():
         sens = pd.read_parquet(sens_path)
         if not sens.empty:
-            lines += ["", "sensitivity (partial rank correlation; rank 1 matters most)"]
+            lines += [
+                "",
+                "sensitivity (partial rank correlation over the sweep's points, and its p-value; rank 1 matters "
+                "most; at p >= 0.05 it could be chance)",
+            ]
             for (scenario, metric), g in sens.groupby(["scenario", "metric"], sort=False):
                 if g["prcc"].isna().all():
                     lines.append(f"  {scenario}, {metric}: no variation over the sweep")
                     continue
                 top = g.sort_values("rank")
-                parts = [f"{r.factor} {r.prcc:+.2f}" for r in top.itertuples()]
+                parts = [f"{r.factor} {r.prcc:+.2f} ({_p(r.p_value)})" for r in top.itertuples()]
                 lines.append(f"  {scenario}, {metric}: " + "; ".join(parts))
     return lines
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else "p n/a" if math.isnan(p) else f"p = {p:.3f}"
 
 
 __all__ = [

@@ -892,6 +892,58 @@ sweep:
     assert "meetings_per_week: no variation over the sweep" in "\n".join(compare_lines(report.out_dir))
 
 
+def test_a_latin_hypercube_too_small_to_rank_its_factors_says_so_before_and_after(tmp_path, capsys):
+    from sim.report import write_report
+
+    path = experiment(
+        tmp_path,
+        """\
+replications: 1
+sweep:
+  method: latin_hypercube
+  points: 4
+  factors:
+    handovers.failure.base: {low: 0.0, high: 0.5}
+    fte_hours_per_week: {low: 30, high: 40}
+""",
+    )
+    note = (
+        "note: a Latin hypercube of 4 points cannot rank 2 factors: a partial rank correlation needs at least "
+        "5 points (2 factors + 3)"
+    )
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith(note)
+    assert dry_run(path, tmp_path / "r")[-1].startswith(note)
+    report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert any(line.startswith(note) for line in report.lines())
+    assert pd.read_parquet(report.out_dir / "sensitivity.parquet").empty
+    page = write_report(report.out_dir).read_text()
+    assert "No sensitivity ranking: a partial rank correlation of 2 factors needs at least 5 points" in page
+    assert 'id="fig-sensitivity"' not in page
+
+    # one point more: ranked, and no such note or paragraph
+    path.write_text(path.read_text().replace("points: 4", "points: 5"))
+    assert main(["validate", str(path)]) == 0
+    assert "note:" not in capsys.readouterr().out
+    report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert not any("cannot rank" in line for line in report.lines())
+    page = write_report(report.out_dir).read_text()
+    assert 'id="fig-sensitivity"' in page and "No sensitivity ranking" not in page
+    assert "over the 5 points of the Latin hypercube" in page
+
+
+def test_a_factor_of_the_configurations_top_level_is_shown_as_every_other(tmp_path):
+    from sim.report import write_report
+
+    path = experiment(tmp_path, "replications: 1\nsweep: {method: grid, factors: {fte_hours_per_week: [30, 40]}}\n")
+    report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    lines = compare_lines(report.out_dir)
+    assert "sweep point fte_hours_per_week = 30" in lines and "sweep point fte_hours_per_week = 40" in lines
+    page = write_report(report.out_dir).read_text()
+    assert "At the first point of the sweep (fte_hours_per_week = 30)" in page
+    assert 'id="fig-sweep"' in page
+
+
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(5, 40))
 def test_prcc_of_one_factor_is_spearmans_rho_with_its_p_value(seed, n):
     rng = np.random.default_rng(seed)
