@@ -74,6 +74,11 @@ class Range(Strict):
     def _ordered(self) -> Range:
         if self.high <= self.low:
             raise ValueError("high must be greater than low")
+        if self.integer and not (self.low.is_integer() and self.high.is_integer()):
+            # each whole number from low to high is drawn: 1.5 to 4 would draw 1
+            raise ValueError(
+                f"an integer range needs whole numbers for low and high, not {self.low:g} to {self.high:g}"
+            )
         return self
 
 
@@ -381,9 +386,14 @@ def load_experiment(path: str | Path) -> Experiment:
             except ConfigError as exc:
                 for p in exc.problems:
                     blamed, factor = _blame(p, scenario, where, point, source, lines)
-                    problems.append(blamed)
                     if factor is not None:
+                        drawn = spec.sweep.factors[factor] if spec.sweep else None
+                        if isinstance(drawn, Range) and not drawn.integer and "integer" in p.message:
+                            blamed = replace(
+                                blamed, message=f"{blamed.message}; to draw whole numbers, add integer: true"
+                            )
                         at_points.setdefault(blamed, {})[i] = point[factor]
+                    problems.append(blamed)
                 continue
             cells.append(Cell(name, i, point, cfg, cell_data, config_hash(cfg)))
     if problems:
@@ -417,7 +427,9 @@ def _blame(
     key = setter(point)
     if key is not None:
         place = ("sweep", "factors", key)
-        return Problem(source, line_of(lines, place), place, problem.message), key
+        # the value is said once for all the points it fails at, by `_at`
+        message = problem.message.removesuffix(f", not {point[key]!r}") if dotted == key else problem.message
+        return Problem(source, line_of(lines, place), place, message), key
     place = ("sweep", "factors") if point else where
     at = f" at sweep point {point}" if point else ""
     return Problem(source, line_of(lines, place), place, f"gives an invalid configuration: {problem}{at}"), None

@@ -321,6 +321,19 @@ def lines_of(path):
             r"sweep\.factors\.handovers\.nothing\.here: the configuration has no 'handovers\.nothing'",
         ),
         ("replications: {metrics: [happiness], half_width_pct: 5}\n", r"unknown metric 'happiness'"),
+        (  # 1.5 to 4 in whole numbers would draw 1
+            "sweep: {method: latin_hypercube, points: 5, factors: "
+            "{organisations.north_council.staff.social_worker.count: {low: 1.5, high: 4, integer: true}}}\n",
+            r":\d+: sweep\.factors\.organisations\.north_council\.staff\.social_worker\.count: "
+            r"an integer range needs whole numbers for low and high, not 1\.5 to 4$",
+        ),
+        (  # a count drawn as fractions: one line, with the fix, not one a point
+            "sweep: {method: latin_hypercube, points: 5, factors: "
+            "{organisations.north_council.staff.social_worker.count: {low: 2, high: 6}}}\n",
+            r":\d+: sweep\.factors\.organisations\.north_council\.staff\.social_worker\.count: "
+            r"Input should be a valid integer or 'unlimited'; to draw whole numbers, add integer: true "
+            r"\(at all 5 points, [\d.]+ to [\d.]+\)$",
+        ),
     ],
 )
 def test_bad_experiment_files_name_file_line_and_key(tmp_path, body, expected):
