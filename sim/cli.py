@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 import textwrap
@@ -35,6 +36,17 @@ def _whole(text: str) -> int:
     return value
 
 
+def _population(text: str) -> float:
+    """A number of residents, more than none."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of residents") from None
+    if not 0 < value < float("inf"):  # also NaN
+        raise argparse.ArgumentTypeError(f"{text}: give a number of residents more than 0, e.g. 500000")
+    return value
+
+
 def _align_step(text: str) -> dict[str, object]:
     """``--align TYPE:TO`` as the transform it stands for."""
     kind, colon, to = text.partition(":")
@@ -56,11 +68,17 @@ def _apply_step(text: str) -> dict[str, object]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    # '{split:{...}}' is one key, 'split:{...}', to YAML: a colon needs a space after it
+    spaces = (
+        "; YAML needs a space after each colon, e.g. '{align: {type: place}}'" if re.search(r"\w:[^\s/]", text) else ""
+    )
     try:
         step = YAML(typ="safe").load(text)
     except YAMLError as exc:
         detail = getattr(exc, "problem", None) or " ".join(str(exc).split())
-        raise argparse.ArgumentTypeError(f"{text!r} is not valid YAML: {detail}") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid YAML: {detail}{spaces}") from None
+    if spaces and isinstance(step, dict) and any(":" in str(key) for key in step):
+        raise argparse.ArgumentTypeError(f"{text!r}: no transform is named {next(iter(step))!r}{spaces}")
     if not (isinstance(step, dict) and len(step) == 1):
         raise argparse.ArgumentTypeError(f"{text!r}: give one transform and its arguments, e.g. '{{split: {{...}}}}'")
     return step
@@ -202,7 +220,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
     data, lines = load_yaml(args.config, "model configuration")
     config_from_dict(data, args.config, lines)  # what is wrong with it, said of its own lines
     steps: list[dict[str, object]] = [*(args.align or []), *(args.merge or [])]
-    if args.split_counties:
+    if args.split_counties is not None:
         steps.append({"split_counties": {"target_population": args.split_counties}})
     steps += args.apply or []
     if not steps:
@@ -422,7 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--merge", action="append", type=_merge_step, metavar="A,B:INTO", help="merge organisations of one type"
     )
     p.add_argument(
-        "--split-counties", type=float, metavar="POPULATION", help="split counties into unitaries of about this size"
+        "--split-counties",
+        type=_population,
+        metavar="POPULATION",
+        help="split counties into unitaries of about this size",
     )
     p.add_argument(
         "--apply",

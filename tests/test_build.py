@@ -320,6 +320,15 @@ def test_transform_command_writes_a_new_valid_configuration(tmp_path, capsys):
         # then the YAML parser's own words, which differ between versions of ruamel.yaml
         (["--apply", "{split: {"], "argument --apply: '{split: {' is not valid YAML: "),
         (["--apply", "hello"], "argument --apply: 'hello': give one transform and its arguments"),
+        # YAML reads 'split:1' as one key: say why
+        (
+            ["--apply", "{split:1}"],
+            "'{split:1}': no transform is named 'split:1'; YAML needs a space after each colon",
+        ),
+        (["--apply", "{align:{type:place}}"], "YAML needs a space after each colon, e.g. '{align: {type: place}}'"),
+        # 0 is a size, not 'no --split-counties'
+        (["--split-counties", "0"], "argument --split-counties: 0: give a number of residents more than 0"),
+        (["--split-counties", "many"], "argument --split-counties: 'many' is not a number of residents"),
         (["--apply", "{share: {capacity: [beds]}}"], "share: capacity: 'beds' is not a capacity of two or more"),
     ],
 )
