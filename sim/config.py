@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from sim.distributions import Distribution, as_distribution
-from sim.errors import ConfigError, Problem, unknown_key
+from sim.errors import ConfigError, Problem, no_space_after_colon, unknown_key
 from sim.yamlio import Lines, line_of, load_yaml
 
 Dist = Annotated[Distribution, BeforeValidator(as_distribution)]
@@ -726,6 +726,14 @@ def problems_from_validation(
 
     inside = {path[:k] for path, err in errors if not wrong_type_for_mapping(err) for k in range(len(path) + 1)}
     errors = [(path, err) for path, err in errors if not (wrong_type_for_mapping(err) and path in inside)]
+    # 'length_days:100' is an unknown key that says what is wrong with it; 'length_days'
+    # missing beside it would be said twice
+    run_in = {
+        (*path[:-1], str(path[-1]).partition(":")[0])
+        for path, err in errors
+        if err["type"] == "extra_forbidden" and path and no_space_after_colon(str(path[-1]))
+    }
+    errors = [(path, err) for path, err in errors if not (err["type"] == "missing" and path in run_in)]
     for path, err in errors:
         message = err["msg"]
         given = err.get("input")
@@ -743,6 +751,8 @@ def problems_from_validation(
             message = f"Input should be {mapping()}" + (
                 f", not {given!r}" if isinstance(given, str | int | float) else ""
             )
+            if isinstance(given, str):
+                message += no_space_after_colon(given)
         if err["type"] == "extra_forbidden":
             message = unknown_key("key", str(path[-1]) if path else "", _allowed_keys(root, path[:-1]))
         elif err["type"] == "missing":

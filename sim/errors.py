@@ -16,8 +16,20 @@ def format_path(path: tuple[str | int, ...]) -> str:
     return out or "(top level)"
 
 
+def no_space_after_colon(text: str) -> str:
+    """A note for 'baseline:true', which YAML reads as one word (a key, or a string where a
+    mapping should be): it needs a space after the colon. Empty for anything else."""
+    key, colon, value = text.partition(":")
+    if not (colon and key and value) or value[0].isspace() or value.startswith("//"):  # not a URL
+        return ""
+    return f"; YAML needs a space after a colon: '{key}: {value}'"
+
+
 def unknown_key(what: str, key: str, allowed: list[str]) -> str:
     """'unknown key 'x'; did you mean 'y'? (allowed: ...)', for a key or an argument."""
+    spaced = no_space_after_colon(key)
+    if spaced and key.partition(":")[0] in allowed:  # the key is there, and its value run into it
+        return f"unknown {what} {key!r}{spaced}"
     close = difflib.get_close_matches(key, allowed, n=1)
     return (
         f"unknown {what} {key!r}"

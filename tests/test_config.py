@@ -59,6 +59,34 @@ def test_unknown_key_names_file_line_and_suggests(tmp_path):
     assert "did you mean 'warmup_days'" in msg
 
 
+@pytest.mark.parametrize(
+    "old, new, needle, message",
+    [
+        # in a flow mapping, 'count:5' is one key; the key it was meant to be is not also 'missing'
+        (
+            "social_worker: {count: 5,",
+            "social_worker: {count:5,",
+            "count:5",
+            "organisations.north_council.staff.social_worker.count:5: unknown key 'count:5'; "
+            "YAML needs a space after a colon: 'count: 5'",
+        ),
+        # on a line of its own it is a string where a mapping should be
+        (
+            "run:\n  length_days: 365\n  warmup_days: 60\n",
+            "run:\n  length_days:365\n",
+            "run:",
+            "run: Input should be a mapping (keys: length_days, warmup_days), not 'length_days:365'; "
+            "YAML needs a space after a colon: 'length_days: 365'",
+        ),
+    ],
+)
+def test_a_colon_without_a_space_says_so(tmp_path, old, new, needle, message):
+    assert old in TEXT
+    text = TEXT.replace(old, new, 1)
+    path = write(tmp_path, text)
+    assert problems(path) == [f"{path}:{line_of(text, needle)}: {message}"]
+
+
 def test_unknown_key_deep_inside_a_list(tmp_path):
     text = TEXT.replace(
         "      first_contact_days: {dist: exponential, mean: 0.5}",
