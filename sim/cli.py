@@ -370,7 +370,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if exc.filename is None or isinstance(exc, BrokenPipeError):  # not a file's: unforeseen
             raise
         print(  # the results folder cannot be written: not a folder, no permission, disk full
-            f"{exc.filename}: {exc.strerror}; any runs that finished are kept, and once this is put right "
+            f"{_what_is_wrong(exc)}; any runs that finished are kept, and once this is put right "
             "the same command again does the rest",
             file=sys.stderr,
         )
@@ -533,11 +533,18 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a file where a folder goes (--out), no permission, a full disk
         if exc.filename is None:  # not a file's: unforeseen
             raise
-        in_the_way = isinstance(exc, (FileExistsError, NotADirectoryError))  # making a folder, or writing in one
-        print(
-            f"{exc.filename}: {'a file is where a folder is needed' if in_the_way else exc.strerror}", file=sys.stderr
-        )
+        print(_what_is_wrong(exc), file=sys.stderr)
         return EXIT_FAILED
+
+
+def _what_is_wrong(exc: OSError) -> str:
+    """An error writing a file, in a user's words: 'PATH: what is wrong'. A file in the way
+    of a folder is named itself, not the path beneath it that could not be made."""
+    path = Path(exc.filename)
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):  # making a folder, or writing in one
+        in_the_way = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
+        return f"{in_the_way}: a file is where a folder is needed"
+    return f"{path}: {exc.strerror}"
 
 
 if __name__ == "__main__":  # pragma: no cover
