@@ -685,6 +685,61 @@ class Report:
             "Metrics against factors",
             "One point per run: each headline metric against each factor of the sweep.",
         )
+
+    def figure_sweep_changes(self) -> None:
+        """Each scenario's paired change from the baseline at each point of the sweep, with its
+        95% CI: the comparison the common random numbers make sharp, which the spread of the
+        runs' own values in the figure before hides."""
+        changes = self.diffs[self.diffs["scenario"] != self.baseline]
+        if not self.factors or changes.empty:
+            return
+        metrics = HEADLINE_TABLE
+        others = [sc for sc in self.scenarios if sc != self.baseline]
+        fig, axes = plt.subplots(
+            len(metrics),
+            len(self.factors),
+            figsize=(3.6 * len(self.factors), 2.4 * len(metrics)),
+            squeeze=False,
+            layout="constrained",
+        )
+        for c, factor in enumerate(self.factors):
+            values = changes[factor].astype(float)
+            step = 0.012 * (values.max() - values.min())  # the scenarios side by side at each value
+            for r, metric in enumerate(metrics):
+                ax = axes[r][c]
+                ax.axhline(0, color="grey", linewidth=0.8)
+                for k, scenario in enumerate(others):
+                    g = changes[(changes["scenario"] == scenario) & (changes["metric"] == metric)]
+                    i = self.scenarios.index(scenario)
+                    x = g[factor].astype(float) + (k - (len(others) - 1) / 2) * step
+                    ax.errorbar(
+                        x,
+                        g["mean"],
+                        yerr=[g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]],
+                        fmt="os^Dv<>p"[i % 8],
+                        markersize=4,
+                        capsize=2,
+                        linewidth=1,
+                        color=OKABE_ITO[i % 8],
+                        label=scenario,
+                    )
+                if r == len(metrics) - 1:
+                    ax.set_xlabel(factor, fontsize=8)
+                if c == 0:
+                    ax.set_ylabel(f"change in {metric.replace('_', ' ')}", fontsize=8)
+        fig.suptitle(f"Each scenario's change from the baseline ({self.baseline}) at each point, with its 95% CI")
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4), fontsize=8)
+        self.save(
+            fig,
+            "sweep_changes",
+            "Changes from the baseline against factors",
+            f"Each scenario's change from the baseline, {self.baseline}, at each point of the sweep: the mean of "
+            "the paired differences over its replications (the same patients in both), with its 95% confidence "
+            "interval. A change whose interval crosses zero could be chance.",
+        )
+
+    def figure_sensitivity(self) -> None:
         if self.sensitivity.empty:
             return
         s = self.sensitivity[self.sensitivity["scenario"] == self.baseline]
@@ -1314,6 +1369,8 @@ class Report:
         self.figure_workload()
         self.figure_awaiting()
         self.figure_sweep()
+        self.figure_sweep_changes()
+        self.figure_sensitivity()
         imgs = {}
         for name, _, _ in self.figures:
             data = base64.b64encode((self.out / f"{name}.png").read_bytes()).decode()
@@ -1334,7 +1391,11 @@ class Report:
         sweep_section = ""
         if self.factors:
             sweep_section = (
-                "<h2>6. Sweep: metrics against factors</h2>" + figure("sweep") + figure("sensitivity") + self.unranked()
+                "<h2>6. Sweep: metrics against factors</h2>"
+                + figure("sweep")
+                + figure("sweep_changes")
+                + figure("sensitivity")
+                + self.unranked()
             )
         # sections are numbered without a gap
         reference = 7 if self.factors else 6

@@ -717,7 +717,7 @@ def test_a_results_folder_that_cannot_be_written_is_an_error_not_a_traceback(tmp
     (tmp_path / "a-file").write_text("")
     args = ["sweep", str(path), "--workers", "1", "--no-progress", "--results"]
     assert main([*args, str(tmp_path / "a-file")]) == 1
-    assert capsys.readouterr().err.startswith(f"{tmp_path / 'a-file' / 'small'}: Not a directory; ")
+    assert capsys.readouterr().err.startswith(f"{tmp_path / 'a-file'}: a file is where a folder is needed; ")
 
     real, written = Store.write_run, []
 
@@ -955,6 +955,7 @@ def test_a_factor_of_the_configurations_top_level_is_shown_as_every_other(tmp_pa
     page = write_report(report.out_dir).read_text()
     assert "At the first point of the sweep (fte_hours_per_week = 30)" in page
     assert 'id="fig-sweep"' in page
+    assert 'id="fig-sweep_changes"' not in page  # the baseline alone: no change to show
 
 
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(5, 40))

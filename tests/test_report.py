@@ -25,7 +25,7 @@ import sim.report as report_module
 from sim.cli import main
 from sim.metrics import DELAY_PARTS
 from sim.model import RESULTS_VERSION
-from sim.report import Report, _route
+from sim.report import HEADLINE_TABLE, Report, _route
 from sim.sweep import compare_lines, fmt_estimate, run_sweep
 from sim.yamlio import load_yaml
 
@@ -307,6 +307,27 @@ def drawn(report: Report, figure: str) -> tuple[plt.Figure, Any]:
     fig = figures[figure]
     fig.canvas.draw()
     return fig, fig.canvas.get_renderer()
+
+
+def test_the_sweep_shows_each_scenarios_paired_change_with_its_interval(report_dir):
+    report = Report(report_dir)
+    fig, _ = drawn(report, "sweep_changes")
+    diffs = pd.read_parquet(report_dir / "differences.parquet")
+    assert len(fig.axes) == len(HEADLINE_TABLE)  # one factor: a column of panels, a metric each
+    for ax, metric in zip(fig.axes, HEADLINE_TABLE, strict=True):
+        drawn_for = {c.get_label(): c for c in ax.containers}
+        assert sorted(drawn_for) == ["aligned", "split"]  # not the baseline against itself
+        for scenario, bars in drawn_for.items():
+            want = diffs[(diffs["scenario"] == scenario) & (diffs["metric"] == metric)].sort_values("point")
+            marks, _, (ranges,) = bars.lines
+            # beside each other at each factor value, not on it: both scenarios can be seen
+            assert np.allclose(marks.get_xdata(), want["handovers.failure.base"], atol=0.01)
+            assert not np.allclose(marks.get_xdata(), want["handovers.failure.base"])
+            assert np.allclose(marks.get_ydata(), want["mean"])
+            ends = np.array([[seg[0][1], seg[1][1]] for seg in ranges.get_segments()])
+            assert np.allclose(ends, want[["ci_low", "ci_high"]].to_numpy())
+    page = (report_dir / "report" / "index.html").read_text()
+    assert page.index('id="fig-sweep"') < page.index('id="fig-sweep_changes"') < page.index("<h2>7.")
 
 
 def test_workload_bars_have_room_above_them_and_the_legend_hides_none(report_dir):
