@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 
@@ -20,8 +21,8 @@ def no_space_after_colon(text: str) -> str:
     """A note for 'baseline:true', which YAML reads as one word (a key, or a string where a
     mapping should be): it needs a space after the colon. Empty for anything else."""
     key, colon, value = text.partition(":")
-    if not (colon and key and value) or value[0].isspace() or value.startswith("//"):  # not a URL
-        return ""
+    if not (colon and re.fullmatch(r"[A-Za-z_][\w.]*", key) and value) or value[0].isspace() or value.startswith("//"):
+        return ""  # not a key run into its value: a time (12:30), a URL
     return f"; YAML needs a space after a colon: '{key}: {value}'"
 
 

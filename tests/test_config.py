@@ -87,6 +87,23 @@ def test_a_colon_without_a_space_says_so(tmp_path, old, new, needle, message):
     assert problems(path) == [f"{path}:{line_of(text, needle)}: {message}"]
 
 
+@pytest.mark.parametrize(
+    "text, hint",
+    [
+        ("baseline:true", "; YAML needs a space after a colon: 'baseline: true'"),
+        ("run.warmup_days:120", "; YAML needs a space after a colon: 'run.warmup_days: 120'"),
+        ("length_days: 365", ""),  # spaced: not this mistake
+        ("12:30", ""),  # a time
+        ("https://example.org/x.yaml", ""),
+        ("north_council", ""),
+    ],
+)
+def test_a_key_run_into_its_value_is_told_from_a_time_or_an_address(text, hint):
+    from sim.errors import no_space_after_colon
+
+    assert no_space_after_colon(text) == hint
+
+
 def test_unknown_key_deep_inside_a_list(tmp_path):
     text = TEXT.replace(
         "      first_contact_days: {dist: exponential, mean: 0.5}",
