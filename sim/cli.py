@@ -68,6 +68,8 @@ def _apply_step(text: str) -> dict[str, object]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from sim.errors import no_space_after_colon
+
     # '{split:{...}}' is one key, 'split:{...}', to YAML: a colon needs a space after it
     spaces = (
         "; YAML needs a space after each colon, e.g. '{align: {type: place}}'" if re.search(r"\w:[^\s/]", text) else ""
@@ -77,8 +79,8 @@ def _apply_step(text: str) -> dict[str, object]:
     except YAMLError as exc:
         detail = getattr(exc, "problem", None) or " ".join(str(exc).split())
         raise argparse.ArgumentTypeError(f"{text!r} is not valid YAML: {detail}{spaces}") from None
-    if spaces and isinstance(step, dict) and any(":" in str(key) for key in step):
-        raise argparse.ArgumentTypeError(f"{text!r}: no transform is named {next(iter(step))!r}{spaces}")
+    if isinstance(step, dict) and step and (run_in := no_space_after_colon(str(next(iter(step))))):
+        raise argparse.ArgumentTypeError(f"{text!r}: no transform is named {next(iter(step))!r}{run_in}")
     if not (isinstance(step, dict) and len(step) == 1):
         raise argparse.ArgumentTypeError(f"{text!r}: give one transform and its arguments, e.g. '{{split: {{...}}}}'")
     return step

@@ -323,7 +323,7 @@ def test_transform_command_writes_a_new_valid_configuration(tmp_path, capsys):
         # YAML reads 'split:1' as one key: say why
         (
             ["--apply", "{split:1}"],
-            "'{split:1}': no transform is named 'split:1'; YAML needs a space after each colon",
+            "'{split:1}': no transform is named 'split:1'; YAML needs a space after a colon: 'split: 1'",
         ),
         (["--apply", "{align:{type:place}}"], "YAML needs a space after each colon, e.g. '{align: {type: place}}'"),
         # 0 is a size, not 'no --split-counties'
