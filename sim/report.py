@@ -653,9 +653,9 @@ class Report:
             "95th percentile.",
         )
 
-    def figure_sweep(self) -> None:
-        if not self.factors:
-            return
+    def factor_panels(self, draw: Any, ylabel: str, title: str) -> plt.Figure:
+        """A panel for each headline metric (rows) and each factor of the sweep (columns),
+        each drawn by ``draw(ax, metric, factor)``, with one legend under them all."""
         metrics = HEADLINE_TABLE
         fig, axes = plt.subplots(
             len(metrics),
@@ -667,20 +667,27 @@ class Report:
         for r, metric in enumerate(metrics):
             for c, factor in enumerate(self.factors):
                 ax = axes[r][c]
-                for i, scenario in enumerate(self.scenarios):
-                    g = self.runs[self.runs["scenario"] == scenario]
-                    ax.scatter(
-                        g[factor], g[metric], s=10, color=OKABE_ITO[i % 8], label=scenario, marker="os^Dv<>p"[i % 8]
-                    )
+                draw(ax, metric, factor)
                 if r == len(metrics) - 1:
                     ax.set_xlabel(factor, fontsize=8)
                 if c == 0:
-                    ax.set_ylabel(metric.replace("_", " "), fontsize=8)
-        fig.suptitle("Each headline metric against each factor (one point per run)")
-        handles, labels = axes[0][0].get_legend_handles_labels()  # one legend, under the panels
+                    ax.set_ylabel(ylabel.format(metric.replace("_", " ")), fontsize=8)
+        fig.suptitle(title)
+        handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4), fontsize=8)
+        return fig
+
+    def figure_sweep(self) -> None:
+        if not self.factors:
+            return
+
+        def draw(ax: Any, metric: str, factor: str) -> None:
+            for i, scenario in enumerate(self.scenarios):
+                g = self.runs[self.runs["scenario"] == scenario]
+                ax.scatter(g[factor], g[metric], s=10, color=OKABE_ITO[i % 8], label=scenario, marker="os^Dv<>p"[i % 8])
+
         self.save(
-            fig,
+            self.factor_panels(draw, "{}", "Each headline metric against each factor (one point per run)"),
             "sweep",
             "Metrics against factors",
             "One point per run: each headline metric against each factor of the sweep.",
@@ -693,45 +700,30 @@ class Report:
         changes = self.diffs[self.diffs["scenario"] != self.baseline]
         if not self.factors or changes.empty:
             return
-        metrics = HEADLINE_TABLE
         others = [sc for sc in self.scenarios if sc != self.baseline]
-        fig, axes = plt.subplots(
-            len(metrics),
-            len(self.factors),
-            figsize=(3.6 * len(self.factors), 2.4 * len(metrics)),
-            squeeze=False,
-            layout="constrained",
-        )
-        for c, factor in enumerate(self.factors):
+
+        def draw(ax: Any, metric: str, factor: str) -> None:
             values = changes[factor].astype(float)
             step = 0.012 * (values.max() - values.min())  # the scenarios side by side at each value
-            for r, metric in enumerate(metrics):
-                ax = axes[r][c]
-                ax.axhline(0, color="grey", linewidth=0.8)
-                for k, scenario in enumerate(others):
-                    g = changes[(changes["scenario"] == scenario) & (changes["metric"] == metric)]
-                    i = self.scenarios.index(scenario)
-                    x = g[factor].astype(float) + (k - (len(others) - 1) / 2) * step
-                    ax.errorbar(
-                        x,
-                        g["mean"],
-                        yerr=[g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]],
-                        fmt="os^Dv<>p"[i % 8],
-                        markersize=4,
-                        capsize=2,
-                        linewidth=1,
-                        color=OKABE_ITO[i % 8],
-                        label=scenario,
-                    )
-                if r == len(metrics) - 1:
-                    ax.set_xlabel(factor, fontsize=8)
-                if c == 0:
-                    ax.set_ylabel(f"change in {metric.replace('_', ' ')}", fontsize=8)
-        fig.suptitle(f"Each scenario's change from the baseline ({self.baseline}) at each point, with its 95% CI")
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4), fontsize=8)
+            ax.axhline(0, color="grey", linewidth=0.8)
+            for k, scenario in enumerate(others):
+                g = changes[(changes["scenario"] == scenario) & (changes["metric"] == metric)]
+                i = self.scenarios.index(scenario)
+                ax.errorbar(
+                    g[factor].astype(float) + (k - (len(others) - 1) / 2) * step,
+                    g["mean"],
+                    yerr=[g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]],
+                    fmt="os^Dv<>p"[i % 8],
+                    markersize=4,
+                    capsize=2,
+                    linewidth=1,
+                    color=OKABE_ITO[i % 8],
+                    label=scenario,
+                )
+
+        title = f"Each scenario's change from the baseline ({self.baseline}) at each point, with its 95% CI"
         self.save(
-            fig,
+            self.factor_panels(draw, "change in {}", title),
             "sweep_changes",
             "Changes from the baseline against factors",
             f"Each scenario's change from the baseline, {self.baseline}, at each point of the sweep: the mean of "
