@@ -219,6 +219,13 @@ def _resolve_councils(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
     for c in spec.councils or []:
         council = ids.get(c.lower()) or ids.get(slug(c))
         if council is None:
+            district = everywhere[everywhere["district23"].str.lower() == c.lower()]
+            if not district.empty:  # 'Woking': a district council, whose county is the upper tier
+                raise ValueError(
+                    f"councils: {c!r} is a district; councils here are the upper tier (2023): did you mean "
+                    + " or ".join(repr(a) for a in sorted(set(district["authority_name"])))
+                    + "?"
+                )
             close = difflib.get_close_matches(c, sorted(set(everywhere["authority_name"])), n=1)
             raise ValueError(f"councils: unknown council {c!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
         if council not in here:
@@ -228,6 +235,30 @@ def _resolve_councils(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
             raise ValueError(f"councils: {c!r} is given twice")
         out.append(council)
     return out
+
+
+def _check_areas(spec: BuildSpec, arrangements: list[str]) -> None:
+    """Each governance arrangement the spec names is one of ``arrangements``, and each
+    area has only what its kind uses: a place a governance arrangement, a community
+    health area a provider (an error names where, as ``places.east.governance``)."""
+    for where, arrangement in [("governance", spec.governance)] + [
+        (f"places.{k}.governance", a.governance) for k, a in (spec.places or {}).items()
+    ]:
+        if arrangement is not None and arrangement not in arrangements:
+            close = difflib.get_close_matches(arrangement, arrangements, n=1)
+            raise ValueError(
+                f"{where}: unknown arrangement {arrangement!r}"
+                + (f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(arrangements)}")
+            )
+    for k, a in (spec.places or {}).items():
+        if a.provider is not None:
+            raise ValueError(f"places.{k}.provider: a place has no provider; provider is for community_health areas")
+    for k, a in (spec.community_health or {}).items():
+        if a.governance is not None:
+            raise ValueError(
+                f"community_health.{k}.governance: a community health provider has no governance arrangement;"
+                " governance is for places"
+            )
 
 
 def _areas_to_zones(areas: dict[str, Area], zones: pd.DataFrame, what: str) -> dict[str, str]:
@@ -242,12 +273,12 @@ def _areas_to_zones(areas: dict[str, Area], zones: pd.DataFrame, what: str) -> d
             if not found:
                 close = difflib.get_close_matches(d, sorted(set(zones["district23"])), n=1)
                 raise ValueError(
-                    f"{what} {area_id!r}: no district {d!r} in these ICBs"
+                    f"{what}.{area_id}.districts: no district {d!r} in these ICBs"
                     + (f"; did you mean {close[0]!r}?" if close else "")
                 )
             for z in found:
                 if z in out:
-                    raise ValueError(f"{what}: district {d!r} is in both {out[z]!r} and {area_id!r}")
+                    raise ValueError(f"{what}.{area_id}.districts: district {d!r} is also in {out[z]!r}")
                 out[z] = area_id
     missing = sorted(set(zones["zone"]) - set(out))
     if missing:
@@ -264,6 +295,7 @@ def _count(per_100k: float, residents: float, minimum: int) -> int:
 def build_config(spec: BuildSpec) -> dict[str, Any]:
     """Configuration data for the ICBs of ``spec`` (raises ValueError on a bad spec)."""
     d = copy.deepcopy(defaults())
+    _check_areas(spec, sorted(d["governance"]["arrangements"]))
     geo = england()
     icbs = _resolve_icbs(spec, geo.zones)
     zones = geo.zones[geo.zones["icb_code"].isin(icbs)].reset_index(drop=True)
@@ -453,9 +485,11 @@ def build_from_file(path: str | Path) -> dict[str, Any]:
         return build_config(spec)
     except ValueError as exc:
         _, lines = load_yaml(path)
-        key, _, rest = str(exc).partition(": ")
-        where, message = ((key,), rest) if key in BuildSpec.model_fields and rest else ((), str(exc))
-        raise ConfigError([Problem(str(path), line_of(lines, where), where, message)]) from None
+        key, _, rest = str(exc).partition(": ")  # 'places.east.districts: no district ...'
+        where = tuple(key.split("."))
+        if where[0] not in BuildSpec.model_fields or not rest:
+            where, rest = (), str(exc)
+        raise ConfigError([Problem(str(path), line_of(lines, where), where, rest)]) from None
 
 
 HEADER = """\
@@ -473,24 +507,37 @@ HEADER = """\
 
 def dump(data: dict[str, Any], header: str) -> str:
     """The configuration as YAML under a comment header, compact where lists of small
-    mappings would sprawl.  A mapping given an anchor (``CommentedMap.yaml_set_anchor``)
-    is written once, under its anchor, and as an alias wherever else it appears."""
+    mappings would sprawl: a list of plain values, or a mapping of them two levels down,
+    is written on one line where that line fits in the width, and one item a line where
+    it would not (a line folded inside ``{...}`` or ``[...]`` is hard to edit).  A
+    mapping given an anchor (``CommentedMap.yaml_set_anchor``) is written once, under
+    its anchor, and as an alias wherever else it appears."""
+    width = 120
     anchored: dict[int, CommentedMap] = {}
 
-    def compact(node: Any, depth: int = 0) -> Any:
+    def compact(node: Any, depth: int = 0, indent: int = 0, lead: int = 0) -> Any:
+        """``indent``: the column of the node's lines if written as a block; ``lead``:
+        the characters before it on its first line if written on one line."""
         if id(node) in anchored:
             return anchored[id(node)]
         if isinstance(node, dict):
-            m = CommentedMap((k, compact(v, depth + 1)) for k, v in node.items())
-            if all(not isinstance(v, (dict, list)) for v in node.values()) and depth >= 2:
+            m = CommentedMap(
+                (k, compact(v, depth + 1, indent + (0 if isinstance(v, list) else 2), indent + len(str(k)) + 2))
+                for k, v in node.items()
+            )
+            if (
+                all(not isinstance(v, (dict, list)) for v in node.values())
+                and depth >= 2
+                and lead + _flow_length(node) <= width
+            ):
                 m.fa.set_flow_style()
             if isinstance(node, CommentedMap) and node.anchor.value:
                 m.yaml_set_anchor(node.anchor.value, always_dump=True)
                 anchored[id(node)] = m
             return m
         if isinstance(node, list):
-            seq = CommentedSeq(compact(v, depth + 1) for v in node)
-            if all(not isinstance(v, (dict, list)) for v in node):
+            seq = CommentedSeq(compact(v, depth + 1, indent + 2, indent + 2) for v in node)
+            if all(not isinstance(v, (dict, list)) for v in node) and lead + _flow_length(node) <= width:
                 seq.fa.set_flow_style()
             return seq
         if isinstance(node, float) and math.isfinite(node):
@@ -498,10 +545,32 @@ def dump(data: dict[str, Any], header: str) -> str:
         return node
 
     yaml = YAML()
-    yaml.width = 120
+    yaml.width = width
     buf = io.StringIO()
     yaml.dump(compact(data), buf)
     return header + buf.getvalue()
+
+
+def _flow_length(node: dict[str, Any] | list[Any]) -> int:
+    """About how long ``node`` is written on one line, as ``{k: v, ...}`` or ``[v, ...]``
+    (a string counted with quotes where it has a character a flow collection would
+    need them for), or too long for any line where ruamel.yaml would write it so that
+    it does not read back (a string starting with ':' or '?')."""
+
+    def scalar(v: Any) -> int:
+        if isinstance(v, str) and v.startswith((":", "?")):
+            return 1 << 30
+        if isinstance(v, float) and math.isfinite(v):
+            v = round(v, 6)
+        text = "null" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+        quoted = isinstance(v, str) and (not v or v != v.strip() or any(c in v for c in ",:#'\"[]{}&*!|>%@`"))
+        return len(text) + (2 if quoted else 0)
+
+    if isinstance(node, dict):
+        items = [len(str(k)) + 2 + scalar(v) for k, v in node.items()]
+    else:
+        items = [scalar(v) for v in node]
+    return 2 + sum(items) + 2 * max(len(items) - 1, 0)
 
 
 def shown_path(path: str | Path) -> str:

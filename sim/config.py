@@ -764,6 +764,11 @@ def problems_from_validation(
         elif err["type"] == "union_tag_not_found":  # {mean: 9, sd: 8}: of what kind?
             path = (*path, str(err.get("ctx", {}).get("discriminator", "kind")).strip("'"))
             message = "required key is missing: it says which kind this is"
+        elif err["type"] == "too_short":  # pydantic: "List should have at least 1 item after validation, not 0"
+            ctx = err.get("ctx", {})
+            n, actual = ctx.get("min_length", 1), ctx.get("actual_length", 0)
+            empty = "an empty mapping" if ctx.get("field_type") == "Dictionary" else "an empty list"
+            message = f"give at least {n} item{'s' if n != 1 else ''}, not " + (empty if actual == 0 else str(actual))
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         if (path, message) in seen:

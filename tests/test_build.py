@@ -8,8 +8,11 @@ import math
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
-from sim.build import ENGLAND, BuildSpec, build_config, england, trust_names
+from sim.build import ENGLAND, BuildSpec, build_config, dump, england, trust_names
 from sim.cli import main
 from sim.config import config_from_dict, load_config
 from sim.experiment import Experiment, load_experiment
@@ -50,6 +53,42 @@ def test_each_committed_config_is_what_its_spec_builds(spec, tmp_path):
     assert main(["build", str(spec), "--out", str(out)]) == 0
     committed = ROOT / "configs" / spec.name
     assert out.read_text() == committed.read_text(), f"rebuild configs/{spec.name} from {spec.name}"
+
+
+def test_a_written_configuration_puts_a_list_or_mapping_on_one_line_only_where_it_fits():
+    """A list folded inside [...] is hard to edit (a planner changes the councils listed
+    under a unitary's ``into``): too long for a line, it is one item a line."""
+    data = {
+        "footprints": {
+            "local_authority": {f"zone_{i}": "a_council_with_a_long_name" for i in range(12)},
+            "icb": {"a": "b"},
+        },
+        "zones": [{"id": f"z{i}", "name": "Name (with, a comma)", "population": 1000} for i in range(3)],
+        "reorganise": {"into": {"u1": [f"district_number_{i}" for i in range(12)], "u2": ["a", "b"]}},
+        "names": {"x": {f"u{i}_council": f"Unitary ({i} of 12)" for i in range(12)}},
+    }
+    text = dump(data, "")
+    assert YAML(typ="safe").load(text) == data
+    for line in text.splitlines():
+        assert len(line) <= 120 and line.count("{") == line.count("}") and line.count("[") == line.count("]"), line
+    assert "  icb: {a: b}" in text and "u2: [a, b]" in text and "- {id: z0, name: 'Name (with, a comma)'" in text
+    assert "\n    u1_council: Unitary (1 of 12)\n" in text and "\n    - district_number_3\n" in text
+
+
+@given(
+    st.recursive(
+        st.integers() | st.text("ab ,:()-_'", max_size=30),
+        lambda inner: (
+            st.lists(inner, max_size=8)
+            | st.dictionaries(st.text("abcdef_", min_size=1, max_size=40), inner, max_size=8)
+        ),
+        max_leaves=60,
+    )
+)
+def test_a_written_configuration_reads_back_as_it_was(value):
+    data = {"top": value}
+    text = dump(data, "")
+    assert YAML(typ="safe").load(text) == data
 
 
 def test_lancashire_today_matches_the_board_paper():
@@ -251,6 +290,51 @@ def test_bad_build_specs_are_reported(tmp_path, capsys):
     spec.write_text("name: x\nicbz: all\n")
     assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
     assert "unknown key 'icbz'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (
+            "councils: [Woking]",
+            "3: councils: 'Woking' is a district; councils here are the upper tier (2023): did you mean 'Surrey'?",
+        ),
+        (
+            "governance: joint_comittee",
+            "3: governance: unknown arrangement 'joint_comittee'; did you mean 'joint_committee'?",
+        ),
+        (
+            "places:\n  a:\n    districts: [Preston]\n    governance: bogus",
+            "6: places.a.governance: unknown arrangement 'bogus'; known: consultative_forum, icb_committee,",
+        ),
+        (
+            "places:\n  a:\n    districts: [Preston]\n    provider: RXN",
+            "6: places.a.provider: a place has no provider; provider is for community_health areas",
+        ),
+        (
+            "community_health:\n  a:\n    districts: [Preston]\n    governance: lead_provider",
+            "6: community_health.a.governance: a community health provider has no governance arrangement;",
+        ),
+        (
+            "places:\n  a: {districts: [Preston]}\n  b: {districts: [Prestn]}",
+            "5: places.b.districts: no district 'Prestn' in these ICBs; did you mean 'Preston'?",
+        ),
+        (
+            "places:\n  a: {districts: [Preston]}\n  b: {districts: [Preston]}",
+            "5: places.b.districts: district 'Preston' is also in 'a'",
+        ),
+        ("councils: []", "3: councils: give at least 1 item, not an empty list"),
+    ],
+)
+def test_a_build_spec_problem_is_named_where_it_is(text, problem, tmp_path, capsys):
+    """Not silently ignored (a place's provider), nor found only in the configuration
+    built from it, but at the spec's own line."""
+    spec = tmp_path / "s.yaml"
+    icbs = "all" if "Woking" in text else "[E54000048]"
+    spec.write_text(f"name: x\nicbs: {icbs}\n{text}\n")
+    assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
+    assert f"{spec}:{problem}" in capsys.readouterr().err
+    assert not (tmp_path / "o.yaml").exists()
 
 
 def test_build_never_overwrites_silently(tmp_path, capsys):
