@@ -398,7 +398,7 @@ def load_experiment(path: str | Path) -> Experiment:
             cells.append(Cell(name, i, point, cfg, cell_data, config_hash(cfg)))
     if problems:
         unique = [_at(p, at_points[p], len(points)) if p in at_points else p for p in dict.fromkeys(problems)]
-        raise ConfigError(sorted(unique, key=lambda p: p.line or 0))  # in the file's order
+        raise ConfigError(sorted(_once_for_shared_lines(unique), key=lambda p: p.line or 0))  # in the file's order
     return Experiment(spec, path, path.read_text(encoding="utf-8"), cells, points)
 
 
@@ -435,6 +435,48 @@ def _blame(
     return Problem(source, line_of(lines, place), place, f"gives an invalid configuration: {problem}{at}"), None
 
 
+def _transform_line(lines: Lines, tkey: tuple[str | int, ...], message: str) -> int | None:
+    """The line of what a transform's error names ('reorganise: into.north: ...' is on the
+    line of ``into: north:``) where the file has it, else of the transform."""
+    kind, _, rest = message.partition(": ")
+    inner, _, said = rest.partition(": ")
+    if said and re.fullmatch(r"[\w.]+", inner):
+        path = (*tkey, kind, *(int(k) if k.isdigit() else k for k in inner.split(".")))
+        if path in lines:
+            return lines[path]
+    return line_of(lines, tkey)
+
+
+def _once_for_shared_lines(problems: list[Problem]) -> list[Problem]:
+    """A problem of lines that several scenarios share (a YAML anchor and its aliases, as
+    ``handover county`` writes) said once, naming the other scenarios that use them."""
+    first: dict[tuple[int, str], Problem] = {}
+    also: dict[tuple[int, str], list[str]] = {}
+    for p in problems:
+        if p.line and len(p.path) > 1 and p.path[0] == "scenarios":
+            key = (p.line, p.message)
+            if key in first:
+                also[key].append(str(p.path[1]))
+            else:
+                first[key], also[key] = p, []
+    out = []
+    for p in problems:
+        key = (p.line or 0, p.message)
+        if key not in first:
+            out.append(p)
+        elif first[key] is p:
+            others = also[key]
+            if others:
+                names = " and ".join([", ".join(others[:-1]), others[-1]] if len(others) > 1 else others)
+                p = replace(
+                    p,
+                    message=f"{p.message} (also scenario{'s' if len(others) > 1 else ''} {names}, "
+                    "which use the same lines)",
+                )
+            out.append(p)
+    return out
+
+
 def _at(problem: Problem, values: dict[int, Any], n_points: int) -> Problem:
     """One line for a problem a sweep factor gives at several points, however many:
     '(at 1.5)', '(at 1.5, 2)', or '(at 27 of the 40 points, 1.02 to 1.98)'; a factor in
@@ -467,7 +509,7 @@ def _resolve(
             data = apply(data, transform)
         except (TransformError, KeyError) as exc:
             tkey = (*where, "transforms", i)
-            problems.append(Problem(source, line_of(lines, tkey), tkey, str(exc)))
+            problems.append(Problem(source, _transform_line(lines, tkey, str(exc)), tkey, str(exc)))
             return None
     for key, value in scenario.overrides.items():
         try:

@@ -254,13 +254,12 @@ def reorganise(
         raise TransformError("a zone is given to more than one successor")
     if set(listed) != own:
         missing, extra = sorted(own - set(listed)), sorted(set(listed) - own)
-        whose = f"{organisations[0]!r}'s" if len(organisations) == 1 else "their"
         if by is not None:  # name the zones left out by the organisations they are in
             missing = [f"{z} (in {by_fp[z]})" for z in missing]
         raise TransformError(
-            f"the successors must take exactly {whose} zones"
+            f"the successors must take exactly the zones of {', '.join(map(repr, organisations))}"
             + (f"; not given: {', '.join(missing)}" if missing else "")
-            + (f"; not {whose}: {', '.join(extra)}" if extra else "")
+            + (f"; not among them: {', '.join(extra)}" if extra else "")
         )
     new_fp = dict(fp)
     for new, zones in into.items():

@@ -294,7 +294,7 @@ def lines_of(path):
         ),
         (
             "scenarios:\n  a: {baseline: true}\n  b:\n    transforms: [{split: {organisation: south_council, into: {x: [southvale]}}}]\n",
-            r"scenarios\.b\.transforms\[0\]: split: the successors must take exactly 'south_council'.s zones; not given: eastfield",
+            r"scenarios\.b\.transforms\[0\]: split: the successors must take exactly the zones of 'south_council'; not given: eastfield",
         ),
         (
             "scenarios:\n  a: {baseline: true}\n  b:\n    overrides: {handovers.failure.base: 7}\n",
@@ -343,6 +343,24 @@ def test_bad_experiment_files_name_file_line_and_key(tmp_path, body, expected):
     msgs = lines_of(path)
     assert any(re.search(expected, m) for m in msgs), msgs
     assert all(m.startswith(f"{path}:") for m in msgs)
+
+
+def test_a_transform_shared_by_scenarios_is_one_problem_on_the_line_it_names(tmp_path):
+    """``handover county`` writes a unitaries transform once, under a YAML anchor, for
+    three scenarios: a slip in its ``into`` is one problem, on that line."""
+    body = (
+        "scenarios:\n  a: {baseline: true}\n  b:\n    transforms:\n    - &councils\n      reorganise:\n"
+        "        organisations: [coast_place, inland_place]\n        by: local_authority\n        into:\n"
+        "          north_place: [north_council]\n          south_place: [south_councl]\n"
+        "  c:\n    transforms: [*councils]\n  d:\n    transforms: [*councils, {merge: {organisations: [the_icb], into: x}}]\n"
+    )
+    path = experiment(tmp_path, body)
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "south_councl" in text)
+    assert lines_of(path) == [
+        f"{path}:{line}: scenarios.b.transforms[0]: reorganise: into.south_place: no organisation of type "
+        "'local_authority' called 'south_councl'; did you mean 'south_council'? (also scenarios c and d, which use "
+        "the same lines)"
+    ]
 
 
 def test_a_bad_override_in_a_sweep_is_one_problem_on_its_own_line(tmp_path):
