@@ -235,17 +235,34 @@ def cmd_transform(args: argparse.Namespace) -> int:
             print(f"{args.config}: {exc}", file=sys.stderr)
             return EXIT_INVALID
     data["name"] = args.name or f"{data['name']}-transformed"
+    described = "; ".join(_flow(step) for step in steps)  # 'split_counties: {target_population: 500000}'
+    # the description is what a report says of the configuration: not that of the one it came from
+    data["description"] = " ".join(
+        [str(data.get("description", "")).strip(), f"Boundaries changed by handover transform: {described}."]
+    ).strip()
     cfg = config_from_dict(data, str(out))
-    described = "; ".join(f"{next(iter(step))} {step[next(iter(step))]}" for step in steps)
     header = (
         f"# Made by `handover transform` from {shown_path(args.config)}, changing its boundaries:\n"
-        f"# {described}.\n"
-        "# Staff and capacity follow residents (sim/transforms.py).  Regenerate it rather than editing by hand.\n"
+        + "".join(f"# {line}\n" for line in textwrap.wrap(f"{described}.", 100, break_on_hyphens=False))
+        + "# Staff and capacity follow residents (sim/transforms.py).  Regenerate it rather than editing by hand.\n"
     )
     text = dump(data, header)
     _write_atomically(out, text)
     print(f"{out}: {len(cfg.organisations)} organisations after {len(steps)} transform(s)")
     return EXIT_OK
+
+
+def _flow(value: object) -> str:
+    """A transform as it would be written in a YAML file, on one line: ``{merge: {into: x}}``
+    reads 'merge: {into: x}' (a whole number without '.0')."""
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k}: {_flow(v)}" for k, v in value.items())
+        return inner if len(value) == 1 and isinstance(next(iter(value.values())), dict) else f"{{{inner}}}"
+    if isinstance(value, list):
+        return f"[{', '.join(_flow(v) for v in value)}]"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -368,6 +368,12 @@ def test_transform_command_writes_a_new_valid_configuration(tmp_path, capsys):
     assert "lancashire_council" not in councils and len([c for c in councils if c.startswith("lancashire")]) == 2
     successors = sorted(c for c in councils if c.startswith("lancashire"))
     assert [split_cfg.organisations[c].name for c in successors] == ["Lancashire (1 of 2)", "Lancashire (2 of 2)"]
+    # what it is, in the words of a YAML file, where a report will read it: not only what it came from
+    assert split_cfg.description.startswith(load_config(LSC).description)
+    assert split_cfg.description.endswith(
+        " Boundaries changed by handover transform: split_counties: {target_population: 500000}."
+    )
+    assert "\n# split_counties: {target_population: 500000}.\n" in split.read_text()
     assert (
         main(
             [
