@@ -16,12 +16,13 @@ Today is the county council over its districts (the housing authorities) in the 
 of April 2026 (``sim/data/england/icb26_councils.csv``), with one place for the
 county in each ICB, as Surrey's study has.  The unitaries group the districts (and
 unitaries beside) by the hospitals their residents use (``group_districts`` with
-``min_share`` and ``linked_at``), which is the model's guess, not any council's
-proposal: of the groupings in which no unitary has under half an equal share of the
-residents, the one whose councils' hospitals are most alike, of those (where there
-are any) in which two councils that share no hospital go together only through others
-that do.  The experiment lists each unitary's councils so that a planner can change
-them to a real proposal.
+``min_share``, ``max_share`` and ``linked_at``), which is the model's guess, not any
+council's proposal: of the groupings in which no unitary has under half an equal share
+of the residents, nor (where any grouping allows it) over one and a half, the one whose
+councils' hospitals are most alike, of those (where there are any) in which two
+councils that share no hospital go together only through others that do.  The
+experiment lists each unitary's councils so that a planner can change them to a real
+proposal.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ from sim.build import ENGLAND, BuildSpec, build_config, build_header, dump, engl
 from sim.transforms import MAX_FAIR_DISTRICTS, _district, district_hospitals, group_districts, sharing, sharing_none
 
 NUMBER = {2: "two", 3: "three", 4: "four", 5: "five"}  # the numbers of unitaries a study can compare
-# no unitary the guess draws has under half an equal share of the county's residents
-MIN_SHARE = 0.5
+# no unitary the guess draws has under half an equal share of the county's residents, nor
+# (where any grouping allows it) over one and a half: the "about 500,000" each of seed 000
+MIN_SHARE, MAX_SHARE = 0.5, 1.5
 # two councils share a hospital when a trust admits at least this share of the residents
 # of both: a unitary given with a county must share one with one of its districts, and a
 # guessed unitary joins councils that share none only through others that do
@@ -252,7 +254,7 @@ def county_study(
     alone = tuple(district_name[districts[i]] for i in sharing_none(shares, SHARED_HOSPITAL))
     groups: dict[int, list[list[str]]] = {}
     for n in sorted(unitaries):
-        grouped = group_districts(data, zones, n, MIN_SHARE, linked_at=SHARED_HOSPITAL)
+        grouped = group_districts(data, zones, n, MIN_SHARE, linked_at=SHARED_HOSPITAL, max_share=MAX_SHARE)
         groups[n] = [[district_name[d] for d in group] for group in grouped]
         ids = [f"{slug(name)}_{k}_of_{n}_council" for k in range(1, len(grouped) + 1)]
         reorganise = CommentedMap(
@@ -369,7 +371,8 @@ def study_files(study: CountyStudy, root: str | Path = ".") -> dict[Path, str]:
             f"{area}, against {unitaries_in_words(list(study.groups))} unitaries (written by `{study.command}`).",
             "",
             "The unitaries are the model's guess, not a proposal: councils whose residents use the same hospitals "
-            "are put together, none with under half an equal share of the residents, and two that share no "
+            "are put together, none with under half an equal share of the residents (nor, where any grouping allows "
+            "it, over one and a half), and two that share no "
             "hospital only through others that do (group_districts in sim/transforms.py).  There is no map of "
             "which councils touch: read the guess before the results."
             + (f"  {alone_note(study.alone)}" if study.alone else ""),

@@ -559,7 +559,12 @@ def _joined(count: int, links: Sequence[int]) -> list[bool]:
 
 
 def _fair_grouping(
-    residents: list[int], shares: np.ndarray, groups: int, min_share: float, links: Sequence[int] | None = None
+    residents: list[int],
+    shares: np.ndarray,
+    groups: int,
+    min_share: float,
+    links: Sequence[int] | None = None,
+    max_share: float = math.inf,
 ) -> list[list[int]]:
     """The districts (by index) in each group of the best grouping into ``groups`` in
     which every group has at least ``min_share`` of an equal share of the residents (or,
@@ -567,7 +572,9 @@ def _fair_grouping(
     districts' hospitals are most like their group's, the sum over districts of
     residents times one minus the cosine of the district's and its group's shares.
     With ``links`` (each district's linked ones, as bits), of the groupings giving every
-    group its share those whose groups are each joined by links come first.
+    group its share those whose groups are each joined by links come first; with
+    ``max_share``, before them those in which no group has more than ``max_share`` of
+    an equal share too.
 
     Exact, by dynamic programming over sets of districts, since a group's part of that
     sum depends only on its members: the best grouping of a set into j groups is the
@@ -603,25 +610,28 @@ def _fair_grouping(
             return pop[rest]
         return max(min(pop[g], largest_smallest(rest ^ g, j - 1)) for g in first_groups(rest, j))
 
-    def cheapest(floor: float, allowed: list[bool]) -> tuple[float, tuple[int, ...]] | None:
+    def cheapest(floor: float, allowed: list[bool], ceiling: float = math.inf) -> tuple[float, tuple[int, ...]] | None:
         @cache
         def best(rest: int, j: int) -> tuple[float, tuple[int, ...]] | None:
-            if pop[rest] < j * floor:
+            if not j * floor <= pop[rest] <= j * ceiling:
                 return None
             if j == 1:
                 return (cost[rest], (rest,)) if allowed[rest] else None
             options = [
                 (cost[g] + tail[0], (g, *tail[1]))
                 for g in first_groups(rest, j, allowed)
-                if pop[g] >= floor and (tail := best(rest ^ g, j - 1)) is not None
+                if floor <= pop[g] <= ceiling and (tail := best(rest ^ g, j - 1)) is not None
             ]
             return min(options, default=None)
 
         return best(everyone, groups)
 
-    floor = min_share * sum(residents) / groups
+    equal = sum(residents) / groups
+    floor, ceiling = min_share * equal, max_share * equal
     found = (
-        cheapest(floor, joined)  # joined by links, if any such is fair
+        (cheapest(floor, joined, ceiling) if max_share < math.inf else None)  # each its share, none too large
+        or cheapest(floor, joined)  # joined by links, if any such is fair
+        or (cheapest(floor, anyhow, ceiling) if links is not None and max_share < math.inf else None)
         or (cheapest(floor, anyhow) if links is not None else None)
         or cheapest(largest_smallest(everyone, groups), anyhow)
     )
@@ -671,7 +681,7 @@ def _hospital_links(vectors: np.ndarray, linked_at: float) -> list[int]:
 
 
 def group_districts(
-    data: Data, zones: list[str], n: int, min_share: float = 0.0, linked_at: float = 0.0
+    data: Data, zones: list[str], n: int, min_share: float = 0.0, linked_at: float = 0.0, max_share: float = math.inf
 ) -> list[list[str]]:
     """The districts of ``zones`` in ``n`` groups (fewer if there are fewer districts),
     each sorted, keeping districts whose residents use the same hospitals together
@@ -689,7 +699,9 @@ def group_districts(
     residents of both) go together only through others that do, unless no grouping
     giving every group its share allows it: with no map of which districts touch, this
     keeps apart districts at opposite ends of a county (a district sharing a hospital
-    with none is free to go anywhere)."""
+    with none is free to go anywhere).  With ``max_share``, of those, the groupings in
+    which no group has more than ``max_share`` of an equal share come first (a county
+    in three is not one large unitary and two small ones)."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
     districts, residents, vectors = district_hospitals(data, zones)
@@ -701,7 +713,7 @@ def group_districts(
                 f"{len(districts)} districts are too many to group exactly (at most {MAX_FAIR_DISTRICTS})"
             )
         links = _hospital_links(vectors, linked_at) if linked_at > 0 else None
-        grouped = _fair_grouping(residents, vectors, min(n, len(districts)), min_share, links)
+        grouped = _fair_grouping(residents, vectors, min(n, len(districts)), min_share, links, max_share)
         return [[districts[i] for i in group] for group in grouped]
     labels = fcluster(
         linkage(vectors, method="average", metric="cosine"), t=min(n, len(districts)), criterion="maxclust"
