@@ -62,6 +62,17 @@ def mean_ci(x: pd.Series) -> dict[str, float]:
     return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "half_width": half}
 
 
+def half_width_pct(x: pd.Series) -> float:
+    """The 95% CI half-width (Student's t) of the mean of ``x`` as a percentage of the
+    mean's size: infinite for a mean of 0 with any spread, NaN under 2 values."""
+    ci = mean_ci(x)
+    if ci["n"] < 2:
+        return math.nan
+    if ci["mean"] == 0:
+        return math.inf if ci["half_width"] > 0 else 0.0
+    return 100 * ci["half_width"] / abs(ci["mean"])
+
+
 def factor_columns(table: pd.DataFrame) -> list[str]:
     """The sweep's factors in a consolidated table (runs, scenario_summary, differences):
     the columns between ``point`` and the first of ``replication`` or ``metric``, where

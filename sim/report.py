@@ -32,7 +32,16 @@ from sim.config import Pathway, config_from_dict
 from sim.experiment import points_to_rank
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
-from sim.sweep import OVERLOADED, fmt_estimate, fmt_point, no_results, overloads, replications_text, unchecked
+from sim.sweep import (
+    OVERLOADED,
+    fmt_estimate,
+    fmt_point,
+    no_results,
+    overloads,
+    precision_shortfall,
+    replications_text,
+    unchecked,
+)
 from sim.yamlio import load_yaml
 
 # Okabe-Ito, with yellow last: it is hard to see on white
@@ -988,6 +997,14 @@ class Report:
             rows.append(row)
         return rows
 
+    def precision_shortfall(self) -> str | None:
+        """With automatic replications, where the precision asked for was not reached."""
+        return precision_shortfall(self.runs, self.manifest["resolved"].get("replications"))
+
+    def precision_html(self) -> str:
+        short = self.precision_shortfall()
+        return f"<p><strong>Precision:</strong> {html.escape(short[0].upper() + short[1:])}.</p>" if short else ""
+
     def overload_html(self) -> str:
         """A warning where staff or places were overloaded in any run (`overloads`), by name."""
         found, not_checked = overloads(self.runs), unchecked(self.runs)
@@ -1330,7 +1347,8 @@ class Report:
                 "Replications",
                 replications_text(self.runs, self.scenarios)
                 + "; confidence intervals are 95% (Student's t) over replications; differences are paired by "
-                "replication (common random numbers).",
+                "replication (common random numbers)."
+                + (f" <strong>The {html.escape(short)}.</strong>" if (short := self.precision_shortfall()) else ""),
             ),
             ("Seeds", f"base seed {m['resolved']['seed']}; streams derived from (seed, replication, stream name)."),
             (
@@ -1434,6 +1452,7 @@ Baseline: <strong>{html.escape(self.baseline)}</strong>.</p>
 (paired by replication) with its interval and the relative change. Orange: a clear increase; blue: a
 clear decrease; grey: no clear change. Numbers are shown to the precision their intervals justify.</p>
 {self.headline_html()}
+{self.precision_html()}
 {self.overload_html()}
 <h2>3. Distributions per discharge</h2>
 {figure("distributions")}

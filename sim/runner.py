@@ -484,7 +484,7 @@ def needs_more(experiment: Experiment, store: Store, reps: dict[tuple[str, int],
     """Automatic replications: the cells whose named metrics are not yet precise enough."""
     auto = experiment.spec.replications
     assert isinstance(auto, AutoReplications)
-    from scipy import stats
+    from sim.analysis import half_width_pct
 
     more = {}
     for cell in experiment.cells:
@@ -500,13 +500,6 @@ def needs_more(experiment: Experiment, store: Store, reps: dict[tuple[str, int],
         if len(rows) < 2:
             continue
         df = pd.DataFrame(rows)
-        for metric in auto.metrics:
-            x = df[metric].astype(float).dropna()
-            if len(x) < 2:
-                continue
-            half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
-            mean = abs(x.mean())
-            if (mean == 0 and half > 0) or (mean > 0 and 100 * half / mean > auto.half_width_pct):
-                more[key] = min(n + auto.step, auto.max)
-                break
+        if any(half_width_pct(df[metric]) > auto.half_width_pct for metric in auto.metrics):  # NaN: too few
+            more[key] = min(n + auto.step, auto.max)
     return more

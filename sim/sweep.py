@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import consolidate, factor_columns, write_manifest
+from sim.analysis import consolidate, factor_columns, half_width_pct, write_manifest
 from sim.experiment import AutoReplications, Experiment, RunSpec, load_experiment
 from sim.metrics import HEADLINE
 from sim.runner import Executor, Outcome, Store, execute, expected_seconds, needs_more, results_dir
@@ -167,7 +167,11 @@ def run_sweep(
         len(unused),
         outdated,
         plan[0].results_version if plan else None,
-        experiment.notes() + executor.notes,
+        experiment.notes()
+        + executor.notes
+        + [
+            note for note in [precision_shortfall(tables["runs"], experiment.spec.model_dump()["replications"])] if note
+        ],
         overload_lines(tables["runs"]),
     )
 
@@ -360,6 +364,40 @@ def replications_text(runs: pd.DataFrame, scenarios: list[str]) -> str:
     )
 
 
+def precision_shortfall(runs: pd.DataFrame, replications: Any) -> str | None:
+    """With automatic replications (``replications`` as the experiment file gives them),
+    the configurations that reached ``max`` with a named metric's 95% CI half-width still
+    above ``half_width_pct`` of its mean, and by how much: what a researcher who asked
+    for that precision must know before reading the intervals.  None otherwise."""
+    if not isinstance(replications, dict) or not {"metrics", "half_width_pct", "max"} <= set(replications):
+        return None
+    target, most = float(replications["half_width_pct"]), int(replications["max"])
+    points = runs["point"].nunique() > 1
+    short: dict[str, list[tuple[float, str]]] = {}
+    cells = runs.groupby(["scenario", "point"], sort=False)
+    for (scenario, point), g in cells:
+        if len(g) < most:
+            continue
+        for metric in replications["metrics"]:
+            if metric in g and (pct := half_width_pct(g[metric])) > target:
+                short.setdefault(metric, []).append((pct, f"{scenario}" + (f" at point {point}" if points else "")))
+    if not short:
+        return None
+
+    def said(metric: str, found: list[tuple[float, str]]) -> str:
+        if len(found) <= 4:
+            return f"{metric} in " + ", ".join(f"{where} ({pct:.1f}%)" for pct, where in found)
+        pct, where = max(found)
+        return f"{metric} in {len(found)} of {len(cells)} configurations, up to {pct:.1f}% ({where})"
+
+    return (
+        f"automatic replications stopped at their max of {most} with the 95% CI half-width above "
+        f"{target:g}% of the mean: "
+        + "; ".join(said(m, f) for m, f in short.items())
+        + ". Those intervals are wider than asked: raise max to narrow them"
+    )
+
+
 def run_length_lines(runs: pd.DataFrame, scenarios: list[str]) -> list[str]:
     """Each scenario's run length and warm-up, from the runs table, where they differ
     (a scenario may override ``run``) at the first sweep point: none when they are the
@@ -415,12 +453,18 @@ def no_results(root: Path, missing: str) -> FileNotFoundError:
     return FileNotFoundError(f"{root}: no {missing} here; run 'handover sweep' first")
 
 
+def _resolved(root: Path) -> dict[str, Any]:
+    """The experiment as the results' manifest records it, or {} where it cannot be read."""
+    try:
+        resolved = json.loads((root / "manifest.json").read_text())["resolved"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return resolved if isinstance(resolved, dict) else {}
+
+
 def title_line(root: Path) -> list[str]:
     """The experiment's title, from the results' manifest, where it has one."""
-    try:
-        title = json.loads((root / "manifest.json").read_text())["resolved"].get("title")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return []
+    title = _resolved(root).get("title")
     return [title] if title else []
 
 
@@ -436,10 +480,12 @@ def compare_lines(results: str | Path) -> list[str]:
         return [f"{root}: no finished runs yet"]
     baseline = str(runs.loc[runs["baseline"], "scenario"].iloc[0]) if runs["baseline"].any() else None
     scenarios = list(dict.fromkeys(summary["scenario"]))
+    shortfall = precision_shortfall(runs, _resolved(root).get("replications"))
     lines = [
         *title_line(root),
         f"{root.name}: {len(scenarios)} scenario(s); mean [95% confidence interval] over replications",
         f"replications: {replications_text(runs, scenarios)}",
+        *(textwrap.wrap(shortfall, 100, initial_indent="  ", subsequent_indent="  ") if shortfall else []),
         *run_length_lines(runs, scenarios),
     ]
     if baseline:
@@ -500,6 +546,7 @@ __all__ = [
     "fmt_estimate",
     "overload_lines",
     "overloads",
+    "precision_shortfall",
     "replications_text",
     "run_sweep",
 ]

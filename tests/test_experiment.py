@@ -837,6 +837,7 @@ replications: {metrics: [handovers_per_discharge], half_width_pct: 50, min: 3, m
     )
     report = run_sweep(loose, tmp_path / "r", workers=1, progress=False)
     assert report.planned == 3  # already within 50% after the minimum
+    assert not any("wider than asked" in line for line in report.lines() + compare_lines(report.out_dir))
     strict = experiment(
         tmp_path,
         """\
@@ -849,6 +850,24 @@ replications: {metrics: [delayed_days_per_discharge], half_width_pct: 0.01, min:
     assert report.planned == 7  # never precise enough: stops at the cap
     summary = pd.read_parquet(report.out_dir / "scenario_summary.parquet")
     assert (summary["n"] == 7).all()
+    # and says so, with how far short, wherever the intervals are read
+    runs = pd.read_parquet(report.out_dir / "runs.parquet")
+    reached = (
+        100
+        * summary.set_index("metric").loc["delayed_days_per_discharge", "half_width"]
+        / abs(summary.set_index("metric").loc["delayed_days_per_discharge", "mean"])
+    )
+    said = (
+        "automatic replications stopped at their max of 7 with the 95% CI half-width above 0.01% of the mean: "
+        f"delayed_days_per_discharge in baseline ({reached:.1f}%). Those intervals are wider than asked"
+    )
+    assert len(runs) == 7 and reached > 0.01
+    assert any(line.startswith(f"note: {said}") for line in report.lines())
+    assert said in " ".join(" ".join(compare_lines(report.out_dir)).split())
+    from sim.report import write_report
+
+    page = Path(write_report(report.out_dir)).read_text()
+    assert f"Precision:</strong> A{said[1:]}" in page and f"The {said}" in page  # headline and model card
 
 
 def test_automatic_replications_on_processes_keep_one_pool_and_match_serial(tmp_path, monkeypatch):
