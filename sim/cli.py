@@ -214,7 +214,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
     from sim.build import dump, shown_path
     from sim.config import config_from_dict
     from sim.transforms import TransformError, apply
-    from sim.yamlio import load_yaml
+    from sim.yamlio import flow, load_yaml
 
     out = Path(args.out)
     if _refuses_overwrite(out, args.force):
@@ -235,7 +235,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
             print(f"{args.config}: {exc}", file=sys.stderr)
             return EXIT_INVALID
     data["name"] = args.name or f"{data['name']}-transformed"
-    described = "; ".join(_flow(step) for step in steps)  # 'split_counties: {target_population: 500000}'
+    described = "; ".join(flow(step) for step in steps)  # 'split_counties: {target_population: 500000}'
     # the description is what a report says of the configuration: not that of the one it came from
     data["description"] = " ".join(
         [str(data.get("description", "")).strip(), f"Boundaries changed by handover transform: {described}."]
@@ -250,19 +250,6 @@ def cmd_transform(args: argparse.Namespace) -> int:
     _write_atomically(out, text)
     print(f"{out}: {len(cfg.organisations)} organisations after {len(steps)} transform(s)")
     return EXIT_OK
-
-
-def _flow(value: object) -> str:
-    """A transform as it would be written in a YAML file, on one line: ``{merge: {into: x}}``
-    reads 'merge: {into: x}' (a whole number without '.0')."""
-    if isinstance(value, dict):
-        inner = ", ".join(f"{k}: {_flow(v)}" for k, v in value.items())
-        return inner if len(value) == 1 and isinstance(next(iter(value.values())), dict) else f"{{{inner}}}"
-    if isinstance(value, list):
-        return f"[{', '.join(_flow(v) for v in value)}]"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

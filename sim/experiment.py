@@ -28,7 +28,7 @@ from sim.errors import ConfigError, Problem
 from sim.metrics import HEADLINE
 from sim.model import RESULTS_VERSION
 from sim.transforms import TransformError, apply
-from sim.yamlio import Lines, line_of, load_yaml
+from sim.yamlio import Lines, flow, line_of, load_yaml
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -63,6 +63,15 @@ class Scenario(Strict):
     config: str | None = Field(default=None, description="a configuration file, relative to the experiment file")
     transforms: list[dict[str, Any]] = Field(default_factory=list)
     overrides: dict[str, Any] = Field(default_factory=dict, description="dotted key -> value")
+
+    def summary(self) -> str:
+        """Its description, or else what it does, as the experiment file says it:
+        'the base configuration with split: {organisation: south_council, ...}'."""
+        if self.description:
+            return self.description
+        changes = [flow(t) for t in self.transforms] + [f"{k}: {flow(v)}" for k, v in self.overrides.items()]
+        start = self.config or "the base configuration"
+        return f"{start} with {'; '.join(changes)}" if changes else start
 
 
 class Range(Strict):

@@ -29,7 +29,7 @@ from scipy.interpolate import PchipInterpolator
 
 from sim.analysis import factor_columns, mean_ci
 from sim.config import Pathway, config_from_dict
-from sim.experiment import points_to_rank
+from sim.experiment import Scenario, points_to_rank
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
 from sim.sweep import (
@@ -1190,7 +1190,8 @@ class Report:
                     counts.items(), key=lambda kv: TYPE_ORDER.index(kv[0]) if kv[0] in TYPE_ORDER else 99
                 )
             )
-            desc = spec.get(scenario, {}).get("description") or "the base configuration"
+            given = spec.get(scenario, {})  # as the manifest recorded it (a results folder of any age)
+            desc = Scenario.model_construct(**{k: v for k, v in given.items() if k in Scenario.model_fields}).summary()
             mark = " <em>(baseline)</em>" if scenario == self.baseline else ""
             items.append(
                 f"<li><strong>{html.escape(scenario)}</strong>{mark}: {html.escape(desc)}. "

@@ -255,14 +255,8 @@ def dry_run(path: str | Path, results_root: str | Path = "results", workers: int
     lines += [f"base configuration: {spec.base}", ""]
     lines.append("scenarios:")
     for name, sc in spec.scenarios.items():
-        what = []
-        if sc.config:
-            what.append(f"config {sc.config}")
-        what += [f"{next(iter(t))}" for t in sc.transforms]
-        if sc.overrides:
-            what.append(f"{len(sc.overrides)} override(s)")
         mark = " (baseline)" if name == spec.baseline else ""
-        lines.append(f"  {name}{mark}: {sc.description or ', '.join(what) or 'the base configuration'}")
+        lines.append(f"  {name}{mark}: {sc.summary()}")
     if spec.sweep:
         lines += [
             "",

@@ -122,3 +122,17 @@ def line_of(lines: Lines, path: tuple[str | int, ...]) -> int | None:
         if path[:end] in lines:
             return lines[path[:end]]
     return 1 if lines else None
+
+
+def flow(value: object) -> str:
+    """A value as a YAML file would give it on one line: ``{merge: {into: x}}`` reads
+    'merge: {into: x}' (a mapping of one mapping without its braces), a whole number
+    without '.0'.  For saying what a transform or override does, not for reading back."""
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k}: {flow(v)}" for k, v in value.items())
+        return inner if len(value) == 1 and isinstance(next(iter(value.values())), dict) else f"{{{inner}}}"
+    if isinstance(value, list):
+        return f"[{', '.join(flow(v) for v in value)}]"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -477,7 +477,12 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     path = experiment(tmp_path, TWO_SCENARIOS)
     assert main(["sweep", str(path), "--dry-run", "--results", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
-    assert "today (baseline)" in out and "split" in out
+    # a scenario without a description is said by what it does, as the file says it
+    assert "  today (baseline): the base configuration\n" in out
+    assert (
+        "  split: the base configuration with split: {organisation: south_council, into: {sv: [southvale], "
+        "ef: [eastfield]}}\n" in out
+    )
     assert "runs: 2 configurations x 2 replications = 4" in out
     assert "estimated time" in out
     assert not (tmp_path / "r").exists()

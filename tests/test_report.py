@@ -102,6 +102,21 @@ def report_dir(tmp_path_factory):
     return swept_and_reported(tmp_path_factory.mktemp("report"), EXPERIMENT)
 
 
+def test_a_scenario_without_a_description_is_said_by_what_it_does(report_dir, tmp_path):
+    """Not 'the base configuration' for a scenario that splits a council: what the
+    experiment file does to it, as the file says it."""
+    bare = tmp_path / "bare"
+    shutil.copytree(report_dir, bare)
+    manifest = json.loads((bare / "manifest.json").read_text())
+    for scenario in manifest["resolved"]["scenarios"].values():
+        scenario.pop("description", None)
+    (bare / "manifest.json").write_text(json.dumps(manifest))
+    html = Report(bare).scenarios_html()
+    assert "<strong>today</strong> <em>(baseline)</em>: the base configuration. " in html
+    said = "the base configuration with split: {organisation: south_council, into: {sv: [southvale], ef: [eastfield]}}"
+    assert f"<strong>split</strong>: {said}. " in html
+
+
 def test_report_is_one_self_contained_page(report_dir):
     page = (report_dir / "report" / "index.html").read_text()
     parser = Page()
