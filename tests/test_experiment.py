@@ -345,36 +345,33 @@ def test_bad_experiment_files_name_file_line_and_key(tmp_path, body, expected):
     assert all(m.startswith(f"{path}:") for m in msgs)
 
 
-def test_a_transform_shared_by_scenarios_is_one_problem_on_the_line_it_names(tmp_path):
-    """``handover county`` writes a unitaries transform once, under a YAML anchor, for
-    three scenarios: a slip in its ``into`` is one problem, on that line."""
-    body = (
-        "scenarios:\n  a: {baseline: true}\n  b:\n    transforms:\n    - &councils\n      reorganise:\n"
-        "        organisations: [coast_place, inland_place]\n        by: local_authority\n        into:\n"
-        "          north_place: [north_council]\n          south_place: [south_councl]\n"
-        "  c:\n    transforms: [*councils]\n  d:\n    transforms: [*councils, {merge: {organisations: [the_icb], into: x}}]\n"
-    )
+@pytest.mark.parametrize(
+    "body, marker, problem",
+    [
+        (  # said once for the sweep's three points
+            "scenarios:\n  a: {baseline: true}\n  b:\n    overrides:\n"
+            "      organisations.north_council.staff.social_worker.count: eight\n"
+            "sweep: {method: grid, factors: {handovers.failure.base: [0.1, 0.2, 0.3]}}\n",
+            "eight",
+            "scenarios.b.overrides.organisations.north_council.staff.social_worker.count: "
+            "Input should be a valid integer or 'unlimited', not 'eight'",
+        ),
+        (  # `handover county` writes a unitaries transform once, under a YAML anchor, for three scenarios
+            "scenarios:\n  a: {baseline: true}\n  b:\n    transforms:\n    - &councils\n      reorganise:\n"
+            "        organisations: [coast_place, inland_place]\n        by: local_authority\n        into:\n"
+            "          north_place: [north_council]\n          south_place: [south_councl]\n"
+            "  c:\n    transforms: [*councils]\n  d:\n    transforms: [*councils, {merge: {organisations: [the_icb], "
+            "into: x}}]\n",
+            "south_councl",
+            "scenarios.b.transforms[0]: reorganise: into.south_place: no organisation of type 'local_authority' "
+            "called 'south_councl'; did you mean 'south_council'? (also scenarios c and d, which use the same lines)",
+        ),
+    ],
+)
+def test_a_problem_said_for_many_is_one_problem_on_its_own_line(tmp_path, body, marker, problem):
     path = experiment(tmp_path, body)
-    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "south_councl" in text)
-    assert lines_of(path) == [
-        f"{path}:{line}: scenarios.b.transforms[0]: reorganise: into.south_place: no organisation of type "
-        "'local_authority' called 'south_councl'; did you mean 'south_council'? (also scenarios c and d, which use "
-        "the same lines)"
-    ]
-
-
-def test_a_bad_override_in_a_sweep_is_one_problem_on_its_own_line(tmp_path):
-    body = (
-        "scenarios:\n  a: {baseline: true}\n  b:\n    overrides:\n"
-        "      organisations.north_council.staff.social_worker.count: eight\n"
-        "sweep: {method: grid, factors: {handovers.failure.base: [0.1, 0.2, 0.3]}}\n"
-    )
-    path = experiment(tmp_path, body)
-    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "eight" in text)
-    assert lines_of(path) == [
-        f"{path}:{line}: scenarios.b.overrides.organisations.north_council.staff.social_worker.count: "
-        "Input should be a valid integer or 'unlimited', not 'eight'"
-    ]
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if marker in text)
+    assert lines_of(path) == [f"{path}:{line}: {problem}"]
 
 
 def test_every_bad_override_of_a_scenario_is_reported_at_once(tmp_path):
