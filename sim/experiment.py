@@ -352,6 +352,8 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ConfigError(problems_from_validation(exc, source, lines, ExperimentSpec)) from None
     problems: list[Problem] = []
     at_points: dict[Problem, dict[int, Any]] = {}  # a sweep factor's problem: the points, and its value at each
+    lacking: dict[Problem, set[str]] = {}  # a sweep factor no configuration of these scenarios has
+    swept: list[str] = []  # the scenarios whose configurations the sweep's factors were set in
     points = spec.sweep.expand(spec.seed) if spec.sweep else [{}]
     cells: list[Cell] = []
     for name, scenario in spec.scenarios.items():
@@ -382,6 +384,7 @@ def load_experiment(path: str | Path) -> Experiment:
         resolved = _resolve(base_data, scenario, spec, where, source, lines, problems)
         if resolved is None:
             continue
+        swept.append(name)
         for i, point in enumerate(points):
             cell_data = copy.deepcopy(resolved)
             for key, value in point.items():
@@ -389,7 +392,9 @@ def load_experiment(path: str | Path) -> Experiment:
                     set_dotted(cell_data, key, value)
                 except KeyError as exc:  # said (once: problems are kept once), the other factors still checked
                     fkey = ("sweep", "factors", key)
-                    problems.append(Problem(source, line_of(lines, fkey), fkey, str(exc.args[0])))
+                    problem = Problem(source, line_of(lines, fkey), fkey, str(exc.args[0]))
+                    problems.append(problem)
+                    lacking.setdefault(problem, set()).add(name)
             try:
                 cfg = config_from_dict(cell_data, f"{base_rel} (scenario {name})")
             except ConfigError as exc:
@@ -406,6 +411,19 @@ def load_experiment(path: str | Path) -> Experiment:
                 continue
             cells.append(Cell(name, i, point, cfg, cell_data, config_hash(cfg)))
     if problems:
+        for p, names in lacking.items():  # where other scenarios have it (a successor's staff, say), say which lack it
+            if len(names) < len(swept):
+                lacks = [n for n in swept if n in names]
+                problems = [
+                    replace(
+                        q,
+                        message=f"{q.message} (in scenario{'s' if len(lacks) > 1 else ''} {', '.join(lacks)}: "
+                        "a sweep sets its factors in every scenario)",
+                    )
+                    if q == p
+                    else q
+                    for q in problems
+                ]
         unique = [_at(p, at_points[p], len(points)) if p in at_points else p for p in dict.fromkeys(problems)]
         raise ConfigError(sorted(_once_for_shared_lines(unique), key=lambda p: p.line or 0))  # in the file's order
     return Experiment(spec, path, path.read_text(encoding="utf-8"), cells, points)

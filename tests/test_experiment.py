@@ -318,7 +318,15 @@ def lines_of(path):
         ),
         (
             "sweep: {method: grid, factors: {handovers.nothing.here: [1, 2]}}\n",
-            r"sweep\.factors\.handovers\.nothing\.here: the configuration has no 'handovers\.nothing'",
+            r"sweep\.factors\.handovers\.nothing\.here: the configuration has no 'handovers\.nothing'$",
+        ),
+        (  # a successor's staff: the split scenario has them, the baseline not
+            "scenarios:\n  a: {baseline: true}\n  b:\n    transforms: [{split: {organisation: south_council, "
+            "into: {sv: [southvale], ef: [eastfield]}}}]\n"
+            "sweep: {method: grid, factors: {organisations.sv.staff.social_worker.count: [2, 3]}}\n",
+            r":\d+: sweep\.factors\.organisations\.sv\.staff\.social_worker\.count: the configuration has no "
+            r"'organisations\.sv'(; did you mean '[^']+'\?)? \(in scenario a: a sweep sets its factors in every "
+            r"scenario\)$",
         ),
         ("replications: {metrics: [happiness], half_width_pct: 5}\n", r"unknown metric 'happiness'"),
         (  # 1.5 to 4 in whole numbers would draw 1
