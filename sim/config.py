@@ -441,7 +441,18 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
     for t, spec in cfg.organisation_types.items():
         path = ("footprints", t)
         if t not in cfg.footprints:
-            bad(("footprints",), f"no footprint for organisation type {t!r}")
+            theirs = [o for o, org in cfg.organisations.items() if org.type == t]
+            example = theirs[0] if len(theirs) == 1 else "ORGANISATION"
+            if spec.footprint == "shares":
+                what, example = "organisations and their shares", f"{{{example}: 1.0}}"
+            else:
+                what = "organisation"
+            given = ", ".join(f"{z.id}: {example}" for z in cfg.zones[:2]) + (", ..." if len(cfg.zones) > 2 else "")
+            bad(
+                ("footprints",),
+                f"no footprint for organisation type {t!r}: add '{t}:' under footprints, with each zone's "
+                f"{what} of that type ({given})",
+            )
             continue
         fp = cfg.footprints[t]
         if not isinstance(fp, dict):

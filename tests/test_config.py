@@ -121,6 +121,28 @@ def test_every_zone_must_be_covered(tmp_path):
     assert "footprints.local_authority: zones not covered: eastfield" in msg
 
 
+def test_a_type_without_a_footprint_says_how_to_give_one(tmp_path):
+    """A voluntary-sector type added to a copy of the example, its footprint forgotten."""
+    text = TEXT.replace(
+        "  place:            {label: Place-based partnership}\n",
+        "  place:            {label: Place-based partnership}\n  voluntary: {label: Voluntary sector}\n",
+    ).replace("organisations:\n", "organisations:\n  home_from_hospital: {type: voluntary}\n", 1)
+    [msg] = problems(write(tmp_path, text))
+    assert msg.endswith(
+        "footprints: no footprint for organisation type 'voluntary': add 'voluntary:' under footprints, with each "
+        "zone's organisation of that type (harbourside: home_from_hospital, northmoor: home_from_hospital, ...)"
+    )
+    shares = TEXT.replace(
+        "  acute_trust:\n    harbourside: {general_hospital: 1.0}\n",
+        "  trusts:\n    harbourside: {general_hospital: 1.0}\n",
+    )
+    assert any(
+        "no footprint for organisation type 'acute_trust': add 'acute_trust:' under footprints, with each zone's "
+        "organisations and their shares of that type (harbourside: {general_hospital: 1.0}, " in m
+        for m in problems(write(tmp_path, shares))
+    )
+
+
 def test_pathway_shares_and_missing_staff(tmp_path):
     text = TEXT.replace("    share: 0.5\n", "    share: 0.6\n").replace(
         "staff: therapist, effort_hours", "staff: physio, effort_hours"
