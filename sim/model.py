@@ -455,7 +455,8 @@ class Model:
                 n = int(rate * (end - t) * 1.1) + 16
                 gaps = gen.exponential(1.0 / rate, n)
                 keep = gen.random(n)
-                ts = t + np.cumsum(gaps)
+                with np.errstate(over="ignore"):  # a rate of almost nothing: gaps past any end, summed to inf
+                    ts = t + np.cumsum(gaps)
                 if demand.profile:
                     mult = np.array([demand.multiplier_at(x) for x in ts])
                     accept = keep < mult / peak

@@ -106,9 +106,17 @@ REFERENCE = Path(__file__).resolve().parent / "data" / "reference.yaml"
 """England's figures the report sets the baseline beside (DESIGN.md's, with their sources)."""
 
 
-def _noun(org_type: str, n: int) -> str:
-    fallback = org_type.replace("_", " ")
-    return SINGULAR.get(org_type, fallback) if n == 1 else PLURAL.get(org_type, fallback + "s")
+def _noun(org_type: str, n: int, label: str = "") -> str:
+    """'council' or 'councils'; a type of the configuration's own by its label ('Voluntary
+    sector' is 'voluntary sector' or 'voluntary sectors'), or else its id."""
+    if org_type in SINGULAR:
+        return SINGULAR[org_type] if n == 1 else PLURAL[org_type]
+    noun = label[:1].lower() + label[1:] if label else org_type.replace("_", " ")
+    if n == 1:
+        return noun
+    if noun.endswith("y") and noun[-2:-1] not in set("aeiou"):
+        return noun[:-1] + "ies"
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 def _hours(x: float) -> str:
@@ -242,6 +250,19 @@ class Report:
 
     def run_table(self, run_id: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
         return pd.read_parquet(self.root / "runs" / run_id / f"{table}.parquet", columns=columns)
+
+    @cached_property
+    def type_labels(self) -> dict[str, str]:
+        """Each organisation type's label as the baseline's configuration gives it."""
+        types = self.run_config(self.first_run(self.baseline))["organisation_types"]
+        return {t: str(spec.get("label") or "") for t, spec in types.items()}
+
+    def noun(self, org_type: str, n: int) -> str:
+        return _noun(org_type, n, self.type_labels.get(org_type, ""))
+
+    def column_label(self, org_type: str) -> str:
+        """A column of the networks figure: 'Councils', or a type's own label."""
+        return TYPE_LABEL.get(org_type) or self.type_labels.get(org_type) or org_type
 
     def run_config(self, run_id: str) -> dict[str, Any]:
         if run_id not in self._configs:
@@ -388,7 +409,7 @@ class Report:
                         bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
                         zorder=3,
                     )
-            ax.set_xticks(range(len(columns)), [TYPE_LABEL.get(t, t) for t in columns], rotation=30, ha="right")
+            ax.set_xticks(range(len(columns)), [self.column_label(t) for t in columns], rotation=30, ha="right")
             ax.set_yticks([])
             ax.set_xlim(-0.3, len(columns) - 0.05)  # room for the last column's names
             ax.set_ylim(0, 1)
@@ -473,11 +494,11 @@ class Report:
         types = sorted({t for c in orgs for t in c}, key=order)
         pairs = sorted({p for c in links for p in c}, key=lambda p: (order(p[0]), order(p[1])))
         panels = [
-            ("Organisations by type", "organisations", [_noun(t, 2) for t in types], orgs, types),
+            ("Organisations by type", "organisations", [self.noun(t, 2) for t in types], orgs, types),
             (
                 "Interfaces between types (exchanging patients)",
                 "interfaces",
-                [f"{_noun(a, 1)} \u2013 {_noun(b, 1)}" for a, b in pairs],
+                [f"{self.noun(a, 1)} \u2013 {self.noun(b, 1)}" for a, b in pairs],
                 links,
                 pairs,
             ),
@@ -821,9 +842,9 @@ class Report:
             oid, name, kind = org
             label = str(name)
             if (name, kind) in same_type:
-                label = f"{name} ({_noun(kind, 1)} {oid})"
+                label = f"{name} ({self.noun(kind, 1)} {oid})"
             elif name in shared:
-                label = f"{name} ({_noun(kind, 1)})"
+                label = f"{name} ({self.noun(kind, 1)})"
             cells = "".join(
                 "<td>-</td>"
                 if math.isnan(total.at[org, s])
@@ -1185,7 +1206,7 @@ class Report:
             for o in cfg["organisations"].values():
                 counts[o["type"]] = counts.get(o["type"], 0) + 1
             orgs = ", ".join(
-                f"{n} {_noun(t, n)}"
+                f"{n} {self.noun(t, n)}"
                 for t, n in sorted(
                     counts.items(), key=lambda kv: TYPE_ORDER.index(kv[0]) if kv[0] in TYPE_ORDER else 99
                 )

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 import sim
 
 from .conftest import build, example_data, short
+
+
+def test_almost_no_demand_gives_no_patients_and_no_overflow():
+    """Gaps between arrivals past any end: summed, they overflow to infinity, harmlessly."""
+    data = short(example_data())
+    data["demand"]["per_1000_per_year"] = 1e-307
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not numpy's "overflow encountered in accumulate"
+        r = sim.simulate(build(data), seed=3)
+    assert len(r.patients) == 0 and len(r.handovers) == 0
 
 
 def test_no_demand_gives_no_patients_but_still_meetings():

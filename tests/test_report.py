@@ -25,7 +25,7 @@ import sim.report as report_module
 from sim.cli import main
 from sim.metrics import DELAY_PARTS
 from sim.model import RESULTS_VERSION
-from sim.report import HEADLINE_TABLE, Report, _route
+from sim.report import HEADLINE_TABLE, Report, _noun, _route
 from sim.sweep import compare_lines, fmt_estimate, run_sweep
 from sim.yamlio import load_yaml
 
@@ -100,6 +100,35 @@ scenarios:
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
     return swept_and_reported(tmp_path_factory.mktemp("report"), EXPERIMENT)
+
+
+def test_a_type_of_the_configurations_own_is_named_by_its_label(tmp_path):
+    """A researcher's voluntary-sector type ('Voluntary sector', split in two): not
+    'voluntarys' and a column headed 'voluntary'."""
+    base = EXAMPLE.read_text()
+    base = base.replace(
+        "  place:            {label: Place-based partnership}\n",
+        "  place:            {label: Place-based partnership}\n  voluntary: {label: Voluntary sector}\n",
+    ).replace("organisations:\n", "organisations:\n  charity: {type: voluntary, name: The Charity}\n", 1)
+    base = base.replace(
+        "\npatients:\n",
+        "  voluntary: {harbourside: charity, northmoor: charity, southvale: charity, eastfield: charity}\n\npatients:\n",
+    )
+    (tmp_path / "base.yaml").write_text(base)
+    experiment = (
+        "name: voluntary\nbase: base.yaml\nseed: 1\nrun: {length_days: 40, warmup_days: 10}\nreplications: 2\n"
+        "scenarios:\n  today: {baseline: true}\n  two:\n    transforms: [{split: {organisation: charity, "
+        "into: {north: [harbourside, northmoor], south: [southvale, eastfield]}}}]\n"
+    )
+    report = Report(swept_and_reported(tmp_path, experiment))
+    assert "2 councils, 2 places, 1 ICB, 1 voluntary sector." in report.scenarios_html()
+    assert "2 councils, 2 places, 1 ICB, 2 voluntary sectors." in report.scenarios_html()
+    assert report.column_label("voluntary") == "Voluntary sector" and report.column_label("icb") == "ICBs"
+    assert [_noun("voluntary", 2), _noun("care_home", 2, "Care home"), _noun("hub", 2, "Hub")] == [
+        "voluntaries",
+        "care homes",
+        "hubs",
+    ]
 
 
 def test_a_scenario_without_a_description_is_said_by_what_it_does(report_dir, tmp_path):
