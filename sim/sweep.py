@@ -366,15 +366,16 @@ def precision_shortfall(runs: pd.DataFrame, replications: Any) -> str | None:
     if not isinstance(replications, dict) or not {"metrics", "half_width_pct", "max"} <= set(replications):
         return None
     target, most = float(replications["half_width_pct"]), int(replications["max"])
-    points = runs["point"].nunique() > 1
+    factors = factor_columns(runs) if runs["point"].nunique() > 1 else []
     short: dict[str, list[tuple[float, str]]] = {}
     cells = runs.groupby(["scenario", "point"], sort=False)
-    for (scenario, point), g in cells:
+    for (scenario, _), g in cells:
         if len(g) < most:
             continue
+        where = f"{scenario} at {fmt_point(g.iloc[0], factors)}" if factors else str(scenario)
         for metric in replications["metrics"]:
             if metric in g and (pct := half_width_pct(g[metric])) > target:
-                short.setdefault(metric, []).append((pct, f"{scenario}" + (f" at point {point}" if points else "")))
+                short.setdefault(metric, []).append((pct, where))
     if not short:
         return None
 

@@ -880,6 +880,28 @@ replications: {metrics: [delayed_days_per_discharge], half_width_pct: 0.01, min:
     assert f"Precision:</strong> A{said[1:]}" in page and f"The {said}" in page  # headline and model card
 
 
+def test_a_sweep_point_short_of_the_precision_asked_is_named_by_its_factors():
+    from sim.sweep import precision_shortfall
+
+    runs = pd.DataFrame(
+        {
+            "scenario": ["a"] * 8,
+            "point": [0] * 4 + [1] * 4,
+            "handovers.failure.base": [0.1] * 4 + [0.2] * 4,
+            "replication": [0, 1, 2, 3] * 2,
+            "delayed_days_per_discharge": [1, 2, 3, 4, 1, 1, 1, 1.01],  # 82% and 0.8% half-widths
+        }
+    )
+    asked = {"metrics": ["delayed_days_per_discharge"], "half_width_pct": 5, "min": 2, "max": 4, "step": 1}
+    assert precision_shortfall(runs, asked) == (
+        "automatic replications stopped at their max of 4 with the 95% CI half-width above 5% of the mean: "
+        "delayed_days_per_discharge in a at handovers.failure.base = 0.1 (82.2%). Those intervals are wider than "
+        "asked: raise max to narrow them"
+    )
+    assert precision_shortfall(runs, {**asked, "max": 5}) is None  # not at max: still to run
+    assert precision_shortfall(runs, 10) is None  # a fixed number of replications
+
+
 def test_automatic_replications_on_processes_keep_one_pool_and_match_serial(tmp_path, monkeypatch):
     import concurrent.futures as cf
 
