@@ -346,6 +346,16 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
             {p: f"{names[a]} place" + (f" ({names[i]})" if parts[a] > 1 else "") for (a, i), p in place.items()}
         )
     providers: dict[str, str] = {}
+    admitting = sorted({t.upper() for fp in trust_fp.values() for t in fp})
+    for k, a in (spec.community_health or {}).items():
+        if a.provider and a.provider.upper() not in admitting:
+            close = difflib.get_close_matches(a.provider.upper(), admitting, n=1)
+            raise ValueError(
+                f"community_health.{k}.provider: {a.provider!r} is not a trust admitting these residents"
+                + (f" (did you mean {close[0]!r}, {trust_names().get(close[0], 'a trust')}?)" if close else "")
+                + "; a provider is one of those trusts, which then provides the area's community services too: "
+                "for any other provider, give the area a name instead"
+            )
     if spec.community_health:
         footprints["community_health"] = _areas_to_zones(spec.community_health, zones, "community_health")
         for k, a in spec.community_health.items():

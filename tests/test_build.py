@@ -324,6 +324,11 @@ def test_bad_build_specs_are_reported(tmp_path, capsys):
             "5: places.b.districts: district 'Preston' is also in 'a'",
         ),
         ("councils: []", "3: councils: give at least 1 item, not an empty list"),
+        (  # a provider none of the residents' hospitals is: it was made an organisation called 'rxm'
+            "community_health:\n  a:\n    districts: [Preston]\n    provider: RXM",
+            "6: community_health.a.provider: 'RXM' is not a trust admitting these residents (did you mean 'RXR', "
+            "East Lancashire Hospitals?); a provider is one of those trusts,",
+        ),
     ],
 )
 def test_a_build_spec_problem_is_named_where_it_is(text, problem, tmp_path, capsys):
