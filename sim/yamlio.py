@@ -6,12 +6,14 @@ scalars and never constructs arbitrary Python objects.  Duplicate keys are error
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 
 from sim.errors import ConfigError, Problem
 
@@ -78,6 +80,22 @@ def _plain(node: Any, path: tuple[str | int, ...], lines: Lines) -> Any:
     return node
 
 
+def _reused_anchor(name: str, warning: str) -> Problem:
+    """ruamel.yaml's warning of an anchor defined twice, as a problem: legal YAML, but an
+    alias then means the nearest one above it, so a scenario copied with its anchor (as
+    ``handover county`` writes them) changes the scenarios after it that use the alias."""
+    anchor = re.search(r"duplicate anchor '([^']*)'", warning)
+    first, *again = [int(n) for n in re.findall(r"\(line: (\d+)\)", warning)]
+    a = anchor.group(1) if anchor else "?"
+    return Problem(
+        name,
+        again[0] if again else first,
+        (),
+        f"the anchor &{a} is defined again (first at line {first}): each *{a} would mean the nearest one above "
+        f"it, so an alias meant for the first could take this one; give this one a name of its own (&{a}_2, say)",
+    )
+
+
 def load_yaml(path: str | Path, kind: Kind | None = None) -> tuple[dict[str, Any], Lines]:
     """Load a YAML mapping; return it as plain Python data with a line for every key path.
 
@@ -94,7 +112,9 @@ def load_yaml(path: str | Path, kind: Kind | None = None) -> tuple[dict[str, Any
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
-        doc = yaml.load(text)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ReusedAnchorWarning)
+            doc = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -102,6 +122,9 @@ def load_yaml(path: str | Path, kind: Kind | None = None) -> tuple[dict[str, Any
         raise ConfigError([Problem(name, line, (), f"invalid YAML: {what}")]) from None
     except YAMLError as exc:
         raise ConfigError([Problem(name, None, (), f"invalid YAML: {exc}")]) from None
+    reused = [_reused_anchor(name, str(w.message)) for w in caught if issubclass(w.category, ReusedAnchorWarning)]
+    if reused:
+        raise ConfigError(reused)
     if doc is None:
         raise ConfigError([Problem(name, 1, (), "the file is empty: expected a mapping of keys")])
     if not isinstance(doc, CommentedMap):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -269,11 +270,18 @@ def test_warmup_must_be_shorter_than_run(tmp_path):
         ("- a\n- b\n", r":1: \(top level\): expected a mapping of keys at the top level, found a list"),
         ("just a string\n", r":1: \(top level\): expected a mapping"),
         ("name: x\nzones: {a: 1}\n", r":2: zones: Input should be a valid list"),
+        (  # a scenario copied with its anchor: legal YAML, but the *alias after it would take the copy
+            "name: &n x\ndescription: &n y\nrun: *n\n",
+            r":2: \(top level\): the anchor &n is defined again \(first at line 1\): each \*n would mean the "
+            r"nearest one above it, .*give this one a name of its own \(&n_2, say\)$",
+        ),
     ],
 )
 def test_bad_yaml_is_reported_plainly(tmp_path, text, expected):
     path = write(tmp_path, text)
-    msgs = problems(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said as a problem, not printed as a Python warning
+        msgs = problems(path)
     assert any(re.search(re.escape(str(path)) + expected, m) for m in msgs), msgs
 
 
