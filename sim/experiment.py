@@ -477,19 +477,22 @@ def _transform_line(lines: Lines, tkey: tuple[str | int, ...], message: str) -> 
 def _once_for_shared_lines(problems: list[Problem]) -> list[Problem]:
     """A problem of lines that several scenarios share (a YAML anchor and its aliases, as
     ``handover county`` writes) said once, naming the other scenarios that use them."""
-    first: dict[tuple[int, str], Problem] = {}
-    also: dict[tuple[int, str], list[str]] = {}
-    for p in problems:
-        if p.line and len(p.path) > 1 and p.path[0] == "scenarios":
-            key = (p.line, p.message)
-            if key in first:
-                also[key].append(str(p.path[1]))
-            else:
-                first[key], also[key] = p, []
+
+    def scenarios(p: Problem) -> bool:
+        return bool(p.line) and len(p.path) > 1 and p.path[0] == "scenarios"
+
+    first: dict[tuple[int | None, str], Problem] = {}
+    also: dict[tuple[int | None, str], list[str]] = {}
+    for p in filter(scenarios, problems):
+        key = (p.line, p.message)
+        if key in first:
+            also[key].append(str(p.path[1]))
+        else:
+            first[key], also[key] = p, []
     out = []
     for p in problems:
-        key = (p.line or 0, p.message)
-        if key not in first:
+        key = (p.line, p.message)
+        if not scenarios(p):
             out.append(p)
         elif first[key] is p:
             others = also[key]
