@@ -70,6 +70,7 @@ class Scenario(Strict):
         if self.description:
             return self.description
         changes = [flow(t) for t in self.transforms] + [f"{k}: {flow(v)}" for k, v in self.overrides.items()]
+        changes = [c if len(c) <= 160 else f"{c[:157]}..." for c in changes]  # ICBs redrawn council by council
         start = self.config or "the base configuration"
         return f"{start} with {'; '.join(changes)}" if changes else start
 

@@ -22,7 +22,7 @@ import sim
 from sim.analysis import prcc
 from sim.cli import main
 from sim.errors import ConfigError
-from sim.experiment import ExperimentSpec, load_experiment
+from sim.experiment import ExperimentSpec, Scenario, load_experiment
 from sim.sweep import compare_lines, dry_run, run_sweep
 from sim.yamlio import load_yaml
 
@@ -491,6 +491,18 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     assert "runs: 2 configurations x 2 replications = 4" in out
     assert "estimated time" in out
     assert not (tmp_path / "r").exists()
+
+
+def test_a_scenario_without_a_description_is_said_in_lines_a_reader_can_take_in():
+    """ICBs redrawn council by council: each change cut at 160 characters."""
+    scenario = Scenario(
+        transforms=[{"reorganise": {"organisations": [f"icb_{i}" for i in range(40)], "into": {"x": ["a"]}}}],
+        overrides={"run.length_days": 30},
+    )
+    said = scenario.summary()
+    head, _, tail = said.removeprefix("the base configuration with ").partition("; ")
+    assert head.startswith("reorganise: {organisations: [icb_0, icb_1,") and head.endswith("...")
+    assert len(head) == 160 and tail == "run.length_days: 30"
 
 
 def test_the_readmes_experiment_is_a_valid_one(tmp_path):
