@@ -440,24 +440,30 @@ def _blame(
 ) -> tuple[Problem, str | None]:
     """A problem of a scenario's configuration, placed on the line of the experiment file
     that set the value: an override, a sweep factor (also returned, for `_at`), or else
-    the scenario (or the sweep)."""
+    the scenario (or the sweep).  The key may be the value's, a mapping around it, or a
+    value inside what is wrong ('pathways.P1.share: 0.9': the shares then sum to 1.6)."""
     dotted = ".".join(str(part) for part in problem.path)
 
-    def setter(keys: Any) -> str | None:  # the key that set the value, or a mapping around it
-        return next((k for k in keys if dotted == k or dotted.startswith(f"{k}.")), None)
+    def setter(keys: Any) -> tuple[str, str] | None:  # the key, and what the problem is of as seen from it
+        for k in keys:
+            if dotted == k or dotted.startswith(f"{k}."):
+                return k, dotted[len(k) + 1 :]
+        return next(((k, dotted) for k in keys if dotted and k.startswith(f"{dotted}.")), None)
 
-    key = setter(scenario.overrides)
-    if key is not None:
+    found = setter(scenario.overrides)
+    if found is not None:
+        key, of = found
         place: tuple[str | int, ...] = (*where, "overrides", key)
-        inside = dotted[len(key) + 1 :]
-        message = f"{inside}: {problem.message}" if inside else problem.message
-        return Problem(source, line_of(lines, place), place, message), None
-    key = setter(point)
-    if key is not None:
+        return Problem(
+            source, line_of(lines, place), place, f"{of}: {problem.message}" if of else problem.message
+        ), None
+    found = setter(point)
+    if found is not None:
+        key, of = found
         place = ("sweep", "factors", key)
         # the value is said once for all the points it fails at, by `_at`
         message = problem.message.removesuffix(f", not {point[key]!r}") if dotted == key else problem.message
-        return Problem(source, line_of(lines, place), place, message), key
+        return Problem(source, line_of(lines, place), place, f"{of}: {message}" if of else message), key
     place = ("sweep", "factors") if point else where
     at = f" at sweep point {point}" if point else ""
     return Problem(source, line_of(lines, place), place, f"gives an invalid configuration: {problem}{at}"), None

@@ -329,6 +329,16 @@ def lines_of(path):
             r"scenario\)$",
         ),
         ("replications: {metrics: [happiness], half_width_pct: 5}\n", r"unknown metric 'happiness'"),
+        (  # an override inside what is wrong: on its own line, not the scenario's
+            "scenarios:\n  a: {baseline: true}\n  b:\n    overrides:\n      pathways.P1.share: 0.9\n",
+            r":9: scenarios\.b\.overrides\.pathways\.P1\.share: pathways: pathway shares must sum to 1, they sum "
+            r"to 1\.6$",
+        ),
+        (
+            "sweep: {method: grid, factors: {pathways.P1.share: [0.3, 0.5]}}\n",
+            r":\d+: sweep\.factors\.pathways\.P1\.share: pathways: pathway shares must sum to 1, they sum to 1\.2 "
+            r"\(at 0\.5\)$",
+        ),
         (  # 1.5 to 4 in whole numbers would draw 1
             "sweep: {method: latin_hypercube, points: 5, factors: "
             "{organisations.north_council.staff.social_worker.count: {low: 1.5, high: 4, integer: true}}}\n",
