@@ -290,7 +290,13 @@ def write_manifest(
     experiment: Experiment, plan: list[RunSpec], store: Store, timings: dict[str, Any], executor: str
 ) -> dict[str, Any]:
     cells = [
-        {"scenario": c.scenario, "point": c.point, "factors": c.factors, "config_hash": c.config_hash}
+        {
+            "scenario": c.scenario,
+            "point": c.point,
+            "factors": c.factors,
+            "config_hash": c.config_hash,
+            "patients": c.patients,
+        }
         for c in experiment.cells
     ]
     finished = [s for s in plan if store.finished(s.run_id)]

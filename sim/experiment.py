@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from sim.config import Config, Run, config_from_dict, problems_from_validation
 from sim.errors import ConfigError, Problem
 from sim.metrics import HEADLINE
-from sim.model import RESULTS_VERSION
+from sim.model import RESULTS_VERSION, patients_key
 from sim.transforms import TransformError, apply
 from sim.yamlio import Lines, flow, line_of, load_yaml
 
@@ -235,6 +236,7 @@ class Cell:
     config: Config
     config_data: dict[str, Any]
     config_hash: str
+    patients: str = ""  # patients_key: who its runs' patients are, for a seed
 
     def run(self, replication: int, seed: int) -> RunSpec:
         what = f"{self.config_hash}:{seed}:{replication}:results-version-{RESULTS_VERSION}"
@@ -289,8 +291,12 @@ class Experiment:
 
     def notes(self) -> list[str]:
         """What a user should know before running it, though it is valid: scenarios that
-        share their runs, and a Latin hypercube too small to rank its factors."""
+        share their runs, scenarios whose patients are not the baseline's, and a Latin
+        hypercube too small to rank its factors."""
         lines = self.same_configurations()
+        others = other_patients([(c.scenario, c.point, c.patients) for c in self.cells], self.spec.baseline)
+        if others:
+            lines.append(other_patients_note(others, self.spec.baseline))
         sweep = self.spec.sweep
         if sweep is not None and sweep.method == "latin_hypercube":
             k, n = len(sweep.factors), len(self.points)
@@ -309,6 +315,30 @@ class Experiment:
             n = replications if isinstance(replications, int) else replications[(cell.scenario, cell.point)]
             runs += [cell.run(rep, self.spec.seed) for rep in range(n)]
         return runs
+
+
+def other_patients(cells: Iterable[tuple[str, int, str]], baseline: str) -> list[str]:
+    """The scenarios whose patients (``patients_key``, with each cell's scenario and sweep
+    point) differ from the baseline's at some point: their changes from it are not of
+    the same patients.  None where a key is not known (results written before it)."""
+    cells = list(cells)
+    base = {point: key for scenario, point, key in cells if scenario == baseline}
+    return list(
+        dict.fromkeys(
+            scenario
+            for scenario, point, key in cells
+            if scenario != baseline and key and base.get(point) and key != base[point]
+        )
+    )
+
+
+def other_patients_note(scenarios: list[str], baseline: str) -> str:
+    names = ", ".join(scenarios)
+    return (
+        f"scenario{'s' if len(scenarios) > 1 else ''} {names} {'model' if len(scenarios) > 1 else 'models'} other "
+        f"patients than {baseline}, the baseline (their zones, demand, case mix, stays or longest pathway differ): "
+        f"a change from {baseline} is then between different patients, not the same ones under other boundaries"
+    )
 
 
 def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
@@ -410,7 +440,7 @@ def load_experiment(path: str | Path) -> Experiment:
                         at_points.setdefault(blamed, {})[i] = point[factor]
                     problems.append(blamed)
                 continue
-            cells.append(Cell(name, i, point, cfg, cell_data, config_hash(cfg)))
+            cells.append(Cell(name, i, point, cfg, cell_data, config_hash(cfg), patients_key(cfg)))
     if problems:
         for p, names in lacking.items():  # where other scenarios have it (a successor's staff, say), say which lack it
             if len(names) < len(swept):

@@ -34,7 +34,9 @@ How random numbers are kept in step (common random numbers)
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
+import json
 import math
 from array import array
 from collections.abc import Generator
@@ -85,6 +87,25 @@ CASEWORK, REWORK, MEETING = "casework", "rework", "meetings"
 EventLoop = Generator[simpy.Event, Any, Any]  # a SimPy process
 Journey = Generator[simpy.Event | float, Any, Any]  # yields an event, or a time to wait until
 Row: TypeAlias = "memoryview[float]"  # a patient's row of uniform numbers
+
+
+def patients_key(cfg: Config) -> str:
+    """What decides a run's patients, for a seed and replication: who arrives, when and
+    from which zone (the zones and the demand), their pathway and their stay, and the
+    width of the rows of uniform numbers every patient's draws come from (which follows
+    the longest pathway).  Configurations with the same key have the same patients,
+    replication by replication (common random numbers), as a change of boundaries keeps
+    them (hospitals merged included: the hospital is the boundaries' part); with
+    another, their patients differ."""
+    steps = max((len(p.steps) for p in cfg.pathways.values()), default=0)
+    parts = {
+        "zones": [(z.id, z.population) for z in cfg.zones],
+        "demand": cfg.demand.model_dump(mode="json"),
+        "patients": cfg.patients.model_dump(mode="json"),
+        "pathways": [(pid, p.share) for pid, p in cfg.pathways.items()],
+        "row": (steps, any(s.optional for p in cfg.pathways.values() for s in p.steps)),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class StaffPool(Pool):

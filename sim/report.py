@@ -29,7 +29,7 @@ from scipy.interpolate import PchipInterpolator
 
 from sim.analysis import factor_columns, mean_ci
 from sim.config import Pathway, config_from_dict
-from sim.experiment import Scenario, points_to_rank
+from sim.experiment import Scenario, other_patients, other_patients_note, points_to_rank
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
 from sim.sweep import (
@@ -1018,6 +1018,17 @@ class Report:
             rows.append(row)
         return rows
 
+    def other_patients_html(self) -> str:
+        """A warning where some scenarios' patients are not the baseline's (`other_patients`)."""
+        others = other_patients(
+            [(str(c["scenario"]), int(c["point"]), str(c.get("patients") or "")) for c in self.manifest["cells"]],
+            self.baseline,
+        )
+        if not others:
+            return ""
+        said = other_patients_note(others, self.baseline)
+        return f"<p><strong>But:</strong> {html.escape(said[0].upper() + said[1:])}.</p>"
+
     def precision_shortfall(self) -> str | None:
         """With automatic replications, where the precision asked for was not reached."""
         return precision_shortfall(self.runs, self.manifest["resolved"].get("replications"))
@@ -1466,6 +1477,7 @@ window.addEventListener("load", function () {{
 people arrive from the same places, with the same hospital stays, so the differences come from
 what each configuration changes (its boundaries, or how it is run), not from different patients.
 Baseline: <strong>{html.escape(self.baseline)}</strong>.</p>
+{self.other_patients_html()}
 {self.scenarios_html()}
 {figure("networks")}
 <h2>2. Headline figures</h2>

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis import consolidate, factor_columns, half_width_pct, write_manifest
-from sim.experiment import AutoReplications, Experiment, RunSpec, load_experiment
+from sim.experiment import AutoReplications, Experiment, RunSpec, load_experiment, other_patients, other_patients_note
 from sim.metrics import HEADLINE
 from sim.runner import Executor, Outcome, Store, execute, expected_seconds, needs_more, results_dir
 
@@ -457,6 +457,16 @@ def _resolved(root: Path) -> dict[str, Any]:
     return resolved if isinstance(resolved, dict) else {}
 
 
+def _manifest_cells(root: Path) -> list[tuple[str, int, str]]:
+    """Each configuration's scenario, sweep point and patients (``patients_key``) as the
+    manifest records them; none in a manifest written before it recorded them."""
+    try:
+        cells = json.loads((root / "manifest.json").read_text())["cells"]
+        return [(str(c["scenario"]), int(c["point"]), str(c.get("patients") or "")) for c in cells]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
 def title_line(root: Path) -> list[str]:
     """The experiment's title, from the results' manifest, where it has one."""
     title = _resolved(root).get("title")
@@ -484,7 +494,15 @@ def compare_lines(results: str | Path) -> list[str]:
         *run_length_lines(runs, scenarios),
     ]
     if baseline:
-        lines.append(f"baseline: {baseline}; 'change' is the paired difference from it (same patients)")
+        others = other_patients(_manifest_cells(root), baseline)
+        lines.append(
+            f"baseline: {baseline}; 'change' is the paired difference from it (same patients"
+            + (f", but for {', '.join(others)}: see below)" if others else ")")
+        )
+        if others:
+            lines += textwrap.wrap(
+                other_patients_note(others, baseline), 100, initial_indent="  ", subsequent_indent="  "
+            )
     overloaded = overload_lines(runs)
     if overloaded:
         lines += ["", *overloaded]

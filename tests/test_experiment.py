@@ -858,6 +858,33 @@ def test_failing_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch, ca
     assert pd.read_parquet(root / "failures.parquet").empty
 
 
+def test_a_scenario_with_other_patients_is_told_apart_wherever_changes_are_read(tmp_path):
+    """More demand is not a boundary change: its 'change' compares different patients."""
+    path = experiment(
+        tmp_path,
+        "replications: 2\nscenarios:\n  today: {baseline: true}\n  busier:\n"
+        "    overrides: {demand.per_1000_per_year: 25}\n"
+        "  split:\n    transforms: [{split: {organisation: south_council, into: {sv: [southvale], ef: [eastfield]}}}]\n",
+    )
+    said = (
+        "scenario busier models other patients than today, the baseline (their zones, demand, case mix, stays or "
+        "longest pathway differ): a change from today is then between different patients, not the same ones under "
+        "other boundaries"
+    )
+    assert load_experiment(path).notes() == [said]
+    report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert f"note: {said}" in report.lines()
+    compared = compare_lines(report.out_dir)
+    assert "baseline: today; 'change' is the paired difference from it (same patients, but for busier: see below)" in (
+        compared
+    )
+    assert said in " ".join(" ".join(compared).split())
+    from sim.report import write_report
+
+    page = Path(write_report(report.out_dir)).read_text()
+    assert f"<strong>But:</strong> S{said[1:]}." in page
+
+
 def test_automatic_replications_stop_when_precise_enough(tmp_path):
     loose = experiment(
         tmp_path,

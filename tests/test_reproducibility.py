@@ -64,6 +64,73 @@ def test_common_random_numbers_across_boundary_configurations(transform):
         pd.testing.assert_series_equal(a[col], b[col], check_exact=True)
 
 
+def _set(key, value):
+    def change(data):
+        node = data
+        *path, last = key.split(".")
+        for part in path:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node[last] = value
+        return data
+
+    change.__name__ = f"{key}={value}"
+    return change
+
+
+def _no_assessors(data):
+    data["trusted_assessors"] = {"cover": "nowhere"}
+    return data
+
+
+def _second_hospital(data):  # half of Eastfield's patients to another hospital: the hospital is a boundary
+    data["organisations"]["second_hospital"] = {
+        "type": "acute_trust",
+        "staff": {"discharge_coordinator": {"count": 2, "hours_per_week": 37.5}},
+    }
+    data["footprints"]["acute_trust"]["eastfield"] = {"general_hospital": 0.5, "second_hospital": 0.5}
+    return data
+
+
+def _longer_pathway(data):  # a step more on the longest pathway: wider rows of draws
+    data["pathways"]["P1"]["steps"].append(
+        {"name": "check_in", "by": "community_health", "staff": "community_nurse", "effort_hours": 0.5}
+    )
+    return data
+
+
+@pytest.mark.parametrize(
+    "change, same",
+    [
+        (realigned, True),
+        (split_south, True),
+        (_no_assessors, True),
+        (_set("organisations.north_council.staff.social_worker.count", 9), True),
+        (_set("handovers.failure.base", 0.2), True),
+        (_second_hospital, True),
+        (_set("demand.per_1000_per_year", 25.0), False),
+        (_set("zones.0.population", 90000), False),
+        (_set("patients.length_of_stay_days.mean", 11), False),
+        (_set("pathways.P0.share", 0.4), False),
+        (_longer_pathway, False),
+    ],
+    ids=lambda x: getattr(x, "__name__", str(x)),
+)
+def test_configurations_with_one_patients_key_have_the_same_patients(change, same):
+    """What ``patients_key`` says (and so what the tool tells a user of a scenario's
+    patients) is what the runs do."""
+    from sim.model import patients_key
+
+    data = short(example_data(), days=200, warmup=30)
+    if change.__name__ == "pathways.P0.share=0.4":
+        data["pathways"]["P1"]["share"] = 0.4  # the shares still sum to 1
+    base, other = build(short(example_data(), days=200, warmup=30)), build(change(data))
+    a = sim.simulate(base, seed=7).patients.set_index("patient_id")
+    b = sim.simulate(other, seed=7).patients.set_index("patient_id")
+    columns = ["zone", "pathway", "admitted", "ready"]
+    alike = len(a) == len(b) and all(a[c].equals(b[c]) for c in columns)
+    assert (patients_key(base) == patients_key(other)) == same == alike
+
+
 def test_boundary_change_changes_outcomes_but_not_demand():
     base = build(short(example_data(), days=200, warmup=30))
     other = build(split_south(short(example_data(), days=200, warmup=30)))
