@@ -347,7 +347,7 @@ def say_so_on_kill() -> Iterator[None]:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.runner import ClusterError, FolderInUse
-    from sim.sweep import dry_run, run_sweep
+    from sim.sweep import OtherExperiment, dry_run, run_sweep
 
     if args.workers is not None and args.workers < 1:
         print("--workers must be at least 1", file=sys.stderr)
@@ -365,6 +365,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 scheduler=args.scheduler,
                 retry_failed=args.retry_failed,
                 progress=not args.no_progress,
+                force=args.force,
             )
     except KeyboardInterrupt:
         print(f"interrupted: {KEPT}", file=sys.stderr)
@@ -372,6 +373,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except (ClusterError, FolderInUse) as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
+    except OtherExperiment as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID
     except OSError as exc:
         if exc.filename is None or isinstance(exc, BrokenPipeError):  # not a file's: unforeseen
             raise
@@ -507,6 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-failed", action="store_true", help="re-run only the runs that failed before")
     p.add_argument("--results", default="results", help="results folder (default results/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the tables and report of another experiment file of the same name (its runs are kept)",
+    )
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("compare", help="print an experiment's scenario comparison")

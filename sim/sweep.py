@@ -34,6 +34,7 @@ class SweepReport:
     results_version: int | None = None  # the model's, of the runs it asks for
     notes: list[str] = field(default_factory=list)  # scenarios that are the same; advice on how it was run
     overloaded: list[str] = field(default_factory=list)  # `overload_lines` of its runs
+    stale_report: bool = False  # a report written before this sweep changed the tables
 
     def lines(self) -> list[str]:
         out = [
@@ -61,6 +62,11 @@ class SweepReport:
             out.append("re-run only the failed runs with --retry-failed")
         out.extend(self.overloaded)
         out.extend(f"note: {n}" for n in self.notes)
+        if self.stale_report:
+            out.append(
+                f"the report in {self.out_dir}/report/ was written before this sweep: "
+                f"'handover report {self.out_dir}' brings it up to date"
+            )
         return out
 
     def _then(self) -> str:
@@ -127,6 +133,28 @@ def _progress_bar(total: int, enabled: bool) -> Any:
     return tqdm(total=total, unit="run", disable=not enabled or total == 0, dynamic_ncols=True, desc="runs")
 
 
+class OtherExperiment(RuntimeError):
+    """A results folder that holds another experiment file's results, of the same name."""
+
+
+def other_experiment(experiment: Experiment, out: Path) -> str | None:
+    """Why sweeping ``experiment`` into ``out`` would replace another experiment's tables
+    and report (the same name, in a file of another name, with other text: a copy not
+    renamed), or None: the same file, edited, or moved unchanged, is the same experiment."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text())
+        file, text = str(manifest["experiment_file"]), str(manifest["experiment_text"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if Path(file).name == experiment.path.name or text == experiment.text:
+        return None
+    return (
+        f"{out}: holds the results of {file}, another experiment named {experiment.name!r}; sweeping "
+        f"{experiment.path} there would replace its tables and report (its finished runs are kept). Give this "
+        "experiment a name of its own, or --results another folder, or --force to replace them"
+    )
+
+
 def run_sweep(
     path: str | Path,
     results_root: str | Path = "results",
@@ -134,12 +162,22 @@ def run_sweep(
     scheduler: str | None = None,
     retry_failed: bool = False,
     progress: bool = True,
+    force: bool = False,
 ) -> SweepReport:
     started = time.perf_counter()
     executor = Executor(workers=workers or Executor().workers, scheduler=scheduler)
-    executor.start()
-    experiment = load_experiment(path)
-    store = Store(results_dir(experiment, results_root))
+    executor.start()  # the workers import the model while the experiment loads
+    try:
+        experiment = load_experiment(path)
+        out = results_dir(experiment, results_root)
+        clash = other_experiment(experiment, out)
+        if clash and not force:
+            raise OtherExperiment(clash)
+    except BaseException:
+        executor.__exit__()
+        raise
+    report_before = (out / "report" / "index.html").is_file()
+    store = Store(out)
     with store.held():
         store.prepare()
         reps = {(c.scenario, c.point): experiment.initial_replications for c in experiment.cells}
@@ -173,6 +211,7 @@ def run_sweep(
             note for note in [precision_shortfall(tables["runs"], experiment.spec.model_dump()["replications"])] if note
         ],
         overload_lines(tables["runs"]),
+        report_before and (ran > 0 or bool(clash)),
     )
 
 
@@ -286,6 +325,9 @@ def dry_run(path: str | Path, results_root: str | Path = "results", workers: int
     failed = sum(1 for s in unique.values() if store.failed(s.run_id))
     todo = [s for s in unique.values() if not store.finished(s.run_id) and not store.failed(s.run_id)]
     lines.append(f"already in {out}: {finished} finished, {failed} failed; to run now: {len(todo)}")
+    clash = other_experiment(experiment, out)
+    if clash:
+        lines.append(f"note: {clash}")
     per_patient = calibrate_seconds(experiment)
     from sim.runner import PATIENTS_PER_SECOND
 

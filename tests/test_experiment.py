@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -486,6 +487,33 @@ def test_sweep_command_reports_bad_file_with_exit_2(tmp_path, capsys):
 
 
 # -- running -------------------------------------------------------------------------
+
+
+def test_a_copied_experiment_not_renamed_does_not_replace_the_originals_results(tmp_path, capsys):
+    """Two files, one name: the second sweep would replace the first's tables and report."""
+    first = experiment(tmp_path, TWO_SCENARIOS, name="first.yaml")
+    copy = experiment(tmp_path, TWO_SCENARIOS.replace("replications: 2", "replications: 3"), name="copy.yaml")
+    results = tmp_path / "r"
+    assert main(["sweep", str(first), "--results", str(results), "--no-progress"]) == 0
+    assert main(["report", str(results / "small")]) == 0
+    manifest = (results / "small" / "manifest.json").read_text()
+    capsys.readouterr()
+    assert main(["sweep", str(copy), "--results", str(results), "--no-progress"]) == 2
+    said = (
+        f"{results / 'small'}: holds the results of {first}, another experiment named 'small'; sweeping {copy} "
+        "there would replace its tables and report (its finished runs are kept). Give this experiment a name of "
+        "its own, or --results another folder, or --force to replace them"
+    )
+    assert capsys.readouterr().err.strip() == said
+    assert (results / "small" / "manifest.json").read_text() == manifest  # nothing written
+    assert f"note: {said}" in dry_run(copy, results)
+    # the same file edited is the same experiment; with --force, the copy's, saying the report is now old
+    first.write_text(first.read_text().replace("replications: 2", "replications: 3"))
+    assert not any(line.startswith("note:") for line in dry_run(first, results))
+    assert main(["sweep", str(copy), "--results", str(results), "--no-progress", "--force"]) == 0
+    out = capsys.readouterr().out
+    assert f"the report in {results / 'small'}/report/ was written before this sweep: 'handover report " in out
+    assert json.loads((results / "small" / "manifest.json").read_text())["experiment_file"] == str(copy)
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
