@@ -103,6 +103,8 @@ def load_yaml(path: str | Path, kind: Kind | None = None) -> tuple[dict[str, Any
     saying what it is and what to do with it, rather than one for every key."""
     name = str(path)
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError([Problem(name, None, (), "a folder, not a file: give the YAML file itself")])
     if not p.is_file():
         raise ConfigError([Problem(name, None, (), "no such file")])
     try:

@@ -288,6 +288,8 @@ def test_bad_yaml_is_reported_plainly(tmp_path, text, expected):
 def test_missing_file(tmp_path):
     [msg] = problems(tmp_path / "nope.yaml")
     assert msg == f"{tmp_path / 'nope.yaml'}: (top level): no such file"
+    [msg] = problems(tmp_path)  # there is something there, but not a file
+    assert msg == f"{tmp_path}: (top level): a folder, not a file: give the YAML file itself"
 
 
 def test_unsafe_yaml_tags_are_not_executed(tmp_path):
