@@ -119,6 +119,16 @@ def _noun(org_type: str, n: int, label: str = "") -> str:
     return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
 
 
+def _axis(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    """A factor's values as places on an axis: the numbers themselves, or for values that
+    are not all numbers, their order in the sweep (0, 1, ...) and their names."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().all():
+        return numbers.astype(float), []
+    names = list(dict.fromkeys(values.astype(str)))
+    return values.astype(str).map({v: float(k) for k, v in enumerate(names)}), names
+
+
 def _hours(x: float) -> str:
     """Hours a week as the workload table shows them: to a tenth below 100 (so that an
     organisation's 0.5 hours, all of them in meetings, do not read as 0), whole above."""
@@ -733,14 +743,17 @@ class Report:
         others = [sc for sc in self.scenarios if sc != self.baseline]
 
         def draw(ax: Any, metric: str, factor: str) -> None:
-            values = changes[factor].astype(float)
-            step = 0.012 * (values.max() - values.min())  # the scenarios side by side at each value
+            at, names = _axis(changes[factor])
+            # the scenarios side by side at each value
+            step = 0.1 if names else 0.012 * (at.max() - at.min())
             ax.axhline(0, color="grey", linewidth=0.8)
+            if names:  # values that are not numbers (trusted_assessors.cover: everywhere, nowhere)
+                ax.set_xticks(range(len(names)), names, fontsize=7, rotation=20)
             for k, scenario in enumerate(others):
                 g = changes[(changes["scenario"] == scenario) & (changes["metric"] == metric)]
                 i = self.scenarios.index(scenario)
                 ax.errorbar(
-                    g[factor].astype(float) + (k - (len(others) - 1) / 2) * step,
+                    at[g.index] + (k - (len(others) - 1) / 2) * step,
                     g["mean"],
                     yerr=[g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]],
                     fmt="os^Dv<>p"[i % 8],

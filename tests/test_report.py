@@ -25,7 +25,7 @@ import sim.report as report_module
 from sim.cli import main
 from sim.metrics import DELAY_PARTS
 from sim.model import RESULTS_VERSION
-from sim.report import HEADLINE_TABLE, Report, _noun, _route
+from sim.report import HEADLINE_TABLE, Report, _axis, _noun, _route
 from sim.sweep import compare_lines, fmt_estimate, run_sweep
 from sim.yamlio import load_yaml
 
@@ -129,6 +129,22 @@ def test_a_type_of_the_configurations_own_is_named_by_its_label(tmp_path):
         "care homes",
         "hubs",
     ]
+
+
+def test_a_sweep_over_values_that_are_not_numbers_is_drawn(tmp_path):
+    """trusted_assessors.cover over everywhere, regular and nowhere: the figure of changes
+    against factors put them on an axis of numbers, and the report failed."""
+    experiment = (
+        f"name: words\nbase: {EXAMPLE}\nseed: 1\nrun: {{length_days: 40, warmup_days: 10}}\nreplications: 2\n"
+        "scenarios:\n  today: {baseline: true}\n  split:\n    transforms: [{split: {organisation: south_council, "
+        "into: {sv: [southvale], ef: [eastfield]}}}]\n"
+        "sweep: {method: grid, factors: {trusted_assessors.cover: [everywhere, regular, nowhere]}}\n"
+    )
+    out = swept_and_reported(tmp_path, experiment)
+    assert (out / "report" / "sweep_changes.png").is_file()
+    at, names = _axis(pd.Series(["everywhere", "nowhere", "everywhere"]))
+    assert names == ["everywhere", "nowhere"] and at.tolist() == [0.0, 1.0, 0.0]
+    assert _axis(pd.Series([0.1, 0.3]))[1] == []
 
 
 def test_a_scenario_without_a_description_is_said_by_what_it_does(report_dir, tmp_path):
