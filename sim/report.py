@@ -35,6 +35,7 @@ from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
 from sim.sweep import (
     OVERLOADED,
     fmt_estimate,
+    fmt_factor,
     fmt_point,
     no_results,
     overloads,
@@ -122,11 +123,16 @@ def _noun(org_type: str, n: int, label: str = "") -> str:
 def _axis(values: pd.Series) -> tuple[pd.Series, list[str]]:
     """A factor's values as places on an axis: the numbers themselves, or for values that
     are not all numbers, their order in the sweep (0, 1, ...) and their names."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    if numbers.notna().all():
+    numbers = pd.to_numeric(values, errors="coerce") if not values.map(_is_collection).any() else None
+    if numbers is not None and numbers.notna().all():
         return numbers.astype(float), []
-    names = list(dict.fromkeys(values.astype(str)))
-    return values.astype(str).map({v: float(k) for k, v in enumerate(names)}), names
+    said = values.map(fmt_factor)  # a distribution as the file gives it: {dist: lognormal, mean: 9}
+    names = list(dict.fromkeys(said))
+    return said.map({v: float(k) for k, v in enumerate(names)}), names
+
+
+def _is_collection(value: Any) -> bool:
+    return isinstance(value, (dict, list, tuple, np.ndarray))
 
 
 def _hours(x: float) -> str:
@@ -722,9 +728,14 @@ class Report:
             return
 
         def draw(ax: Any, metric: str, factor: str) -> None:
+            at, names = _axis(self.runs[factor])
+            if names:
+                ax.set_xticks(range(len(names)), names, fontsize=7, rotation=20)
             for i, scenario in enumerate(self.scenarios):
                 g = self.runs[self.runs["scenario"] == scenario]
-                ax.scatter(g[factor], g[metric], s=10, color=OKABE_ITO[i % 8], label=scenario, marker="os^Dv<>p"[i % 8])
+                ax.scatter(
+                    at[g.index], g[metric], s=10, color=OKABE_ITO[i % 8], label=scenario, marker="os^Dv<>p"[i % 8]
+                )
 
         self.save(
             self.factor_panels(draw, "{}", "Each headline metric against each factor (one point per run)"),

@@ -16,6 +16,7 @@ from sim.analysis import consolidate, factor_columns, half_width_pct, write_mani
 from sim.experiment import AutoReplications, Experiment, RunSpec, load_experiment, other_patients, other_patients_note
 from sim.metrics import HEADLINE
 from sim.runner import Executor, Outcome, Store, execute, expected_seconds, needs_more, results_dir
+from sim.yamlio import flow
 
 
 @dataclass
@@ -363,9 +364,14 @@ def _decimals(half_width: float) -> int:
 
 
 def fmt_factor(value: Any) -> str:
-    """A factor's value at a sweep point as a reader wants it: 0.1619, not 0.16187945526104908."""
+    """A factor's value at a sweep point as a reader wants it: 0.1619, not 0.16187945526104908;
+    a mapping as a YAML file gives it, {dist: lognormal, mean: 9}."""
     if isinstance(value, float) and not value.is_integer():
         return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    if hasattr(value, "tolist"):  # a list read back from Parquet
+        value = value.tolist()
+    if isinstance(value, dict | list):
+        return flow(value)
     return str(value)
 
 

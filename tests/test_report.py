@@ -131,17 +131,28 @@ def test_a_type_of_the_configurations_own_is_named_by_its_label(tmp_path):
     ]
 
 
-def test_a_sweep_over_values_that_are_not_numbers_is_drawn(tmp_path):
-    """trusted_assessors.cover over everywhere, regular and nowhere: the figure of changes
-    against factors put them on an axis of numbers, and the report failed."""
+@pytest.mark.parametrize(
+    "factor, said",
+    [
+        ("trusted_assessors.cover: [everywhere, regular, nowhere]", "trusted_assessors.cover = regular"),
+        (
+            "patients.length_of_stay_days: [{dist: lognormal, mean: 9, sd: 8}, {dist: lognormal, mean: 12, sd: 8}]",
+            "patients.length_of_stay_days = {dist: lognormal, mean: 12, sd: 8}",
+        ),
+    ],
+)
+def test_a_sweep_over_values_that_are_not_numbers_is_drawn(tmp_path, factor, said):
+    """trusted_assessors.cover over everywhere, regular and nowhere, or stays from two
+    distributions: the figures against factors put them on an axis of numbers, and the
+    report failed; a mapping is said as the experiment file gives it."""
     experiment = (
         f"name: words\nbase: {EXAMPLE}\nseed: 1\nrun: {{length_days: 40, warmup_days: 10}}\nreplications: 2\n"
         "scenarios:\n  today: {baseline: true}\n  split:\n    transforms: [{split: {organisation: south_council, "
-        "into: {sv: [southvale], ef: [eastfield]}}}]\n"
-        "sweep: {method: grid, factors: {trusted_assessors.cover: [everywhere, regular, nowhere]}}\n"
+        f"into: {{sv: [southvale], ef: [eastfield]}}}}}}]\nsweep: {{method: grid, factors: {{{factor}}}}}\n"
     )
     out = swept_and_reported(tmp_path, experiment)
-    assert (out / "report" / "sweep_changes.png").is_file()
+    assert (out / "report" / "sweep_changes.png").is_file() and (out / "report" / "sweep.png").is_file()
+    assert f"sweep point {said}" in compare_lines(out)
     at, names = _axis(pd.Series(["everywhere", "nowhere", "everywhere"]))
     assert names == ["everywhere", "nowhere"] and at.tolist() == [0.0, 1.0, 0.0]
     assert _axis(pd.Series([0.1, 0.3]))[1] == []
