@@ -85,14 +85,15 @@ def _reused_anchor(name: str, warning: str) -> Problem:
     alias then means the nearest one above it, so a scenario copied with its anchor (as
     ``handover county`` writes them) changes the scenarios after it that use the alias."""
     anchor = re.search(r"duplicate anchor '([^']*)'", warning)
-    first, *again = [int(n) for n in re.findall(r"\(line: (\d+)\)", warning)]
+    lines = [int(n) for n in re.findall(r"\(line: (\d+)\)", warning)]  # the first's, then this one's
     a = anchor.group(1) if anchor else "?"
+    first = f" (first at line {lines[0]})" if lines else ""
     return Problem(
         name,
-        again[0] if again else first,
+        lines[-1] if lines else None,
         (),
-        f"the anchor &{a} is defined again (first at line {first}): each *{a} would mean the nearest one above "
-        f"it, so an alias meant for the first could take this one; give this one a name of its own (&{a}_2, say)",
+        f"the anchor &{a} is defined again{first}: each *{a} would mean the nearest one above it, so an alias "
+        f"meant for the first could take this one; give this one a name of its own (&{a}_2, say)",
     )
 
 
