@@ -37,6 +37,7 @@ from sim.sweep import (
     fmt_estimate,
     fmt_factor,
     fmt_point,
+    manifest_cells,
     no_results,
     overloads,
     precision_shortfall,
@@ -1044,10 +1045,7 @@ class Report:
 
     def other_patients_html(self) -> str:
         """A warning where some scenarios' patients are not the baseline's (`other_patients`)."""
-        others = other_patients(
-            [(str(c["scenario"]), int(c["point"]), str(c.get("patients") or "")) for c in self.manifest["cells"]],
-            self.baseline,
-        )
+        others = other_patients(manifest_cells(self.manifest), self.baseline)
         if not others:
             return ""
         said = other_patients_note(others, self.baseline)

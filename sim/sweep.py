@@ -496,28 +496,33 @@ def no_results(root: Path, missing: str) -> FileNotFoundError:
     return FileNotFoundError(f"{root}: no {missing} here; run 'handover sweep' first")
 
 
-def _resolved(root: Path) -> dict[str, Any]:
-    """The experiment as the results' manifest records it, or {} where it cannot be read."""
+def _manifest(root: Path) -> dict[str, Any]:
+    """The results' manifest, or {} where it cannot be read."""
     try:
-        resolved = json.loads((root / "manifest.json").read_text())["resolved"]
-    except (OSError, ValueError, KeyError, TypeError):
+        manifest = json.loads((root / "manifest.json").read_text())
+    except (OSError, ValueError):
         return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _resolved(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The experiment as the manifest records it, or {}."""
+    resolved = manifest.get("resolved")
     return resolved if isinstance(resolved, dict) else {}
 
 
-def _manifest_cells(root: Path) -> list[tuple[str, int, str]]:
+def manifest_cells(manifest: dict[str, Any]) -> list[tuple[str, int, str]]:
     """Each configuration's scenario, sweep point and patients (``patients_key``) as the
-    manifest records them; none in a manifest written before it recorded them."""
+    manifest records them; a manifest written before it recorded patients gives ''."""
     try:
-        cells = json.loads((root / "manifest.json").read_text())["cells"]
-        return [(str(c["scenario"]), int(c["point"]), str(c.get("patients") or "")) for c in cells]
-    except (OSError, ValueError, KeyError, TypeError):
+        return [(str(c["scenario"]), int(c["point"]), str(c.get("patients") or "")) for c in manifest["cells"]]
+    except (KeyError, TypeError, ValueError, AttributeError):
         return []
 
 
-def title_line(root: Path) -> list[str]:
+def title_line(manifest: dict[str, Any]) -> list[str]:
     """The experiment's title, from the results' manifest, where it has one."""
-    title = _resolved(root).get("title")
+    title = _resolved(manifest).get("title")
     return [title] if title else []
 
 
@@ -533,16 +538,17 @@ def compare_lines(results: str | Path) -> list[str]:
         return [f"{root}: no finished runs yet"]
     baseline = str(runs.loc[runs["baseline"], "scenario"].iloc[0]) if runs["baseline"].any() else None
     scenarios = list(dict.fromkeys(summary["scenario"]))
-    shortfall = precision_shortfall(runs, _resolved(root).get("replications"))
+    manifest = _manifest(root)
+    shortfall = precision_shortfall(runs, _resolved(manifest).get("replications"))
     lines = [
-        *title_line(root),
+        *title_line(manifest),
         f"{root.name}: {len(scenarios)} scenario(s); mean [95% confidence interval] over replications",
         f"replications: {replications_text(runs, scenarios)}",
         *(textwrap.wrap(shortfall, 100, initial_indent="  ", subsequent_indent="  ") if shortfall else []),
         *run_length_lines(runs, scenarios),
     ]
     if baseline:
-        others = other_patients(_manifest_cells(root), baseline)
+        others = other_patients(manifest_cells(manifest), baseline)
         lines.append(
             f"baseline: {baseline}; 'change' is the paired difference from it (same patients"
             + (f", but for {', '.join(others)}: see below)" if others else ")")
@@ -605,6 +611,7 @@ __all__ = [
     "compare_lines",
     "dry_run",
     "fmt_estimate",
+    "manifest_cells",
     "overload_lines",
     "overloads",
     "precision_shortfall",

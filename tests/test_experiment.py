@@ -1024,19 +1024,19 @@ def test_a_pool_broken_by_a_dead_worker_is_replaced_for_the_next_round(tmp_path)
     assert all(o.tables is not None for o in outcomes)
 
 
-def test_latin_hypercube_sensitivity_ranks_the_driving_factor_first(tmp_path):
-    path = experiment(
-        tmp_path,
-        """\
+LATIN_HYPERCUBE = """\
 replications: 1
 sweep:
   method: latin_hypercube
-  points: 12
+  points: {points}
   factors:
-    handovers.failure.base: {low: 0.0, high: 0.5}
-    fte_hours_per_week: {low: 30, high: 40}
-""",
-    )
+    handovers.failure.base: {{low: 0.0, high: 0.5}}
+    fte_hours_per_week: {{low: 30, high: 40}}
+"""  # two factors: one drives failed handovers, the other coordination FTE
+
+
+def test_latin_hypercube_sensitivity_ranks_the_driving_factor_first(tmp_path):
+    path = experiment(tmp_path, LATIN_HYPERCUBE.format(points=12))
     report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
     sens = pd.read_parquet(report.out_dir / "sensitivity.parquet")
     row = sens[(sens["metric"] == "failed_handovers_per_100") & (sens["rank"] == 1)].iloc[0]
@@ -1054,18 +1054,7 @@ sweep:
 def test_a_latin_hypercube_too_small_to_rank_its_factors_says_so_before_and_after(tmp_path, capsys):
     from sim.report import write_report
 
-    path = experiment(
-        tmp_path,
-        """\
-replications: 1
-sweep:
-  method: latin_hypercube
-  points: 4
-  factors:
-    handovers.failure.base: {low: 0.0, high: 0.5}
-    fte_hours_per_week: {low: 30, high: 40}
-""",
-    )
+    path = experiment(tmp_path, LATIN_HYPERCUBE.format(points=4))
     note = (
         "note: a Latin hypercube of 4 points cannot rank 2 factors: a partial rank correlation needs at least "
         "5 points (2 factors + 3)"
