@@ -191,6 +191,18 @@ class BuildSpec(Strict):
     )
 
 
+def _named(key: str, what: str) -> str:
+    """The name of a spec's area given without one, as the report shows it: its key in
+    words, followed by what it is ("north_east" a place: "North east place")."""
+    words = key.replace("_", " ").split()
+    for tail in (what.split(), what.split()[:1]):  # "south_place", "north_community"
+        if [w.lower() for w in words[-len(tail) :]] == tail and len(words) >= len(tail):
+            words = words[: -len(tail)]
+            break
+    said = " ".join([*words, what])
+    return said[:1].upper() + said[1:]
+
+
 def _resolve_icbs(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
     if spec.icbs == "all":
         return sorted(zones["icb_code"].unique())
@@ -261,6 +273,39 @@ def _check_areas(spec: BuildSpec, arrangements: list[str]) -> None:
             )
 
 
+def _check_area_ids(
+    spec: BuildSpec, footprints: dict[str, dict[str, Any]], names: dict[str, str], org_types: dict[str, Any]
+) -> None:
+    """Each area of the spec that is an organisation has an id of its own: a place keyed
+    as a community area, a council or a trust would silently become one organisation.
+    ``names`` are the other organisations' (councils', ICBs', districts')."""
+    ids: dict[str, set[str]] = {
+        t: {o for v in fp.values() for o in (v if isinstance(v, dict) else [v])} for t, fp in footprints.items()
+    }
+    areas = {
+        "place": ("places", "place", spec.places or {}),
+        "community_health": ("community_health", "community services", spec.community_health or {}),
+    }
+    for own, (what, _, mine) in areas.items():
+        for key, area in mine.items():
+            if area.provider:  # the area is that trust, not an organisation of its own
+                continue
+            for t, there in ids.items():
+                if t == own or key not in there:
+                    continue
+                label = org_types.get(t, {}).get("label", t)
+                label = ("an " if label[:1].lower() in "aeiou" else "a ") + label[:1].lower() + label[1:]
+                if t in areas:
+                    theirs, kind, other = areas[t][0], areas[t][1], areas[t][2][key]
+                    whose = f"{other.name or _named(key, kind)} ({theirs}.{key})"
+                else:
+                    whose = names.get(key) or trust_names().get(key.upper(), key)
+                raise ValueError(
+                    f"{what}.{key}: {key!r} is already the id of {whose}, {label};"
+                    " each organisation needs an id of its own: give this area another key"
+                )
+
+
 def _areas_to_zones(areas: dict[str, Area], zones: pd.DataFrame, what: str) -> dict[str, str]:
     """zone -> area id, from areas listed by district name; every zone in exactly one."""
     by_district: dict[str, list[str]] = {}
@@ -325,9 +370,10 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
         **dict(zip(zones["authority"], zones["authority_name"], strict=False)),
         **dict(zip(zones["icb"], zones["icb_name"], strict=False)),
     }
+    others = dict(names)  # the councils' and ICBs' names, before any area's
     if spec.places:
         footprints["place"] = _areas_to_zones(spec.places, zones, "places")
-        names.update({k: a.name or k for k, a in spec.places.items()})
+        names.update({k: a.name or _named(k, "place") for k, a in spec.places.items()})
     else:
         # one for each council in each ICB, a council's small part in an ICB joining a neighbour
         where = {
@@ -359,7 +405,7 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
     if spec.community_health:
         footprints["community_health"] = _areas_to_zones(spec.community_health, zones, "community_health")
         for k, a in spec.community_health.items():
-            names[k] = a.name or k
+            names[k] = a.name or _named(k, "community services")
             if a.provider:
                 providers[k] = a.provider.lower()
     else:
@@ -382,13 +428,13 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
             z: f"{slug(district)}_district" if two_tier[a] else a
             for z, district, a in zip(zones["zone"], zones["district23"], zones["authority"], strict=True)
         }
-        names.update(
-            {
-                f"{slug(d)}_district": f"{d} (district)"
-                for d, a in zip(zones["district23"], zones["authority"], strict=True)
-                if two_tier[a]
-            }
-        )
+        districts = {
+            f"{slug(d)}_district": f"{d} (district)"
+            for d, a in zip(zones["district23"], zones["authority"], strict=True)
+            if two_tier[a]
+        }
+        names.update(districts)
+        others.update(districts)
 
     org_types, meetings = d["organisation_types"], d["meetings"]
     if spec.police:
@@ -397,9 +443,11 @@ def build_config(spec: BuildSpec) -> dict[str, Any]:
             z: force[council][0] for z, council in zip(zones["zone"], zones["authority_name"], strict=True)
         }
         names.update(dict(force.values()))
+        others.update(dict(force.values()))
         org_types = {**org_types, "police": d["police"]["organisation_type"]}
         d["staff_per_100k"]["police"] = d["police"]["staff_per_100k"]
         meetings = [*meetings, d["police"]["meeting"]]
+    _check_area_ids(spec, footprints, others, org_types)
 
     residents: dict[str, float] = {}
     for t, fp in footprints.items():

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from sim.build import ENGLAND, BuildSpec, build_config, dump, england, trust_names
+from sim.build import ENGLAND, Area, BuildSpec, build_config, dump, england, trust_names
 from sim.cli import main
 from sim.config import config_from_dict, load_config
 from sim.experiment import Experiment, load_experiment
@@ -269,6 +269,34 @@ def test_every_acute_trust_has_its_name_and_the_name_fits_its_catchment():
         assert named and not [n for n in named if n.startswith("Trust ")], path
 
 
+NORTH_DEVON = ["North Devon", "Torridge", "Mid Devon", "East Devon", "Exeter", "West Devon"]
+SOUTH_DEVON = ["Plymouth", "Torbay", "South Hams", "Teignbridge"]
+N, S = (f"[{', '.join(d)}]" for d in (NORTH_DEVON, SOUTH_DEVON))  # as a spec gives them
+
+
+def test_a_spec_s_areas_without_a_name_are_named_by_their_key_in_words():
+    """The report names organisations by name: an area given without one is its key in
+    words, a place "... place" and a community area "... community services", as the
+    build names those it draws itself."""
+    north, south = NORTH_DEVON, SOUTH_DEVON
+    data = build_config(
+        BuildSpec(
+            name="x",
+            icbs=["Devon"],
+            places={"north_east_west": Area(districts=north), "south_place": Area(districts=south)},
+            community_health={
+                "north_community": Area(districts=north),
+                "south_community": Area(districts=south, name="Livewell"),
+            },
+        )
+    )
+    orgs = data["organisations"]
+    assert orgs["north_east_west"]["name"] == "North east west place"
+    assert orgs["south_place"]["name"] == "South place"
+    assert orgs["north_community"]["name"] == "North community services"
+    assert orgs["south_community"]["name"] == "Livewell"
+
+
 def test_bad_build_specs_are_reported(tmp_path, capsys):
     spec = tmp_path / "s.yaml"
     spec.write_text("name: x\nicbs: [E54000048]\nplaces:\n  a: {districts: [Prestn]}\n")
@@ -329,13 +357,32 @@ def test_bad_build_specs_are_reported(tmp_path, capsys):
             "6: community_health.a.provider: 'RXM' is not a trust admitting these residents (did you mean 'RXR', "
             "East Lancashire Hospitals?); a provider is one of those trusts,",
         ),
+        # an area keyed as another organisation: they were made one organisation, both roles in it
+        (
+            f"places:\n  north: {{districts: {N}}}\n  south: {{districts: {S}}}\n"
+            f"community_health:\n  north: {{districts: {N}}}\n  south: {{districts: {S}}}",
+            "4: places.north: 'north' is already the id of North community services (community_health.north), a "
+            "community health provider; each organisation needs an id of its own: give this area another key",
+        ),
+        (
+            f"places:\n  devon_council: {{districts: {N}}}\n  exeter_district: {{districts: {S}}}",
+            "4: places.devon_council: 'devon_council' is already the id of Devon, a local authority",
+        ),
+        (
+            f"places:\n  north: {{districts: {N}}}\n  exeter_district: {{districts: {S}}}",
+            "5: places.exeter_district: 'exeter_district' is already the id of Exeter (district), a housing authority;",
+        ),
+        (
+            f"community_health:\n  ra9: {{districts: {N}}}\n  south: {{districts: {S}}}",
+            "4: community_health.ra9: 'ra9' is already the id of Torbay and South Devon, an acute trust;",
+        ),
     ],
 )
 def test_a_build_spec_problem_is_named_where_it_is(text, problem, tmp_path, capsys):
     """Not silently ignored (a place's provider), nor found only in the configuration
     built from it, but at the spec's own line."""
     spec = tmp_path / "s.yaml"
-    icbs = "all" if "Woking" in text else "[E54000048]"
+    icbs = "all" if "Woking" in text else "[Devon]" if "Torbay" in text else "[E54000048]"
     spec.write_text(f"name: x\nicbs: {icbs}\n{text}\n")
     assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
     assert f"{spec}:{problem}" in capsys.readouterr().err
