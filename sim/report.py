@@ -218,6 +218,13 @@ def _style(i: int) -> dict[str, Any]:
     return {"color": OKABE_ITO[i % len(OKABE_ITO)], "linestyle": LINESTYLES[i % len(LINESTYLES)]}
 
 
+def _breakable(name: str) -> str:
+    """A scenario's id for an HTML table, which may break after each underscore: the
+    long ids of a county study ('counties_split_places_aligned_joint_commissioning')
+    otherwise widen their column, and the table, beyond the page."""
+    return html.escape(name).replace("_", "_<wbr>")
+
+
 def _estimate_cell(s: dict[str, Any] | None, d: dict[str, Any] | None, attrs: str) -> str:
     """A table cell: the mean with its 95% interval and, under it, the change from the
     baseline with its interval (``d``: paired over replications), coloured when clear;
@@ -854,7 +861,7 @@ class Report:
         else:
             shown = total.max(axis=1).sort_values(ascending=False, kind="stable").index
         # long scenario names may break after an underscore
-        head = "".join(f"<th>{html.escape(s).replace('_', '_<wbr>')}</th>" for s in self.scenarios)
+        head = "".join(f"<th>{_breakable(s)}</th>" for s in self.scenarios)
         # two organisations of one name (a legacy place and a new council both called
         # "Central Lancashire") are told apart by their type, and two of one type by
         # their ids as well
@@ -990,7 +997,7 @@ class Report:
         )
         n = len(self.scenarios)
         # three groups of a column for each scenario: long names may break after an underscore
-        names = "".join(f"<th>{html.escape(s).replace('_', '_<wbr>')}</th>" for s in self.scenarios) * 3
+        names = "".join(f"<th>{_breakable(s)}</th>" for s in self.scenarios) * 3
         return (
             f"<h3>By ICB area</h3><p>Staff hours in meetings, and delayed days, by the {len(order)} ICBs of "
             "the baseline, each over the residents it covers there, so that an ICB merged or split in a "
@@ -1091,7 +1098,7 @@ class Report:
                 _estimate_cell(row[m], row[f"{m}__diff"], f'class="est" data-metric="{m}"') for m in HEADLINE_TABLE
             ]
             body.append(
-                f'<tr data-scenario="{html.escape(row["scenario"])}"><th>{html.escape(name)}</th>'
+                f'<tr data-scenario="{html.escape(row["scenario"])}"><th>{_breakable(name)}</th>'
                 + "".join(cells)
                 + "</tr>"
             )
@@ -1170,7 +1177,7 @@ class Report:
                     for column in columns
                 ]
                 name = scenario + (" (baseline)" if scenario == self.baseline else "")
-                body.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
+                body.append(f"<tr><th>{_breakable(name)}</th>{''.join(cells)}</tr>")
             return (
                 f'<table class="headline"><thead><tr><th>scenario</th>{head}</tr></thead><tbody>'
                 + "".join(body)
