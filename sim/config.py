@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from sim.distributions import Distribution, as_distribution
-from sim.errors import ConfigError, Problem, no_space_after_colon, unknown_key
+from sim.errors import ConfigError, Problem, did_you_mean, no_space_after_colon, unknown_key
 from sim.yamlio import Lines, line_of, load_yaml
 
 Dist = Annotated[Distribution, BeforeValidator(as_distribution)]
@@ -660,10 +660,7 @@ def _no_role(oid: str, name: str, has: typing.Iterable[str], what: str = "staff 
 
 
 def _unknown(what: str, name: object, known: typing.Iterable[str]) -> str:
-    known = sorted(known)
-    close = difflib.get_close_matches(str(name), known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else (f"; known: {', '.join(known[:12])}" if known else "")
-    return f"unknown {what} {name!r}{hint}"
+    return f"unknown {what} {name!r}{did_you_mean(str(name), list(known))}"
 
 
 # ---------------------------------------------------------------------------

@@ -26,6 +26,23 @@ def no_space_after_colon(text: str) -> str:
     return f"; YAML needs a space after a colon: '{key}: {value}'"
 
 
+def did_you_mean(name: str, known: list[str], most: int = 12) -> str:
+    """The hint after 'unknown X 'name'': those of ``known`` whose ids hold every word of
+    ``name`` ('cornwall_icb': 'cornwall_and_the_isles_of_scilly_icb'), else the closest by
+    spelling, else what is known (the first ``most`` of a long list)."""
+    known = sorted(known)
+    words = [w for w in re.split(r"[_\W]+", name.lower()) if w]
+    holding = [k for k in known if words and all(w in re.split(r"[_\W]+", k.lower()) for w in words)]
+    if 0 < len(holding) <= 5:  # before spelling: 'cornwall_icb' is closer to 'cornwall_place'
+        return "; did you mean " + " or ".join(repr(k) for k in holding) + "?"
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    if len(known) <= most:
+        return f"; known: {', '.join(known)}" if known else ""
+    return f"; known: {', '.join(known[:most])}, ... ({len(known)} in all)"
+
+
 def unknown_key(what: str, key: str, allowed: list[str]) -> str:
     """'unknown key 'x'; did you mean 'y'? (allowed: ...)', for a key or an argument."""
     spaced = no_space_after_colon(key)

@@ -43,7 +43,7 @@ from typing import Any, get_type_hints
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
-from sim.errors import unknown_key
+from sim.errors import did_you_mean, unknown_key
 
 Data = dict[str, Any]
 
@@ -58,8 +58,7 @@ def _population(data: Data) -> dict[str, int]:
 
 def _type_of(data: Data, org: str) -> str:
     if org not in data["organisations"]:
-        known = ", ".join(sorted(data["organisations"])[:12])
-        raise TransformError(f"no organisation {org!r} (known: {known})")
+        raise TransformError(f"no organisation {org!r}{did_you_mean(org, list(data['organisations']))}")
     return str(data["organisations"][org]["type"])
 
 

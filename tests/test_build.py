@@ -458,6 +458,15 @@ def test_transform_command_writes_a_new_valid_configuration(tmp_path, capsys):
             ["--merge", "blackpool_council,lancashire_council:cumberland_council"],
             "merge: into: 'cumberland_council' is another organisation; to merge it too, list it",
         ),
+        # an organisation named by some of its id's words: it was a list of the first 12 of 43
+        (
+            ["--apply", "{split: {organisation: lancashire_icb, into: {}}}"],
+            "split: no organisation 'lancashire_icb'; did you mean 'lancashire_and_south_cumbria_icb'?",
+        ),
+        (
+            ["--apply", "{split: {organisation: nobody, into: {}}}"],
+            "split: no organisation 'nobody'; known: blackburn_with_darwen_council, blackpool_council, ",
+        ),
         (["--align", "place"], "argument --align: 'place': give TYPE:TO, e.g. place:local_authority"),
         # then the YAML parser's own words, which differ between versions of ruamel.yaml
         (["--apply", "{split: {"], "argument --apply: '{split: {' is not valid YAML: "),

@@ -77,6 +77,23 @@ def test_a_key_run_into_its_value_is_told_from_a_time_or_an_address(text, hint):
     assert no_space_after_colon(text) == hint
 
 
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        # every word of the id given is in one known: before spelling, which finds 'cornwall_place'
+        ("cornwall_icb", "; did you mean 'cornwall_and_the_isles_of_scilly_icb'?"),
+        ("kent", "; did you mean 'kent_council' or 'kent_place'?"),
+        ("cornwal_place", "; did you mean 'cornwall_place'?"),  # a slip: spelling
+        ("nobody", "; known: a0, a1, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, ... (20 in all)"),
+    ],
+)
+def test_an_unknown_name_is_told_what_it_may_have_meant(name, hint):
+    from sim.errors import did_you_mean
+
+    known = ["cornwall_and_the_isles_of_scilly_icb", "cornwall_place", "kent_council", "kent_place"]
+    assert did_you_mean(name, [f"a{i}" for i in range(20)] if name == "nobody" else known) == hint
+
+
 def test_unknown_key_deep_inside_a_list(tmp_path):
     text = TEXT.replace(
         "      first_contact_days: {dist: exponential, mean: 0.5}",
