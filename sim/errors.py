@@ -26,18 +26,29 @@ def no_space_after_colon(text: str) -> str:
     return f"; YAML needs a space after a colon: '{key}: {value}'"
 
 
-def did_you_mean(name: str, known: list[str], most: int = 12) -> str:
-    """The hint after 'unknown X 'name'': those of ``known`` whose ids hold every word of
-    ``name`` ('cornwall_icb': 'cornwall_and_the_isles_of_scilly_icb'), else the closest by
-    spelling, else what is known (the first ``most`` of a long list)."""
+def likely(name: str, known: list[str]) -> list[str]:
+    """What ``name`` may have meant among ``known``: those whose ids start with its words
+    ('devon': 'devon_council', not 'east_devon_district'), else hold every word of it
+    ('cornwall_icb': 'cornwall_and_the_isles_of_scilly_icb'), up to five, else the closest
+    by spelling, else none."""
     known = sorted(known)
     words = [w for w in re.split(r"[_\W]+", name.lower()) if w]
-    holding = [k for k in known if words and all(w in re.split(r"[_\W]+", k.lower()) for w in words)]
-    if 0 < len(holding) <= 5:  # before spelling: 'cornwall_icb' is closer to 'cornwall_place'
-        return "; did you mean " + " or ".join(repr(k) for k in holding) + "?"
-    close = difflib.get_close_matches(name, known, n=1)
-    if close:
-        return f"; did you mean {close[0]!r}?"
+    split = {k: re.split(r"[_\W]+", k.lower()) for k in known}
+    starting = [k for k in known if words and split[k][: len(words)] == words]  # 'devon': not 'east_devon_district'
+    holding = [k for k in known if words and all(w in split[k] for w in words)]
+    for found in (starting, holding):  # before spelling: 'cornwall_icb' is closer to 'cornwall_place'
+        if 0 < len(found) <= 5:
+            return found
+    return difflib.get_close_matches(name, known, n=1)
+
+
+def did_you_mean(name: str, known: list[str], most: int = 12, prefix: str = "") -> str:
+    """The hint after 'unknown X 'name'': what it may have meant (``likely``; each after
+    ``prefix``, a dotted path's start), else what is known (the first ``most`` of a long list)."""
+    meant = likely(name, known)
+    if meant:
+        return "; did you mean " + " or ".join(repr(prefix + k) for k in meant) + "?"
+    known = sorted(known)
     if len(known) <= most:
         return f"; known: {', '.join(known)}" if known else ""
     return f"; known: {', '.join(known[:most])}, ... ({len(known)} in all)"

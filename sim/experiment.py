@@ -11,7 +11,6 @@ model that changes results (and so the version) runs them all again.
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import itertools
 import json
@@ -25,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from sim.config import Config, Run, config_from_dict, problems_from_validation
-from sim.errors import ConfigError, Problem
+from sim.errors import ConfigError, Problem, likely
 from sim.metrics import HEADLINE
 from sim.model import RESULTS_VERSION, patients_key
 from sim.transforms import TransformError, apply
@@ -353,8 +352,8 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
         else:
             where = ".".join(parts[: i + 1])
             known = [str(k) for k in node] if isinstance(node, dict) else []
-            close = difflib.get_close_matches(part, known, n=1)
-            hint = f"; did you mean {'.'.join([*parts[:i], close[0]])!r}?" if close else ""
+            meant = likely(part, known)
+            hint = f"; did you mean {' or '.join(repr('.'.join([*parts[:i], k])) for k in meant)}?" if meant else ""
             raise KeyError(f"the configuration has no {where!r}{hint}")
     last = parts[-1]
     if isinstance(node, list):

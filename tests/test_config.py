@@ -84,13 +84,16 @@ def test_a_key_run_into_its_value_is_told_from_a_time_or_an_address(text, hint):
         ("cornwall_icb", "; did you mean 'cornwall_and_the_isles_of_scilly_icb'?"),
         ("kent", "; did you mean 'kent_council' or 'kent_place'?"),
         ("cornwal_place", "; did you mean 'cornwall_place'?"),  # a slip: spelling
+        # those starting with it, before the six holding it
+        ("devon", "; did you mean 'devon_council' or 'devon_icb'?"),
         ("nobody", "; known: a0, a1, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, ... (20 in all)"),
     ],
 )
 def test_an_unknown_name_is_told_what_it_may_have_meant(name, hint):
     from sim.errors import did_you_mean
 
-    known = ["cornwall_and_the_isles_of_scilly_icb", "cornwall_place", "kent_council", "kent_place"]
+    known = ["cornwall_and_the_isles_of_scilly_icb", "cornwall_place", "kent_council", "kent_place", "devon_council"]
+    known += ["devon_icb", *(f"{d}_devon_district" for d in ("east", "mid", "north", "west"))]
     assert did_you_mean(name, [f"a{i}" for i in range(20)] if name == "nobody" else known) == hint
 
 

@@ -293,6 +293,10 @@ def lines_of(path):
             r"staff\.social_workr\.count: the configuration has no 'organisations\.north_council\.staff\.social_workr'; "
             r"did you mean 'organisations\.north_council\.staff\.social_worker'\?$",
         ),
+        (  # an organisation by the start of its id: spelling alone said 'north_council' was not there
+            "scenarios:\n  a: {baseline: true}\n  b:\n    overrides: {organisations.north.staff.social_worker.count: 8}\n",
+            r"the configuration has no 'organisations\.north'; did you mean 'organisations\.north_council'\?$",
+        ),
         (
             "scenarios:\n  a: {baseline: true}\n  b:\n    transforms: [{split: {organisation: south_council, into: {x: [southvale]}}}]\n",
             r"scenarios\.b\.transforms\[0\]: split: the successors must take exactly the zones of 'south_council'; not given: eastfield",
