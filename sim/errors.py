@@ -42,12 +42,12 @@ def likely(name: str, known: list[str]) -> list[str]:
     return difflib.get_close_matches(name, known, n=1)
 
 
-def did_you_mean(name: str, known: list[str], most: int = 12, prefix: str = "") -> str:
-    """The hint after 'unknown X 'name'': what it may have meant (``likely``; each after
-    ``prefix``, a dotted path's start), else what is known (the first ``most`` of a long list)."""
+def did_you_mean(name: str, known: list[str], most: int = 12) -> str:
+    """The hint after 'unknown X 'name'': what it may have meant (``likely``), else what is
+    known (the first ``most`` of a long list)."""
     meant = likely(name, known)
     if meant:
-        return "; did you mean " + " or ".join(repr(prefix + k) for k in meant) + "?"
+        return "; did you mean " + " or ".join(repr(k) for k in meant) + "?"
     known = sorted(known)
     if len(known) <= most:
         return f"; known: {', '.join(known)}" if known else ""
