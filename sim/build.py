@@ -35,7 +35,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from scipy.optimize import nnls
 
 from sim.config import config_from_dict, problems_from_validation
-from sim.errors import ConfigError, Problem
+from sim.errors import ConfigError, Problem, did_you_mean
 from sim.transforms import pieces
 from sim.yamlio import line_of, load_yaml
 
@@ -214,8 +214,8 @@ def _resolve_icbs(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
         code = w if w in known else by_name.get(w.lower()) or by_name.get(slug(w))
         if code is None:
             short = sorted(re.sub(r"^NHS | Integrated Care Board$", "", name) for name in known.values())
-            close = difflib.get_close_matches(w, short, n=1)  # 'Kent and Medwy': 'Kent and Medway'
-            raise ValueError(f"icbs: unknown ICB {w!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+            # 'Kent and Medwy': 'Kent and Medway'; 'Cornwall': 'Cornwall and the Isles of Scilly'
+            raise ValueError(f"icbs: unknown ICB {w!r}{did_you_mean(w, short)}")
         out.append(code)
     return out
 
@@ -238,8 +238,9 @@ def _resolve_councils(spec: BuildSpec, zones: pd.DataFrame) -> list[str]:
                     + " or ".join(repr(a) for a in sorted(set(district["authority_name"])))
                     + "?"
                 )
-            close = difflib.get_close_matches(c, sorted(set(everywhere["authority_name"])), n=1)
-            raise ValueError(f"councils: unknown council {c!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+            raise ValueError(
+                f"councils: unknown council {c!r}{did_you_mean(c, sorted(set(everywhere['authority_name'])))}"
+            )
         if council not in here:
             icbs = sorted(set(everywhere.loc[everywhere["authority"] == council, "icb_name"]))
             raise ValueError(f"councils: {c!r} has no residents in these ICBs; it is in " + ", ".join(icbs))
@@ -316,10 +317,9 @@ def _areas_to_zones(areas: dict[str, Area], zones: pd.DataFrame, what: str) -> d
         for d in area.districts:
             found = by_district.get(d.lower())
             if not found:
-                close = difflib.get_close_matches(d, sorted(set(zones["district23"])), n=1)
                 raise ValueError(
                     f"{what}.{area_id}.districts: no district {d!r} in these ICBs"
-                    + (f"; did you mean {close[0]!r}?" if close else "")
+                    + did_you_mean(d, sorted(set(zones["district23"])))
                 )
             for z in found:
                 if z in out:

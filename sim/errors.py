@@ -48,10 +48,10 @@ def did_you_mean(name: str, known: list[str], most: int = 12) -> str:
     meant = likely(name, known)
     if meant:
         return "; did you mean " + " or ".join(repr(k) for k in meant) + "?"
-    known = sorted(known)
-    if len(known) <= most:
-        return f"; known: {', '.join(known)}" if known else ""
-    return f"; known: {', '.join(known[:most])}, ... ({len(known)} in all)"
+    said = [repr(k) if any("," in k for k in known) else k for k in sorted(known)]  # 'Bristol, City of'
+    if len(said) <= most:
+        return f"; known: {', '.join(said)}" if said else ""
+    return f"; known: {', '.join(said[:most])}, ... ({len(said)} in all)"
 
 
 def unknown_key(what: str, key: str, allowed: list[str]) -> str:

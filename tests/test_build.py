@@ -303,6 +303,9 @@ def test_bad_build_specs_are_reported(tmp_path, capsys):
     assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
     err = capsys.readouterr().err
     assert "no district 'Prestn'" in err and "did you mean 'Preston'" in err
+    spec.write_text("name: x\nicbs: [Cornwall, Devon]\n")
+    assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
+    assert "icbs: unknown ICB 'Cornwall'; did you mean 'Cornwall and the Isles of Scilly'?" in capsys.readouterr().err
     spec.write_text("name: x\nicbs: [Lancashire and South Cumbra]\n")
     assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
     assert (
@@ -352,6 +355,13 @@ def test_bad_build_specs_are_reported(tmp_path, capsys):
             "5: places.b.districts: district 'Preston' is also in 'a'",
         ),
         ("councils: []", "3: councils: give at least 1 item, not an empty list"),
+        # the start of a name: spelling alone found nothing ('Cornwall') or another council
+        ("councils: [Bristol]", "3: councils: unknown council 'Bristol'; did you mean 'Bristol, City of'?"),
+        (
+            "places:\n  a: {districts: [Kings Lynn]}",
+            "4: places.a.districts: no district 'Kings Lynn' in these ICBs; known: Breckland, Broadland, East Suffolk, "
+            "Great Yarmouth, King's Lynn and West Norfolk, North Norfolk, Norwich, South Norfolk",
+        ),
         (  # a provider none of the residents' hospitals is: it was made an organisation called 'rxm'
             "community_health:\n  a:\n    districts: [Preston]\n    provider: RXM",
             "6: community_health.a.provider: 'RXM' is not a trust admitting these residents (did you mean 'RXR', "
@@ -382,7 +392,8 @@ def test_a_build_spec_problem_is_named_where_it_is(text, problem, tmp_path, caps
     """Not silently ignored (a place's provider), nor found only in the configuration
     built from it, but at the spec's own line."""
     spec = tmp_path / "s.yaml"
-    icbs = "all" if "Woking" in text else "[Devon]" if "Torbay" in text else "[E54000048]"
+    icbs = "all" if "Woking" in text or "Bristol" in text else "[Devon]" if "Torbay" in text else "[E54000048]"
+    icbs = "[Norfolk and Waveney]" if "Lynn" in text else icbs
     spec.write_text(f"name: x\nicbs: {icbs}\n{text}\n")
     assert main(["build", str(spec), "--out", str(tmp_path / "o.yaml")]) == 2
     assert f"{spec}:{problem}" in capsys.readouterr().err
