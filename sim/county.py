@@ -276,7 +276,10 @@ def county_study(
         }
         scenarios[f"{NUMBER[n]}_unitaries_{NUMBER[n]}_places"] = {
             "description": f"{NUMBER[n]} unitaries, with a place for each",
-            "transforms": [*deepcopy(icbs), reorganise, deepcopy(PLACES)],
+            # today's places first: a unitary taking in just what a place of the ICBs of 2022
+            # covered would otherwise keep that place's name ("Essex place (NHS Suffolk and
+            # North East Essex ...)"), as aligning keeps a place that matches already
+            "transforms": [*deepcopy(icbs), deepcopy(PLACES), reorganise, deepcopy(PLACES)],
         }
         pools = (
             f"one pool of each for the whole area, where today {listed([name, *beside_names])} each have their own"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sim.build import ENGLAND
 from sim.cli import main
 from sim.config import config_from_dict
-from sim.county import county_study, study_files, two_tier_counties
+from sim.county import NUMBER, county_study, study_files, two_tier_counties
 from sim.experiment import load_experiment
 from sim.geography import Geography, structure_tables
 from sim.sweep import run_sweep
@@ -100,7 +100,7 @@ def test_the_command_writes_a_study_that_runs_and_never_overwrites(tmp_path, cap
     cells = {c.scenario: c.config for c in load_experiment(experiment).cells}  # each a valid configuration
     assert load_yaml(experiment)[0]["title"] == "Norfolk: today against two or three unitaries (the model's guess)"
     scenarios = load_yaml(experiment)[0]["scenarios"]
-    assert scenarios["two_unitaries"]["transforms"][-1] == scenarios["two_unitaries_two_places"]["transforms"][1]
+    assert scenarios["two_unitaries"]["transforms"][-1] == scenarios["two_unitaries_two_places"]["transforms"][2]
     joint = scenarios["two_unitaries_joint_commissioning"]["transforms"]
     assert joint[:-1] == scenarios["two_unitaries"]["transforms"]  # the same councils and places, then shared
     two = cells["two_unitaries_joint_commissioning"]
@@ -356,6 +356,13 @@ def test_a_county_with_the_unitaries_beside_it_in_four_or_five(tmp_path):
     assert councils_and_places("five_unitaries") == ([f"essex_{k}_of_5_council" for k in range(1, 6)], 3)
     assert councils_and_places("five_unitaries_five_places") == ([f"essex_{k}_of_5_council" for k in range(1, 6)], 5)
     assert all(sum(v["type"] == "icb" for v in c["organisations"].values()) == 1 for c in cells.values())
+    # each council's place is named after it, in every study: Essex (3 of 4) took in just Colchester and
+    # Tendring, the county's place in the Suffolk and North East Essex ICB of 2022, and kept its name
+    for n in (4, 5):
+        orgs = cells[f"{NUMBER[n]}_unitaries_{NUMBER[n]}_places"]["organisations"]
+        assert sorted(v["name"] for v in orgs.values() if v["type"] == "place") == [
+            f"Essex ({k} of {n}) place" for k in range(1, n + 1)
+        ]
 
     def boards(scenario):  # the Safeguarding Adults Boards: council, ICB, police force
         meetings = structure_tables(Geography(config_from_dict(cells[scenario])))["meetings"]
