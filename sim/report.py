@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.legend_handler import HandlerTuple
 from matplotlib.patches import Patch
 from scipy.interpolate import PchipInterpolator
 
@@ -48,8 +49,10 @@ from sim.yamlio import load_yaml
 
 # Okabe-Ito, with yellow last: it is hard to see on white
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442"]
-HATCHES = ["", "//", "..", "xx", "\\\\", "oo", "++", "--"]
-LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1)), (0, (5, 5))]
+# nine of each against eight colours, so that no two of a county study's thirteen
+# scenarios are drawn alike (the ninth had the first's colour, line and hatch)
+HATCHES = ["", "//", "..", "xx", "\\\\", "oo", "++", "--", "**"]
+LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1)), (0, (5, 5)), (0, (3, 1, 1, 1, 1, 1))]
 TYPE_ORDER = ["acute_trust", "community_health", "local_authority", "housing", "place", "icb", "police"]
 TYPE_LABEL = {
     "acute_trust": "Acute trusts",
@@ -560,8 +563,11 @@ class Report:
         )
 
     def figure_distributions(self) -> None:
-        fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+        columns = len(self.scenarios) if len(self.scenarios) <= 6 else 4  # of the legend, under the panels
+        rows = -(-len(self.scenarios) // columns)
+        fig, axes = plt.subplots(1, 3, figsize=(14, 4.2 + 0.22 * rows), layout="constrained")
         reach = {"gap_days": 1.0, "delayed_days": 1.0}  # where the cumulative axes end
+        keys: list[Any] = []  # each scenario's bar and line (a tuple), for one legend
         seen: set[int] = set()  # numbers of handovers that occur
         for i, scenario in enumerate(self.scenarios):
             frames = []
@@ -587,9 +593,11 @@ class Report:
             )
             for ax, col in ((axes[1], "gap_days"), (axes[2], "delayed_days")):
                 x = np.sort(p[col].to_numpy())
-                ax.plot(x, np.arange(1, len(x) + 1) / len(x) * 100, label=scenario, linewidth=1.6, **style)
+                (line,) = ax.plot(x, np.arange(1, len(x) + 1) / len(x) * 100, label=scenario, linewidth=1.6, **style)
                 if len(x):
                     reach[col] = max(reach[col], 1.1 * float(np.quantile(x, 0.995)))
+            bar = Patch(facecolor=style["color"], edgecolor="black", linewidth=0.4, hatch=HATCHES[i % len(HATCHES)])
+            keys.append((bar, line))
         if seen:  # whole numbers only, the last '5+'
             ticks = range(min(seen), max(seen) + 1)
             axes[0].set_xticks(ticks, [f"{k}+" if k == 5 else str(k) for k in ticks])
@@ -605,12 +613,20 @@ class Report:
         for ax in axes[1:]:
             ax.set_ylabel("% of discharges with at most this")
             ax.grid(alpha=0.3)
-        # headroom above the tallest bar for the legend's rows, so that it hides none
         top = max((b.get_height() for b in axes[0].patches), default=0.0)
-        axes[0].set_ylim(0, top * (1.1 + 0.09 * len(self.scenarios)) or 1.0)
+        axes[0].set_ylim(0, top * 1.1 or 1.0)
         axes[0].set_yticks([t for t in axes[0].get_yticks() if 0 <= t <= 100])  # no share over 100%
-        axes[0].legend(fontsize=8, loc="upper right")
-        axes[2].legend(fontsize=8, loc="lower right")
+        # one legend under the panels, each scenario's bar beside its line: inside a panel, the
+        # thirteen of a county study in five unitaries hid the bars and the curves
+        fig.legend(
+            handles=keys,
+            labels=list(self.scenarios),
+            loc="outside lower center",
+            ncol=columns,
+            fontsize=8,
+            handler_map={tuple: HandlerTuple(ndivide=None, pad=0.8)},
+            handlelength=4,
+        )
         self.save(
             fig,
             "distributions",

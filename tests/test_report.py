@@ -25,7 +25,7 @@ import sim.report as report_module
 from sim.cli import main
 from sim.metrics import DELAY_PARTS
 from sim.model import RESULTS_VERSION
-from sim.report import HEADLINE_TABLE, Report, _axis, _noun, _route
+from sim.report import HATCHES, HEADLINE_TABLE, Report, _axis, _noun, _route, _style
 from sim.sweep import compare_lines, fmt_estimate, run_sweep
 from sim.yamlio import load_yaml
 
@@ -645,14 +645,23 @@ def test_the_handovers_legend_hides_no_bar(flagship_dir, kinds):
     report.run_table = even
     fig, renderer = drawn(report, "distributions")
     bars = fig.axes[0]
-    box = bars.get_legend().get_window_extent(renderer)
-    assert len(bars.get_legend().get_texts()) == 5
-    hidden = [b for b in bars.patches if b.get_height() > 0 and box.overlaps(b.get_window_extent(renderer))]
+    (legend,) = fig.legends  # one, under the panels, for the bars and the curves
+    box = legend.get_window_extent(renderer)
+    assert len(legend.get_texts()) == 5
+    drawn_in = [a for ax in fig.axes for a in [*ax.patches, *ax.lines] if a.get_window_extent(renderer).height > 0]
+    hidden = [a for a in drawn_in if box.overlaps(a.get_window_extent(renderer))]
     assert not hidden
     ticks = list(bars.get_yticks())
     assert max(ticks) <= 100  # the room above the bars is not a share of discharges
     assert kinds > 1 or max(ticks) == 100
     plt.close(fig)
+
+
+def test_no_two_of_a_county_study_s_scenarios_are_drawn_alike():
+    """Thirteen scenarios (today, and two to five unitaries three ways each): the ninth
+    was drawn as the first, in black, solid and unhatched."""
+    drawn_as = {(s["color"], str(s["linestyle"]), HATCHES[i % len(HATCHES)]) for i in range(40) for s in [_style(i)]}
+    assert len(drawn_as) == 40
 
 
 def test_delayed_days_are_shown_in_parts_that_add_up_to_the_headlines(report_dir):
