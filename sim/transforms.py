@@ -35,6 +35,7 @@ import copy
 import difflib
 import inspect
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
@@ -435,7 +436,11 @@ def align(
     a tie).
 
     A new organisation whose area is just that of one there already (a place that
-    already matched its council) is that organisation still: it keeps its id and name."""
+    already matched its council) is that organisation still: it keeps its id and name,
+    unless that name is of the form this gives a council's part in an ICB ("Essex place
+    (NHS Mid and South Essex Integrated Care Board)") and names a council or ICB that is
+    gone (Essex split into unitaries): it then takes the name of the one it now serves
+    ("Essex (2 of 3) place")."""
     _single_footprint(data, type)
     target = _single_footprint(data, to)
     piece_of = pieces(data, to, within, min_population)
@@ -463,6 +468,11 @@ def align(
     new_zones = _zones_of(new_fp)
     same = {new: today[frozenset(zs)] for new, zs in new_zones.items() if frozenset(zs) in today}
     same = {new: old for new, old in same.items() if old not in new_zones}
+    named = {v.get("name") or o for o, v in orgs.items()}
+    for new, old in same.items():  # named as this names, after a council or ICB that is gone
+        said = re.fullmatch(rf"(.*) {re.escape(label)} \((.*)\)", orgs[old].get("name") or old)
+        if said and not {said.group(1), said.group(2)} <= named:
+            names[old] = names[new]
     return redistribute(data, type, {z: same.get(o, o) for z, o in new_fp.items()}, names)
 
 

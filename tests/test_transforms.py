@@ -115,6 +115,27 @@ def test_align_within_icbs_gives_a_council_in_two_icbs_a_place_in_each():
     assert cfg.organisations["place_north_council"].name == "North Council place"
 
 
+def test_a_place_kept_by_aligning_is_named_after_the_council_it_serves_if_its_own_is_gone():
+    """Essex split in unitaries and places aligned: a unitary taking in just what the
+    county's place in one ICB covered kept it, named 'Essex place (NHS Mid and South
+    Essex Integrated Care Board)'.  It is the same place (its id, and so its days), named
+    after its council; a place of a council still there keeps its name."""
+    aligned = {"align": {"type": "place", "to": "local_authority", "within": "icb"}}
+    before = apply(two_icbs(), aligned)
+    assert before["organisations"]["place_south_council__icb_a"]["name"] == "South Council place (ICB A)"
+    into = {"sv_council": ["southvale"], "ef_council": ["eastfield"]}
+    names = {"sv_council": "Southvale Council", "ef_council": "Eastfield Council"}
+    after = apply(apply(before, {"split": {"organisation": "south_council", "into": into, "names": names}}), aligned)
+    assert after["footprints"]["place"]["southvale"] == "place_south_council__icb_a"  # the same place
+    assert after["organisations"]["place_south_council__icb_a"]["name"] == "Southvale Council place"
+    assert after["organisations"]["place_north_council__icb_b"]["name"] == "North Council place (ICB B)"
+    # an ICB renamed: the place named after the old one takes its new name
+    renamed = apply(before, {"merge": {"organisations": ["icb_b"], "into": "icb_b", "name": "ICB Bee"}})
+    assert apply(renamed, aligned)["organisations"]["place_north_council__icb_b"]["name"] == (
+        "North Council place (ICB Bee)"
+    )
+
+
 def test_a_place_a_change_leaves_as_it_was_stays_the_same_place_on_the_same_days():
     # Kent split in two and places realigned: Medway's place covered Medway and still does
     kent, _ = load_yaml(ROOT / "configs" / "kent-and-medway.yaml")
