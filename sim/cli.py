@@ -116,8 +116,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         exp = load_experiment(args.config)
         n = len(exp.spec.scenarios)
         shape = f"{n} scenario{'s' * (n != 1)}" + (f" x {len(exp.points)} sweep points" if exp.spec.sweep else "")
+        r = exp.initial_replications
         print(
-            f"{args.config}: a valid experiment ({shape}, {exp.initial_replications} replications each to start; "
+            f"{args.config}: a valid experiment ({shape}, {r} replication{'s' * (r != 1)} each to start; "
             f"every configuration valid); its plan and time: handover sweep --dry-run {args.config}"
         )
         for line in exp.notes():

@@ -33,6 +33,13 @@ from sim.yamlio import Lines, flow, line_of, load_yaml
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+ONE_REPLICATION = (
+    "there is no confidence interval, so no change from the baseline can be told from chance (the report "
+    "shows every change grey): give replications 2 or more (10 is usual), unless a sweep is to be read "
+    "across its points"
+)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -296,6 +303,8 @@ class Experiment:
         others = other_patients([(c.scenario, c.point, c.patients) for c in self.cells], self.spec.baseline)
         if others:
             lines.append(other_patients_note(others, self.spec.baseline))
+        if self.spec.replications == 1:
+            lines.append(f"replications: 1: {ONE_REPLICATION}")
         sweep = self.spec.sweep
         if sweep is not None and sweep.method == "latin_hypercube":
             k, n = len(sweep.factors), len(self.points)

@@ -39,6 +39,7 @@ from sim.sweep import (
     fmt_factor,
     fmt_point,
     manifest_cells,
+    no_interval,
     no_results,
     overloads,
     precision_shortfall,
@@ -1079,8 +1080,11 @@ class Report:
         return precision_shortfall(self.runs, self.manifest["resolved"].get("replications"))
 
     def precision_html(self) -> str:
-        short = self.precision_shortfall()
-        return f"<p><strong>Precision:</strong> {html.escape(short[0].upper() + short[1:])}.</p>" if short else ""
+        return "".join(
+            f"<p><strong>Precision:</strong> {html.escape(short[0].upper() + short[1:])}.</p>"
+            for short in (self.precision_shortfall(), no_interval(self.runs[self.runs["point"] == 0]))
+            if short
+        )
 
     def overload_html(self) -> str:
         """A warning where staff or places were overloaded in any run (`overloads`), by name."""
@@ -1129,7 +1133,8 @@ class Report:
         """For each run of sweep point 0, means over the patients discharged in the measured
         period: of each part of their delayed days (``DELAY_PARTS``), of the delayed days
         themselves ("all", the headline's), and of those of each pathway with steps."""
-        replication = self.runs.set_index("run_id")["replication"]
+        # a run two scenarios share (the same configuration) is in the runs table once for each
+        replication = self.runs.drop_duplicates("run_id").set_index("run_id")["replication"]
         rows = []
         for scenario in self.scenarios:
             for run_id in self.point_zero_runs(scenario):

@@ -13,7 +13,15 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis import consolidate, factor_columns, half_width_pct, write_manifest
-from sim.experiment import AutoReplications, Experiment, RunSpec, load_experiment, other_patients, other_patients_note
+from sim.experiment import (
+    ONE_REPLICATION,
+    AutoReplications,
+    Experiment,
+    RunSpec,
+    load_experiment,
+    other_patients,
+    other_patients_note,
+)
 from sim.metrics import HEADLINE
 from sim.runner import Executor, Outcome, Store, execute, expected_seconds, needs_more, results_dir
 from sim.yamlio import flow
@@ -209,7 +217,12 @@ def run_sweep(
         experiment.notes()
         + executor.notes
         + [
-            note for note in [precision_shortfall(tables["runs"], experiment.spec.model_dump()["replications"])] if note
+            note
+            for note in [
+                precision_shortfall(tables["runs"], experiment.spec.model_dump()["replications"]),
+                no_interval(tables["runs"]),
+            ]
+            if note
         ],
         overload_lines(tables["runs"]),
         report_before and (ran > 0 or bool(clash)),
@@ -406,6 +419,18 @@ def replications_text(runs: pd.DataFrame, scenarios: list[str]) -> str:
     )
 
 
+def no_interval(runs: pd.DataFrame) -> str | None:
+    """Where a configuration has one replication: what its figures cannot say.  None
+    where every configuration has two or more."""
+    per_cell = runs.groupby(["scenario", "point"], sort=False).size()
+    alone = per_cell[per_cell < 2]
+    if alone.empty:
+        return None
+    scenarios = list(dict.fromkeys(alone.index.get_level_values("scenario")))
+    who = "every configuration" if len(alone) == len(per_cell) else f"{', '.join(scenarios)}"
+    return f"one replication of {who}: {ONE_REPLICATION}"
+
+
 def precision_shortfall(runs: pd.DataFrame, replications: Any) -> str | None:
     """With automatic replications (``replications`` as the experiment file gives them),
     the configurations that reached ``max`` with a named metric's 95% CI half-width still
@@ -544,7 +569,12 @@ def compare_lines(results: str | Path) -> list[str]:
         *title_line(manifest),
         f"{root.name}: {len(scenarios)} scenario(s); mean [95% confidence interval] over replications",
         f"replications: {replications_text(runs, scenarios)}",
-        *(textwrap.wrap(shortfall, 100, initial_indent="  ", subsequent_indent="  ") if shortfall else []),
+        *(
+            line
+            for note in (shortfall, no_interval(runs))
+            if note
+            for line in textwrap.wrap(note, 100, initial_indent="  ", subsequent_indent="  ")
+        ),
         *run_length_lines(runs, scenarios),
     ]
     if baseline:
@@ -612,6 +642,7 @@ __all__ = [
     "dry_run",
     "fmt_estimate",
     "manifest_cells",
+    "no_interval",
     "overload_lines",
     "overloads",
     "precision_shortfall",

@@ -102,6 +102,42 @@ def report_dir(tmp_path_factory):
     return swept_and_reported(tmp_path_factory.mktemp("report"), EXPERIMENT)
 
 
+def test_a_scenario_that_shares_the_baseline_s_runs_is_reported(tmp_path):
+    """A scenario giving the same configuration as another (places aligned where they
+    are) shares its runs, as validate says; the report failed on the delays table, each
+    shared run being in the runs table once for each scenario."""
+    report = against_today(tmp_path, 40, "same", "{demand.per_1000_per_year: 21.0}")
+    assert (report.out / "index.html").is_file()
+    by_run = report.delays_by_run.set_index(["scenario", "replication"])
+    assert by_run.loc["same"].equals(by_run.loc["today"])
+    assert len(by_run) == 4
+
+
+def test_one_replication_is_said_to_give_no_interval_wherever_results_are_read(tmp_path, capsys):
+    """replications: 1 showed every change grey, as if none were clear, and nothing said
+    that no interval could be given: validate, sweep, compare and the report say so."""
+    text = f"name: once\nbase: {EXAMPLE}\nseed: 4\nrun: {{length_days: 40, warmup_days: 10}}\nreplications: 1\n"
+    text += "scenarios:\n  today: {baseline: true}\n  more: {overrides: {demand.per_1000_per_year: 25}}\n"
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(text)
+    said = "there is no confidence interval, so no change from the baseline can be told from chance"
+    assert main(["validate", str(exp)]) == 0
+    out = capsys.readouterr().out
+    assert "1 replication each to start" in out and f"note: replications: 1: {said}" in out
+    args = ["sweep", str(exp), "--results", str(tmp_path / "results"), "--workers", "1", "--no-progress"]
+    assert main(args) == 0
+    assert f"one replication of every configuration: {said}" in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "results" / "once")]) == 0
+    lines = compare_lines(tmp_path / "results" / "once")
+    assert f"one replication of every configuration: {said}" in " ".join(line.strip() for line in lines)
+    assert f"<strong>Precision:</strong> One replication of every configuration: {said}" in (
+        Report(tmp_path / "results" / "once").precision_html()
+    )
+    # two or more: nothing to say
+    (tmp_path / "two").mkdir()
+    assert "one replication" not in " ".join(compare_lines(against_today(tmp_path / "two", 40, "x", "{}").root))
+
+
 def test_a_type_of_the_configurations_own_is_named_by_its_label(tmp_path):
     """A researcher's voluntary-sector type ('Voluntary sector', split in two): not
     'voluntarys' and a column headed 'voluntary'."""
