@@ -50,6 +50,20 @@ class MeetingSeries:
         return self.attendee_count * self.duration_hours * 7.0 / self.every_days
 
 
+# what ``Geography.interface`` says of a pair, in its order: the columns of an interfaces
+# table even where no patient crosses between organisations
+INTERFACE_COLUMNS = [
+    "org_a",
+    "org_b",
+    "type_a",
+    "type_b",
+    "expected_flow_per_week",
+    "footprint_overlap",
+    "misalignment",
+    "failure_probability",
+]
+
+
 @dataclass
 class Geography:
     """A configuration's footprints resolved for fast look-up."""
@@ -386,16 +400,7 @@ def structure_tables(geo: Geography) -> dict[str, pd.DataFrame]:
     pairs = sorted({tuple(sorted(k)) for k, v in geo.expected_flows.items() if v > 0})
     interfaces = pd.DataFrame(
         [geo.interface(a, b) for a, b in pairs],
-        columns=[
-            "org_a",
-            "org_b",
-            "type_a",
-            "type_b",
-            "expected_flow_per_week",
-            "footprint_overlap",
-            "misalignment",
-            "failure_probability",
-        ],
+        columns=INTERFACE_COLUMNS,
     )
     total_pop = sum(geo.population.values())
     zone_sets: dict[str, dict[str, set[str]]] = {t: defaultdict(set) for t in geo.single}

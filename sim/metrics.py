@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.config import Pathway
+from sim.geography import INTERFACE_COLUMNS
 from sim.model import CASEWORK, HANDOVER_COLUMNS, MEETING, REWORK, HandoverLog, Recorder
 
 HEADLINE: dict[str, str] = {
@@ -449,7 +450,8 @@ def interfaces_table(rec: Recorder, handovers: pd.DataFrame, meetings: pd.DataFr
                 "meeting_hours_per_week": hours / weeks,
             }
         )
-    return pd.DataFrame(rows)
+    counts = ["handovers", "handovers_per_week", "failed_handovers", "meetings", "meetings_per_week"]
+    return pd.DataFrame(rows, columns=[*INTERFACE_COLUMNS, *counts, "meeting_hours_per_week"])
 
 
 def summary_table(

@@ -113,6 +113,16 @@ def test_a_scenario_that_shares_the_baseline_s_runs_is_reported(tmp_path):
     assert len(by_run) == 4
 
 
+def test_a_configuration_whose_patients_cross_no_boundary_is_reported(tmp_path):
+    """Only simple discharges (pathway 0, the zero-handover baseline): no interface, and
+    the interfaces table had no columns, so the networks figure failed."""
+    shares = "{pathways.P0.share: 1.0, pathways.P1.share: 0.0, pathways.P2.share: 0.0, pathways.P3.share: 0.0}"
+    report = against_today(tmp_path, 40, "simple", shares)
+    assert (report.out / "index.html").is_file() and (report.out / "networks.png").is_file()
+    interfaces = report.run_table(report.first_run("simple"), "interfaces")
+    assert interfaces.empty and {"org_a", "org_b", "expected_flow_per_week", "handovers"} <= set(interfaces)
+
+
 def test_one_replication_is_said_to_give_no_interval_wherever_results_are_read(tmp_path, capsys):
     """replications: 1 showed every change grey, as if none were clear, and nothing said
     that no interval could be given: validate, sweep, compare and the report say so."""
