@@ -33,10 +33,10 @@ from sim.yamlio import Lines, flow, line_of, load_yaml
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+# said of an experiment without a sweep (a sweep's single runs are read across its points)
 ONE_REPLICATION = (
     "there is no confidence interval, so no change from the baseline can be told from chance (the report "
-    "shows every change grey): give replications 2 or more (10 is usual), unless a sweep is to be read "
-    "across its points"
+    "shows every change grey): give replications 2 or more (10 is usual)"
 )
 
 
@@ -303,7 +303,7 @@ class Experiment:
         others = other_patients([(c.scenario, c.point, c.patients) for c in self.cells], self.spec.baseline)
         if others:
             lines.append(other_patients_note(others, self.spec.baseline))
-        if self.spec.replications == 1:
+        if self.spec.replications == 1 and self.spec.sweep is None:
             lines.append(f"replications: 1: {ONE_REPLICATION}")
         sweep = self.spec.sweep
         if sweep is not None and sweep.method == "latin_hypercube":

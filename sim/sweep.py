@@ -421,7 +421,9 @@ def replications_text(runs: pd.DataFrame, scenarios: list[str]) -> str:
 
 def no_interval(runs: pd.DataFrame) -> str | None:
     """Where a configuration has one replication: what its figures cannot say.  None
-    where every configuration has two or more."""
+    where every configuration has two or more, or for a sweep, read across its points."""
+    if runs["point"].nunique() > 1:
+        return None
     per_cell = runs.groupby(["scenario", "point"], sort=False).size()
     alone = per_cell[per_cell < 2]
     if alone.empty:
