@@ -235,7 +235,8 @@ def cmd_transform(args: argparse.Namespace) -> int:
         except TransformError as exc:
             print(f"{args.config}: {exc}", file=sys.stderr)
             return EXIT_INVALID
-    data["name"] = args.name or f"{data['name']}-transformed"
+    # named as the file it is written to: 'kent-split-aligned', not 'kent-and-medway-transformed-transformed'
+    data["name"] = args.name or out.stem
     described = "; ".join(flow(step) for step in steps)  # 'split_counties: {target_population: 500000}'
     # the description is what a report says of the configuration: not that of the one it came from
     data["description"] = " ".join(
@@ -463,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="YAML",
         help="any transform as YAML, e.g. '{split: {...}}'",
     )
-    p.add_argument("--name", help="the new configuration's name")
+    p.add_argument("--name", help="the new configuration's name (default: the name of the file written)")
     p.add_argument("--force", action="store_true", help="replace the file if it exists")
     p.set_defaults(func=cmd_transform)
 

@@ -427,6 +427,7 @@ def test_transform_command_writes_a_new_valid_configuration(tmp_path, capsys):
     split = tmp_path / "split.yaml"
     assert main(["transform", str(LSC), "--split-counties", "500000", "--out", str(split)]) == 0
     split_cfg = load_config(split)
+    assert split_cfg.name == "split"  # the file's: transforms in turn made 'lsc-transformed-transformed'
     councils = split_cfg.orgs_of_type("local_authority")
     assert "lancashire_council" not in councils and len([c for c in councils if c.startswith("lancashire")]) == 2
     successors = sorted(c for c in councils if c.startswith("lancashire"))
