@@ -429,7 +429,7 @@ def no_interval(runs: pd.DataFrame) -> str | None:
     if alone.empty:
         return None
     scenarios = list(dict.fromkeys(alone.index.get_level_values("scenario")))
-    who = "every configuration" if len(alone) == len(per_cell) else f"{', '.join(scenarios)}"
+    who = "every configuration" if len(alone) == len(per_cell) else ", ".join(scenarios)
     return f"one replication of {who}: {ONE_REPLICATION}"
 
 
