@@ -1082,7 +1082,7 @@ class Report:
     def precision_html(self) -> str:
         return "".join(
             f"<p><strong>Precision:</strong> {html.escape(short[0].upper() + short[1:])}.</p>"
-            for short in (self.precision_shortfall(), no_interval(self.runs[self.runs["point"] == 0]))
+            for short in (self.precision_shortfall(), no_interval(self.runs))
             if short
         )
 
