@@ -73,6 +73,26 @@ def half_width_pct(x: pd.Series) -> float:
     return 100 * ci["half_width"] / abs(ci["mean"])
 
 
+def mser_truncation(series: np.ndarray, batch: int = 5) -> int | None:
+    """Where a run's start from empty ends, by MSER-5 (White, 1997; Hoad, Robinson and
+    Davies, 2010): over the means of ``batch`` observations at a time, the number ``d``
+    of them to leave out that makes the standard error of the mean of the rest smallest,
+    searched over the first half (later minima are an artefact of the few left, so the
+    method looks no further), given in observations (days, for a daily count).  None
+    for a series of under four batches, too short to tell."""
+    n = len(series) // batch
+    if n < 4:
+        return None
+    y = np.asarray(series[: n * batch], dtype=float).reshape(n, batch).mean(axis=1)
+    y -= y.mean()  # the same deviations, with less to cancel
+    d = np.arange(n // 2 + 1)
+    tail = np.cumsum(y[::-1])[::-1][d]  # sums of y[d:]
+    tail_sq = np.cumsum((y * y)[::-1])[::-1][d]
+    left = n - d
+    sse = np.maximum(tail_sq - tail * tail / left, 0.0)  # sum of squared deviations of y[d:]
+    return int(np.argmin(sse / (left * left))) * batch
+
+
 def factor_columns(table: pd.DataFrame) -> list[str]:
     """The sweep's factors in a consolidated table (runs, scenario_summary, differences):
     the columns between ``point`` and the first of ``replication`` or ``metric``, where

@@ -135,6 +135,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     import sim
+    from sim.sweep import start_up
 
     cfg = load_config(args.config)
     out = Path(args.out) if args.out else Path("results") / "runs" / f"{cfg.name}-seed{args.seed}"
@@ -159,6 +160,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  coordination FTE             {s['coordination_fte']:.1f}")
     if s["overloaded"]:
         print(f"  overloaded                   {s['overloaded']} (a queue that never cleared in the second half)")
+    counts = result.tables["awaiting"]["awaiting_discharge"].to_numpy()
+    if (settled := start_up(cfg.name, "", [counts], cfg.run.warmup_days)) and settled.short:
+        print(f"  warm-up short                {settled.said()} (by MSER-5: README, 'Warm-up and the end of the run')")
     print(f"tables ({', '.join(written)}) written to {out}/ as Parquet and CSV")
     return EXIT_OK
 

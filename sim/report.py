@@ -35,6 +35,7 @@ from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
 from sim.sweep import (
     OVERLOADED,
+    START_UP,
     fmt_estimate,
     fmt_factor,
     fmt_point,
@@ -44,6 +45,7 @@ from sim.sweep import (
     overloads,
     precision_shortfall,
     replications_text,
+    start_ups,
     unchecked,
 )
 from sim.yamlio import load_yaml
@@ -1109,6 +1111,32 @@ class Report:
         )
         return f'<div class="overloaded"><p>{html.escape(OVERLOADED)}</p><ul>{items}</ul></div>{note}'
 
+    def start_up_html(self) -> str:
+        """Where each configuration's start from empty ends (`start_ups`), against its
+        warm-up: a warning naming those whose warm-up looks short, or, where none does,
+        the latest and what measuring from it would change."""
+        found = start_ups(self.root, self.runs)
+        if not found:
+            return ""
+        short = [s for s in found if s.short]
+        if short:
+            items = "".join(f"<li>{html.escape(s.line().strip())}</li>" for s in short)
+            return f'<div class="start-up"><p>{html.escape(START_UP)}</p><ul>{items}</ul></div>'
+        last = max(found, key=lambda s: s.settled_day)
+        who = f"{last.scenario} at {last.at}" if last.at else last.scenario
+        most = max(abs(s.change) for s in found)
+        return (
+            "<p>Where the runs' start from empty ends, by MSER-5 (White, 1997) on the mean of the "
+            f"replications' daily counts: by day {last.settled_day} at the latest ({html.escape(who)}), "
+            f"against a warm-up of {last.warmup_days:g} days"
+            + (
+                f"; measured from there instead, the patients awaiting discharge a day would differ by "
+                f"{most:.1%} at most.</p>"
+                if most > 0
+                else ", so the measured period holds none of it.</p>"
+            )
+        )
+
     def headline_html(self) -> str:
         head = "".join(f"<th>{html.escape(HEADLINE[m])}</th>" for m in HEADLINE_TABLE)
         body = []
@@ -1418,7 +1446,8 @@ class Report:
             (
                 "Run length",
                 f"{cfg['run']['length_days']:g} days, of which {cfg['run']['warmup_days']:g} days of "
-                "warm-up are not measured; patients still in the system at the end are kept and marked"
+                "warm-up are not measured (checked by MSER-5, section 5); patients still in the system at the "
+                "end are kept and marked"
                 + "".join(
                     f"; {html.escape(s)}: {length:g} days, {warmup:g} of warm-up"
                     for s, (length, warmup) in self.run_lengths().items()
@@ -1510,7 +1539,7 @@ table.reference td.model {{ white-space: nowrap; }}
 figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; }} figcaption {{ font-size: 0.9em; color: #333; }}
 dt {{ font-weight: bold; margin-top: 0.6em; }} .orgs {{ color: #444; }}
 div.wide {{ overflow-x: auto; max-width: 100%; }}
-.overloaded {{ border-left: 4px solid #a33c00; background: #fff4ec; padding: 0.2em 1em; margin: 1em 0; }}
+.overloaded, .start-up {{ border-left: 4px solid #a33c00; background: #fff4ec; padding: 0.2em 1em; margin: 1em 0; }}
 </style>
 <script>
 window.addEventListener("load", function () {{
@@ -1550,6 +1579,7 @@ configurations shows a dash in the others.</p>
 {self.area_workload_html()}
 <h2>5. Patients awaiting discharge over time</h2>
 {figure("awaiting")}
+{self.start_up_html()}
 {sweep_section}
 <h2>{reference}. The baseline beside England's figures</h2>
 {self.reference_html()}

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from sim.analysis import consolidate, factor_columns, half_width_pct, write_manifest
+from sim.analysis import consolidate, factor_columns, half_width_pct, mser_truncation, write_manifest
 from sim.experiment import (
     ONE_REPLICATION,
     AutoReplications,
@@ -42,7 +43,7 @@ class SweepReport:
     outdated: list[int | None] = field(default_factory=list)
     results_version: int | None = None  # the model's, of the runs it asks for
     notes: list[str] = field(default_factory=list)  # scenarios that are the same; advice on how it was run
-    overloaded: list[str] = field(default_factory=list)  # `overload_lines` of its runs
+    overloaded: list[str] = field(default_factory=list)  # `overload_lines` and `start_up_lines` of its runs
     stale_report: bool = False  # a report written before this sweep changed the tables
 
     def lines(self) -> list[str]:
@@ -136,6 +137,101 @@ def overload_lines(runs: pd.DataFrame, most: int = 10) -> list[str]:
     return lines + textwrap.wrap(unchecked(runs), 100)
 
 
+START_UP = (
+    "Warm-up: in these configurations the number of patients awaiting discharge (the mean of the "
+    "replications, day by day) was still settling from the run's empty start when the warm-up ended "
+    "(by MSER-5: White, 1997), so the measured period holds some of that start. Lengthen "
+    "run.warmup_days to at least the day given, and run.length_days by as much (more, where it had not "
+    "settled by half the run)."
+)
+START_UP_TOLERANCE = 0.01  # a share of the measured mean awaiting discharge
+
+
+@dataclass(frozen=True)
+class StartUp:
+    """Where a configuration's start from empty ends (`mser_truncation` of the daily
+    number awaiting discharge, averaged over its replications) against its warm-up, and
+    how much the mean awaiting over the measured period differs from that after it."""
+
+    scenario: str
+    at: str  # where in the sweep, '' without one
+    settled_day: int
+    warmup_days: float
+    change: float  # measured mean / mean after settled_day - 1; 0 where settled in the warm-up
+    overloaded: int = 0  # of its runs, those with staff or places overloaded (`overloads`)
+    runs: int = 0
+    last_searched: bool = False  # settled_day is as far as MSER-5 looks: half the run
+
+    @property
+    def short(self) -> bool:
+        return abs(self.change) > START_UP_TOLERANCE
+
+    def said(self) -> str:
+        """When it settled, against the warm-up, and what that does to the measured mean."""
+        way = "fewer" if self.change < 0 else "more"
+        when = (
+            f"not settled by day {self.settled_day} (half the run, as far as MSER-5 looks)"
+            if self.last_searched
+            else f"settled about day {self.settled_day}"
+        )
+        return (
+            f"{when}, warm-up {self.warmup_days:g} days: {abs(self.change):.1%} {way} awaiting discharge a day "
+            f"(and bed days lost) than measured from day {self.settled_day}"
+            + (
+                f" (overloaded in {self.overloaded} of {self.runs} runs, above: it may not settle at all)"
+                if self.overloaded
+                else ""
+            )
+        )
+
+    def line(self) -> str:
+        return f"  {self.scenario}{f' at {self.at}' if self.at else ''}: {self.said()}"
+
+
+def start_up(scenario: str, at: str, counts: list[np.ndarray], warmup: float, overloaded: int = 0) -> StartUp | None:
+    """`StartUp` of runs' daily counts of patients awaiting discharge (``counts``, one
+    array a run, alike in length), or None for runs too short to tell."""
+    series = np.mean(counts, axis=0)
+    settled = mser_truncation(series)
+    if settled is None:
+        return None
+    start = math.ceil(warmup)  # the count at the start of each day: the first measured
+    measured, after = series[start:], series[max(settled, start) :]
+    change = float(measured.mean() / after.mean() - 1) if after.mean() > 0 else 0.0
+    last = settled == len(series) // 5 // 2 * 5
+    return StartUp(scenario, at, settled, warmup, change, overloaded, len(counts), last)
+
+
+def start_ups(root: Path, runs: pd.DataFrame) -> list[StartUp]:
+    """`start_up` of each configuration (scenario and sweep point) whose runs' daily
+    counts are in ``root``/runs, but those too short to tell."""
+    if runs.empty or "warmup_days" not in runs:
+        return []
+    factors = factor_columns(runs)
+    out = []
+    for (scenario, _), g in runs.groupby(["scenario", "point"], sort=False):
+        files = [root / "runs" / str(r) / "awaiting.parquet" for r in g["run_id"]]
+        counts = [pd.read_parquet(f)["awaiting_discharge"].to_numpy() for f in files if f.is_file()]
+        if not counts or len({len(c) for c in counts}) > 1:
+            continue
+        hit = int(g["overloaded"].fillna("").astype(str).ne("").sum()) if "overloaded" in g else 0
+        found = start_up(str(scenario), fmt_point(g.iloc[0], factors), counts, float(g["warmup_days"].iloc[0]), hit)
+        if found:
+            out.append(found)
+    return out
+
+
+def start_up_lines(found: list[StartUp], most: int = 10) -> list[str]:
+    """The configurations whose warm-up looks short (`StartUp.short`), under what that
+    means; none where there are none."""
+    short = [s for s in found if s.short]
+    lines = textwrap.wrap(START_UP, 100) if short else []
+    lines += [s.line() for s in short[:most]]
+    if len(short) > most:
+        lines.append(f"  ... and {len(short) - most} more (the report's section 5)")
+    return lines
+
+
 def _progress_bar(total: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
@@ -224,7 +320,7 @@ def run_sweep(
             ]
             if note
         ],
-        overload_lines(tables["runs"]),
+        overload_lines(tables["runs"]) + start_up_lines(start_ups(store.root, tables["runs"])),
         report_before and (ran > 0 or bool(clash)),
     )
 
@@ -589,9 +685,9 @@ def compare_lines(results: str | Path) -> list[str]:
             lines += textwrap.wrap(
                 other_patients_note(others, baseline), 100, initial_indent="  ", subsequent_indent="  "
             )
-    overloaded = overload_lines(runs)
-    if overloaded:
-        lines += ["", *overloaded]
+    for notes in (overload_lines(runs), start_up_lines(start_ups(root, runs))):
+        if notes:
+            lines += ["", *notes]
     width = max(len(s) for s in scenarios) + len(" (baseline)") + 2
     for point, ps in summary.groupby("point", sort=True):
         factor_cols = factor_columns(ps)

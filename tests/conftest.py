@@ -21,6 +21,8 @@ settings.register_profile(
     "default", deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True, max_examples=25)
+# a longer search for rare failures, by hand: pytest tests --hypothesis-profile=deep
+settings.register_profile("deep", parent=settings.get_profile("default"), max_examples=1000)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 

@@ -54,6 +54,20 @@ def test_run_says_which_staff_could_not_keep_up(tmp_path, capsys):
     assert "  overloaded                   north_council:social_worker (a queue that never" in capsys.readouterr().out
 
 
+def test_run_says_when_its_warm_up_looks_short(tmp_path, capsys):
+    """A year of the example measured from day 0: the weeks its services take to fill
+    are counted, and the run says so (MSER-5 on its daily count awaiting discharge);
+    with the example's 60 days of warm-up it says nothing."""
+    cold = tmp_path / "cold.yaml"
+    cold.write_text(EXAMPLE.read_text().replace("warmup_days: 60", "warmup_days: 0"))
+    assert main(["run", str(cold), "--out", str(tmp_path / "cold")]) == 0
+    printed = capsys.readouterr().out
+    said = re.search(r"  warm-up short +settled about day (\d+), warm-up 0 days: ([\d.]+)% fewer awaiting", printed)
+    assert said and 10 <= int(said[1]) <= 90 and float(said[2]) > 1, printed
+    assert main(["run", str(EXAMPLE), "--out", str(tmp_path / "warm")]) == 0
+    assert "warm-up short" not in capsys.readouterr().out
+
+
 def test_run_never_overwrites_results_silently(tmp_path, capsys):
     out = tmp_path / "out"
     cfg = str(small_config(tmp_path))

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import sim
-from sim.analysis import prcc
+from sim.analysis import mser_truncation, prcc
 from sim.cli import main
 from sim.errors import ConfigError
 from sim.experiment import ExperimentSpec, Scenario, load_experiment
@@ -1120,6 +1120,34 @@ def test_prcc_of_a_metric_that_does_not_vary_is_undefined_not_rounding():
     flat = 3.5 + np.random.default_rng(7).normal(0, 1e-15, 12)  # differs only in its last digits
     coef, p = prcc(x, flat)
     assert np.isnan(coef).all() and np.isnan(p).all()
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    days=st.integers(20, 400),
+    ramp=st.integers(0, 200),
+    level=st.floats(1, 20_000),
+)
+def test_mser_truncation_is_white_s_rule_over_the_first_half(seed, days, ramp, level):
+    """MSER-5 as White (1997) defines it, written out: of the means of 5 days at a time,
+    the number to leave out that minimises the squared deviations of the rest over the
+    square of how many are left, looking no further than half of them; at any level
+    (England awaits about 13,000 a day)."""
+    rng = np.random.default_rng(seed)
+    y = level * np.minimum(np.arange(days) / max(ramp, 1), 1) + rng.normal(0, level / 20, days)
+    batches = y[: days // 5 * 5].reshape(-1, 5).mean(axis=1)
+    n = len(batches)
+    mser = [((batches[d:] - batches[d:].mean()) ** 2).sum() / (n - d) ** 2 for d in range(n // 2 + 1)]
+    assert mser_truncation(y) == 5 * int(np.argmin(mser))
+
+
+def test_mser_truncation_finds_where_a_start_from_empty_ends():
+    rng = np.random.default_rng(11)
+    days = np.arange(365)
+    y = 100 * np.minimum(days / 60, 1) + rng.normal(0, 3, 365)  # filling for 60 days, then steady
+    assert 55 <= mser_truncation(y) <= 75
+    assert mser_truncation(100 + rng.normal(0, 3, 365)) <= 30  # steady from the start
+    assert mser_truncation(y[:19]) is None and mser_truncation(y[:20]) is not None  # four batches at least
 
 
 def test_compare_prints_a_table_a_planner_can_read(tmp_path, capsys):

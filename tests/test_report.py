@@ -26,7 +26,7 @@ from sim.cli import main
 from sim.metrics import DELAY_PARTS
 from sim.model import RESULTS_VERSION
 from sim.report import HATCHES, HEADLINE_TABLE, Report, _axis, _noun, _route, _style
-from sim.sweep import compare_lines, fmt_estimate, run_sweep
+from sim.sweep import compare_lines, fmt_estimate, run_sweep, start_ups
 from sim.yamlio import load_yaml
 
 from .conftest import EXAMPLE, ROOT
@@ -993,6 +993,37 @@ def test_overloaded_staff_are_named_in_the_sweep_the_comparison_and_the_report(t
     page = (rep.root / "report" / "index.html").read_text()
     assert '<div class="overloaded">' in page
     assert "<li><strong>short_staffed</strong>: North Council&#x27;s social worker (in 2 of 2 runs)</li>" in page
+
+
+def test_a_warm_up_too_short_is_said_in_the_sweep_the_comparison_and_the_report(tmp_path):
+    """Measured from day 0, a run counts the weeks its services take to fill from empty:
+    MSER-5 finds where that ends, and the sweep, `handover compare` and the report say
+    that the warm-up is short and by how much (awaiting discharge a tenth lower)."""
+    rep = against_today(tmp_path, 200, "no_warm_up", "{run.warmup_days: 0}")
+    found = {s.scenario: s for s in start_ups(rep.root, rep.runs)}
+    cold, warm = found["no_warm_up"], found["today"]  # today: 50 days of warm-up
+    assert cold.short and cold.change < -0.03 and 10 <= cold.settled_day <= 90
+    assert not warm.short and warm.warmup_days == 50
+    line = cold.line()
+    assert line.startswith(f"  no_warm_up: settled about day {cold.settled_day}, warm-up 0 days: ")
+    assert "fewer awaiting discharge a day" in line
+    again = run_sweep(tmp_path / "exp.yaml", tmp_path / "results", workers=1, progress=False)  # all reused
+    assert line in again.lines() and not any(s.startswith("  today: settled") for s in again.lines())
+    lines = compare_lines(rep.root)
+    assert line in lines and lines[lines.index(line) - 1].endswith("run).")  # the note wrapped above it
+    page = (rep.root / "report" / "index.html").read_text()
+    assert '<div class="start-up">' in page and html.escape(line.strip()) in page
+
+
+def test_a_warm_up_long_enough_is_said_to_hold_none_of_the_start(report_dir):
+    """The small sweep's 20 days of warm-up: checked, and said in the model card."""
+    page = (report_dir / "report" / "index.html").read_text()
+    assert "checked by MSER-5, section 5" in page
+    found = start_ups(report_dir, pd.read_parquet(report_dir / "runs.parquet"))
+    assert len(found) == 6  # three scenarios at two sweep points
+    if not any(s.short for s in found):
+        assert '<div class="start-up">' not in page
+        assert re.search(r"<p>Where the runs' start from empty ends, by MSER-5 .* by day \d+ at the latest", page)
 
 
 def test_no_warning_when_nothing_is_overloaded(report_dir):
