@@ -34,8 +34,10 @@ from sim.experiment import Scenario, other_patients, other_patients_note, points
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
 from sim.sweep import (
+    FAILED,
     OVERLOADED,
     START_UP,
+    failed_by_scenario,
     fmt_estimate,
     fmt_factor,
     fmt_point,
@@ -163,10 +165,16 @@ def _without_shared_words(names: list[str]) -> list[str]:
     return [" ".join(w[head : len(w) - tail]) for w in words]
 
 
-def _failures(n: int) -> str:
-    if n == 0:
+def _failures(runs: pd.DataFrame, failures: pd.DataFrame) -> str:
+    found = failed_by_scenario(runs, failures)
+    if not found:
         return "none: every run finished"
-    return f"{n:,} run{'s' if n > 1 else ''} failed (see failures.csv)"
+    n = len(failures)
+    return (
+        f"{n:,} run{'s' if n > 1 else ''} failed and {'is' if n == 1 else 'are'} left out ("
+        + ", ".join(f"{html.escape(s)}: {k} of {of}" for s, k, of in found)
+        + f"); {FAILED}"
+    )
 
 
 def _route(
@@ -271,6 +279,12 @@ class Report:
             raise ValueError(f"{self.root}: no finished runs to report on")
         self.scenarios = list(dict.fromkeys(self.runs["scenario"]))
         self.baseline = self.manifest["baseline"]
+        if self.baseline not in self.scenarios:  # every run of it failed
+            raise ValueError(
+                f"{self.root}: the baseline, {self.baseline}, has no finished run, and the report compares every "
+                "scenario with it; failures.csv has the errors, and the same sweep with --retry-failed runs them "
+                "again (handover compare shows the other scenarios meanwhile)"
+            )
         self.factors = factor_columns(self.runs)
         self.out = self.root / "report"
         self.figures: list[tuple[str, str, str]] = []  # (name, title, caption)
@@ -1481,7 +1495,7 @@ class Report:
                 f"{html.escape(m['machine']['platform'])}, {m['machine']['cpus']} CPUs; "
                 f"{m['timings']['run_seconds_total']:.0f} s of runs ({html.escape(m['executor'])}).",
             ),
-            ("Failures", _failures(len(self.failures))),
+            ("Failures", _failures(self.runs, self.failures)),
         ]
         return "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 

@@ -232,6 +232,37 @@ def start_up_lines(found: list[StartUp], most: int = 10) -> list[str]:
     return lines
 
 
+def failed_by_scenario(runs: pd.DataFrame, failures: pd.DataFrame) -> list[tuple[str, int, int]]:
+    """Each scenario with runs that failed: how many, of how many planned."""
+    if failures.empty:
+        return []
+    finished = runs.groupby("scenario").size() if not runs.empty else pd.Series(dtype=int)
+    return [
+        (str(scenario), int(n), int(n) + int(finished.get(scenario, 0)))
+        for scenario, n in failures.groupby("scenario", sort=False).size().items()
+    ]
+
+
+FAILED = "failures.csv has the errors, and the same sweep with --retry-failed runs them again"
+
+
+def failure_lines(runs: pd.DataFrame, failures: pd.DataFrame) -> list[str]:
+    """Where runs failed (`failed_by_scenario`), and which scenarios have no result at
+    all; none where none failed."""
+    found = failed_by_scenario(runs, failures)
+    if not found:
+        return []
+    n = len(failures)
+    lines = textwrap.wrap(f"{_runs(n)} failed and {'is' if n == 1 else 'are'} left out of what follows; {FAILED}:", 100)
+    for scenario, failed, of in found:
+        lines.append(f"  {scenario}: {failed} of {of} failed" + (", so it has no results" if failed == of else ""))
+    return lines
+
+
+def _runs(n: int) -> str:
+    return f"{n:,} run{'' if n == 1 else 's'}"
+
+
 def _progress_bar(total: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
@@ -662,6 +693,7 @@ def compare_lines(results: str | Path) -> list[str]:
     baseline = str(runs.loc[runs["baseline"], "scenario"].iloc[0]) if runs["baseline"].any() else None
     scenarios = list(dict.fromkeys(summary["scenario"]))
     manifest = _manifest(root)
+    failures = pd.read_parquet(root / "failures.parquet") if (root / "failures.parquet").is_file() else runs[:0]
     shortfall = precision_shortfall(runs, _resolved(manifest).get("replications"))
     lines = [
         *title_line(manifest),
@@ -674,7 +706,10 @@ def compare_lines(results: str | Path) -> list[str]:
             for line in textwrap.wrap(note, 100, initial_indent="  ", subsequent_indent="  ")
         ),
         *run_length_lines(runs, scenarios),
+        *failure_lines(runs, failures),
     ]
+    if not baseline and manifest.get("baseline"):
+        lines.append(f"baseline: {manifest['baseline']} has no finished run, so no change from it can be given")
     if baseline:
         others = other_patients(manifest_cells(manifest), baseline)
         lines.append(

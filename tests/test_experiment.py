@@ -890,6 +890,41 @@ def test_failing_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch, ca
     assert pd.read_parquet(root / "failures.parquet").empty
 
 
+def test_failed_runs_are_named_in_compare_and_the_report_and_a_baseline_without_runs_is_said(
+    tmp_path, monkeypatch, capsys
+):
+    """Every run of one scenario failed: `compare` said nothing of it (the scenario was
+    simply not there), and, where it was the baseline, the report failed with an
+    IndexError.  Both now say which runs failed and what to do."""
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    real = sim.simulate
+
+    def broken(split: bool):
+        def simulate(config, seed=0, replication=0):
+            if ("sv" in config.organisations) == split:
+                raise RuntimeError("a deliberately broken run")
+            return real(config, seed=seed, replication=replication)
+
+        return simulate
+
+    for split, missing in ((True, "split"), (False, "today")):
+        results = tmp_path / missing
+        monkeypatch.setattr(sim, "simulate", broken(split))
+        assert run_sweep(path, results, workers=1, progress=False).failed
+        root = results / "small"
+        lines = compare_lines(root)
+        assert lines[2].startswith("2 runs failed and are left out of what follows; failures.csv has the errors")
+        assert f"  {missing}: 2 of 2 failed, so it has no results" in lines
+        assert main(["report", str(root)]) == (0 if split else 2)
+        said = capsys.readouterr()
+        if split:
+            card = (root / "report" / "index.html").read_text()
+            assert "2 runs failed and are left out (split: 2 of 2); failures.csv has the errors" in card
+        else:
+            assert "baseline: today has no finished run, so no change from it can be given" in lines
+            assert "the baseline, today, has no finished run" in said.err and "--retry-failed" in said.err
+
+
 def test_a_scenario_with_other_patients_is_told_apart_wherever_changes_are_read(tmp_path):
     """More demand is not a boundary change: its 'change' compares different patients."""
     path = experiment(

@@ -809,10 +809,11 @@ def test_the_workload_table_tells_namesakes_apart_and_shows_small_hours_to_a_ten
 def test_the_model_card_says_how_many_runs_failed(report_dir, failed, said):
     report = Report(report_dir)
     assert report.failures.empty
-    report.failures = pd.DataFrame({"run_id": [f"r{k}" for k in range(failed)]})
+    report.failures = pd.DataFrame({"run_id": [f"r{k}" for k in range(failed)], "scenario": "split"})
     card = report.model_card_html()
     assert f"<dt>Failures</dt><dd>{said}" in card
     assert ("failures.csv" in card) == (failed > 0)
+    assert (f"(split: {failed} of {failed + 6})" in card) == (failed > 0)  # 3 replications at 2 points
 
 
 AREAS = f"""\
