@@ -62,6 +62,16 @@ def mean_ci(x: pd.Series) -> dict[str, float]:
     return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "half_width": half}
 
 
+def paired_p_value(mean: float, sd: float, n: int) -> float:
+    """The two-sided p-value of Student's t for a mean difference of ``n`` pairs (the
+    test the 95% interval inverts): 0 for differences all alike and not 0, NaN under 2."""
+    if n < 2 or not math.isfinite(sd):
+        return math.nan
+    if sd == 0:
+        return 0.0 if mean != 0 else 1.0
+    return float(2 * stats.t.sf(abs(mean) / (sd / math.sqrt(n)), n - 1))
+
+
 def half_width_pct(x: pd.Series) -> float:
     """The 95% CI half-width (Student's t) of the mean of ``x`` as a percentage of the
     mean's size: infinite for a mean of 0 with any spread, NaN under 2 values."""

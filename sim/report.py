@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.patches import Patch
+from scipy import stats
 from scipy.interpolate import PchipInterpolator
 
-from sim.analysis import factor_columns, mean_ci
+from sim.analysis import factor_columns, mean_ci, paired_p_value
 from sim.config import Pathway, config_from_dict
 from sim.experiment import Scenario, other_patients, other_patients_note, points_to_rank
 from sim.geography import PARTNER_MIN_SHARE, Geography
@@ -1083,6 +1084,47 @@ class Report:
             rows.append(row)
         return rows
 
+    def multiplicity_html(self) -> str:
+        """How many of the headline table's changes are clear, each at 95%, and how many
+        stay clear with the false discovery rate over them all held at 5% (Benjamini
+        and Hochberg, 1995, as ``scipy.stats.false_discovery_control``): among many
+        changes some look clear by chance, and a planner reads the table as a whole."""
+        tested: list[tuple[str, str, dict[str, Any], float]] = []  # scenario, metric, change, p
+        for row in self.headline_rows():
+            for metric in HEADLINE_TABLE:
+                d = row[f"{metric}__diff"]
+                if d is None or (d["mean"] == 0 and d["sd"] == 0):  # the same in every pair: no test
+                    continue
+                p = paired_p_value(d["mean"], d["sd"], int(d["n"]))
+                if math.isfinite(p):
+                    tested.append((row["scenario"], metric, d, p))
+        clear = [t for t in tested if t[2]["ci_low"] > 0 or t[2]["ci_high"] < 0]
+        if len(tested) < 2 or not clear:
+            return ""
+        adjusted = stats.false_discovery_control([p for *_, p in tested])
+        kept = {(s, m) for (s, m, _, _), q in zip(tested, adjusted, strict=True) if q < 0.05}
+        doubtful = [t for t in clear if (t[0], t[1]) not in kept]
+        said = (
+            f"<p><strong>Many changes at once:</strong> {len(clear)} of the {len(tested)} changes in the table "
+            "(those not the same in every replication) are clear, each at 95%, and among many some look clear "
+            "by chance. Holding the expected share of chance among those called clear to 5% (the false "
+            "discovery rate: Benjamini and Hochberg, 1995), "
+        )
+        if not doubtful:
+            return said + f"{'both stay' if len(clear) == 2 else f'all {len(clear)} stay'} clear.</p>"
+        listing = "; ".join(
+            f"{html.escape(s)}: {html.escape(HEADLINE[m][:1].lower() + HEADLINE[m][1:])} ("
+            + (f"{pct:+.1f}%" if math.isfinite(pct := d["relative_change_pct"]) else f"{d['mean']:+.3g}")
+            + ")"
+            for s, m, d, _ in doubtful[:10]
+        )
+        more = f"; and {len(doubtful) - 10} more" if len(doubtful) > 10 else ""
+        others = "the other one" if len(doubtful) == 1 else f"the other {len(doubtful)}"
+        return said + (
+            f"{len(clear) - len(doubtful)} stay{'s' if len(clear) - len(doubtful) == 1 else ''} clear; {others}, "
+            f"to read with more care: {listing}{more}.</p>"
+        )
+
     def other_patients_html(self) -> str:
         """A warning where some scenarios' patients are not the baseline's (`other_patients`)."""
         others = other_patients(manifest_cells(self.manifest), self.baseline)
@@ -1579,6 +1621,7 @@ Baseline: <strong>{html.escape(self.baseline)}</strong>.</p>
 (paired by replication) with its interval and the relative change. Orange: a clear increase; blue: a
 clear decrease; grey: no clear change. Numbers are shown to the precision their intervals justify.</p>
 {self.headline_html()}
+{self.multiplicity_html()}
 {self.precision_html()}
 {self.overload_html()}
 <h2>3. Distributions per discharge</h2>

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import sim
-from sim.analysis import mser_truncation, prcc
+from sim.analysis import mean_ci, mser_truncation, paired_p_value, prcc
 from sim.cli import main
 from sim.errors import ConfigError
 from sim.experiment import ExperimentSpec, Scenario, load_experiment
@@ -1155,6 +1156,21 @@ def test_prcc_of_a_metric_that_does_not_vary_is_undefined_not_rounding():
     flat = 3.5 + np.random.default_rng(7).normal(0, 1e-15, 12)  # differs only in its last digits
     coef, p = prcc(x, flat)
     assert np.isnan(coef).all() and np.isnan(p).all()
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 30), shift=st.floats(-2, 2))
+def test_paired_p_value_is_student_s_and_below_0_05_just_where_the_interval_misses_0(seed, n, shift):
+    d = pd.Series(np.random.default_rng(seed).normal(shift, 1, n))
+    ci = mean_ci(d)
+    p = paired_p_value(ci["mean"], ci["sd"], n)
+    assert p == pytest.approx(stats.ttest_1samp(d, 0).pvalue, rel=1e-9, abs=1e-300)
+    if abs(p - 0.05) > 1e-9:  # the interval inverts the test
+        assert (p < 0.05) == (ci["ci_low"] > 0 or ci["ci_high"] < 0)
+
+
+def test_paired_p_value_of_differences_all_alike_or_too_few():
+    assert paired_p_value(0.5, 0.0, 5) == 0.0 and paired_p_value(0.0, 0.0, 5) == 1.0
+    assert math.isnan(paired_p_value(0.5, math.nan, 1))
 
 
 @given(
