@@ -1501,9 +1501,9 @@ class Report:
             ("Configuration hashes", f"<ul>{hashes}</ul>"),
             (
                 "Run length",
-                f"{cfg['run']['length_days']:g} days, of which {cfg['run']['warmup_days']:g} days of "
-                "warm-up are not measured (checked by MSER-5, section 5); patients still in the system at the "
-                "end are kept and marked"
+                f"{cfg['run']['length_days']:g} days from empty (no one in hospital, every bed and place free), "
+                f"of which {cfg['run']['warmup_days']:g} days of warm-up are not measured (checked by MSER-5, "
+                "section 5); patients still in the system at the end are kept and marked"
                 + "".join(
                     f"; {html.escape(s)}: {length:g} days, {warmup:g} of warm-up"
                     for s, (length, warmup) in self.run_lengths().items()

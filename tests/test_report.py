@@ -345,7 +345,10 @@ def test_model_card_gives_each_scenarios_replications_when_they_differ(report_di
 def test_a_scenario_with_its_own_warm_up_is_shown_with_it(tmp_path):
     report = against_today(tmp_path, 40, "long_warmup", "{run.warmup_days: 25}")
     assert report.run_lengths() == {"today": (40, 10), "long_warmup": (40, 25)}
-    assert "40 days, of which 10 days of warm-up are not measured" in report.model_card_html()
+    assert (
+        "40 days from empty (no one in hospital, every bed and place free), of which 10 days of warm-up are not measured"
+        in report.model_card_html()
+    )
     assert "; long_warmup: 40 days, 25 of warm-up." in report.model_card_html()
     fig, _ = drawn(report, "awaiting")
     (ax,) = fig.axes
