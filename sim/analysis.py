@@ -83,7 +83,16 @@ def half_width_pct(x: pd.Series) -> float:
     return 100 * ci["half_width"] / abs(ci["mean"])
 
 
-def mser_truncation(series: np.ndarray, batch: int = 5) -> int | None:
+MSER_BATCH = 5  # MSER-5: means of five observations (days) at a time
+
+
+def mser_last_searched(length: int, batch: int = MSER_BATCH) -> int:
+    """The furthest truncation `mser_truncation` considers in a series of ``length``:
+    half its whole batches, in observations."""
+    return length // batch // 2 * batch
+
+
+def mser_truncation(series: np.ndarray, batch: int = MSER_BATCH) -> int | None:
     """Where a run's start from empty ends, by MSER-5 (White, 1997; Hoad, Robinson and
     Davies, 2010): over the means of ``batch`` observations at a time, the number ``d``
     of them to leave out that makes the standard error of the mean of the rest smallest,
@@ -95,7 +104,7 @@ def mser_truncation(series: np.ndarray, batch: int = 5) -> int | None:
         return None
     y = np.asarray(series[: n * batch], dtype=float).reshape(n, batch).mean(axis=1)
     y -= y.mean()  # the same deviations, with less to cancel
-    d = np.arange(n // 2 + 1)
+    d = np.arange(mser_last_searched(len(series), batch) // batch + 1)
     tail = np.cumsum(y[::-1])[::-1][d]  # sums of y[d:]
     tail_sq = np.cumsum((y * y)[::-1])[::-1][d]
     left = n - d

@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis import consolidate, factor_columns, half_width_pct, mser_truncation, write_manifest
+from sim.analysis import (
+    consolidate,
+    factor_columns,
+    half_width_pct,
+    mser_last_searched,
+    mser_truncation,
+    write_manifest,
+)
 from sim.experiment import (
     ONE_REPLICATION,
     AutoReplications,
@@ -202,7 +209,7 @@ def start_up(scenario: str, at: str, counts: list[np.ndarray], warmup: float, ov
     start = math.ceil(warmup)  # the count at the start of each day: the first measured
     measured, after = series[start:], series[max(settled, start) :]
     change = float(measured.mean() / after.mean() - 1) if after.mean() > 0 else 0.0
-    last = settled == len(series) // 5 // 2 * 5
+    last = settled == mser_last_searched(len(series))
     return StartUp(scenario, at, settled, warmup, change, overloaded, len(counts), last)
 
 
