@@ -270,8 +270,14 @@ def sensitivity(runs: pd.DataFrame, factor_keys: list[str]) -> pd.DataFrame:
 
 
 def failures_table(plan: list[RunSpec], store: Store) -> pd.DataFrame:
-    run_ids = dict.fromkeys(s.run_id for s in plan)
-    rows = [store.read_failure(run_id) for run_id in run_ids if store.failed(run_id)]
+    """One row for each run the plan asks for that failed, as `runs_table` has one for each
+    that finished: a run two scenarios share (the same configuration) is a failed run of
+    each, with the scenario, point and replication the plan gives it there."""
+    rows = [
+        {**store.read_failure(spec.run_id), **{k: getattr(spec, k) for k in ("scenario", "point", "replication")}}
+        for spec in plan
+        if store.failed(spec.run_id)
+    ]
     cols = ["run_id", "scenario", "point", "factors", "replication", "seed", "error", "traceback"]
     df = pd.DataFrame(rows, columns=[*cols, "wall_seconds"])[cols] if rows else pd.DataFrame(columns=cols)
     df["factors"] = df["factors"].map(lambda f: json.dumps(f, sort_keys=True) if not isinstance(f, str) else f)

@@ -170,7 +170,7 @@ def _failures(runs: pd.DataFrame, failures: pd.DataFrame) -> str:
     found = failed_by_scenario(runs, failures)
     if not found:
         return "none: every run finished"
-    n = len(failures)
+    n = failures["run_id"].nunique()
     return (
         f"{n:,} run{'s' if n > 1 else ''} failed and {'is' if n == 1 else 'are'} left out ("
         + ", ".join(f"{html.escape(s)}: {k} of {of}" for s, k, of in found)
@@ -1135,7 +1135,7 @@ class Report:
 
     def precision_shortfall(self) -> str | None:
         """With automatic replications, where the precision asked for was not reached."""
-        return precision_shortfall(self.runs, self.manifest["resolved"].get("replications"))
+        return precision_shortfall(self.runs, self.manifest["resolved"].get("replications"), self.failures)
 
     def precision_html(self) -> str:
         return "".join(

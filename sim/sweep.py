@@ -56,7 +56,7 @@ class SweepReport:
     def lines(self) -> list[str]:
         out = [
             f"{self.experiment}: {self.planned} runs planned, {self.reused} reused, {self.ran} run now, "
-            f"{len(self.failed)} failed ({self.wall_seconds:.1f} s)",
+            f"{len({f['run_id'] for f in self.failed})} failed ({self.wall_seconds:.1f} s)",
             f"results in {self.out_dir}/ (runs, scenario_summary, differences, sensitivity, failures; "
             "Parquet and CSV; manifest.json)",
         ]
@@ -71,10 +71,14 @@ class SweepReport:
                     else ""
                 )
             )
-        for f in self.failed[:10]:
-            out.append(f"  failed: {f['scenario']} point {f['point']} replication {f['replication']}: {f['error']}")
-        if len(self.failed) > 10:
-            out.append(f"  ... and {len(self.failed) - 10} more (see failures.csv)")
+        runs: dict[str, list[dict[str, Any]]] = {}  # a run two scenarios share failed in both
+        for f in self.failed:
+            runs.setdefault(f["run_id"], []).append(f)
+        for each in list(runs.values())[:10]:
+            f, scenarios = each[0], " and ".join(str(g["scenario"]) for g in each)
+            out.append(f"  failed: {scenarios} point {f['point']} replication {f['replication']}: {f['error']}")
+        if len(runs) > 10:
+            out.append(f"  ... and {len(runs) - 10} more (see failures.csv)")
         if self.failed:
             out.append("re-run only the failed runs with --retry-failed")
         out.extend(self.overloaded)
@@ -263,7 +267,7 @@ def failure_lines(runs: pd.DataFrame, failures: pd.DataFrame) -> list[str]:
     found = failed_by_scenario(runs, failures)
     if not found:
         return []
-    n = len(failures)
+    n = failures["run_id"].nunique()
     lines = textwrap.wrap(f"{_runs(n)} failed and {'is' if n == 1 else 'are'} left out of what follows; {FAILED}:", 100)
     for scenario, failed, of in found:
         lines.append(f"  {scenario}: {failed} of {of} failed" + (", so it has no results" if failed == of else ""))
@@ -357,7 +361,7 @@ def run_sweep(
         + [
             note
             for note in [
-                precision_shortfall(tables["runs"], experiment.spec.model_dump()["replications"]),
+                precision_shortfall(tables["runs"], experiment.spec.model_dump()["replications"], tables["failures"]),
                 no_interval(tables["runs"]),
             ]
             if note
@@ -571,19 +575,26 @@ def no_interval(runs: pd.DataFrame) -> str | None:
     return f"one replication of {who}: {ONE_REPLICATION}"
 
 
-def precision_shortfall(runs: pd.DataFrame, replications: Any) -> str | None:
+def precision_shortfall(runs: pd.DataFrame, replications: Any, failures: pd.DataFrame | None = None) -> str | None:
     """With automatic replications (``replications`` as the experiment file gives them),
     the configurations that reached ``max`` with a named metric's 95% CI half-width still
     above ``half_width_pct`` of its mean, and by how much: what a researcher who asked
-    for that precision must know before reading the intervals.  None otherwise."""
+    for that precision must know before reading the intervals.  None otherwise.  A run
+    that failed (``failures``) counts towards ``max``: the sweep ran it, and does not
+    run it again, so its configuration stops there with one finished run fewer."""
     if not isinstance(replications, dict) or not {"metrics", "half_width_pct", "max"} <= set(replications):
         return None
     target, most = float(replications["half_width_pct"]), int(replications["max"])
     factors = factor_columns(runs) if runs["point"].nunique() > 1 else []
+    failed = (
+        failures.groupby(["scenario", "point"]).size()
+        if failures is not None and not failures.empty
+        else pd.Series(dtype=int)
+    )
     short: dict[str, list[tuple[float, str]]] = {}
     cells = runs.groupby(["scenario", "point"], sort=False)
-    for (scenario, _), g in cells:
-        if len(g) < most:
+    for (scenario, point), g in cells:
+        if len(g) + int(failed.get((scenario, point), 0)) < most:
             continue
         where = f"{scenario} at {fmt_point(g.iloc[0], factors)}" if factors else str(scenario)
         for metric in replications["metrics"]:
@@ -705,7 +716,7 @@ def compare_lines(results: str | Path) -> list[str]:
     scenarios = list(dict.fromkeys(summary["scenario"]))
     manifest = _manifest(root)
     failures = pd.read_parquet(root / "failures.parquet") if (root / "failures.parquet").is_file() else runs[:0]
-    shortfall = precision_shortfall(runs, _resolved(manifest).get("replications"))
+    shortfall = precision_shortfall(runs, _resolved(manifest).get("replications"), failures)
     lines = [
         *title_line(manifest),
         f"{root.name}: {len(scenarios)} scenario(s); mean [95% confidence interval] over replications",

@@ -926,6 +926,37 @@ def test_failed_runs_are_named_in_compare_and_the_report_and_a_baseline_without_
             assert "the baseline, today, has no finished run" in said.err and "--retry-failed" in said.err
 
 
+def test_a_failed_run_two_scenarios_share_is_a_failed_run_of_each(tmp_path, monkeypatch):
+    """Two scenarios with the same configuration share their runs.  Where one of those
+    failed, it was put down to the last scenario only: `compare` said the baseline had
+    every run, while it had one fewer."""
+    path = experiment(
+        tmp_path,
+        "replications: 3\nscenarios:\n  today: {baseline: true}\n  same: {overrides: {run.warmup_days: 10}}\n",
+    )
+    real = sim.simulate
+
+    def flaky(config, seed=0, replication=0):
+        if replication == 1:
+            raise RuntimeError("a deliberately broken run")
+        return real(config, seed=seed, replication=replication)
+
+    monkeypatch.setattr(sim, "simulate", flaky)
+    report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    lines = report.lines()
+    assert lines[0].startswith("small: 3 runs planned, 0 reused, 3 run now, 1 failed")
+    assert "  failed: today and same point 0 replication 1: RuntimeError: a deliberately broken run" in lines
+    failures = pd.read_parquet(report.out_dir / "failures.parquet")
+    assert sorted(failures["scenario"]) == ["same", "today"] and set(failures["replication"]) == {1}
+    compared = compare_lines(report.out_dir)
+    assert compared[2].startswith("1 run failed and is left out of what follows")
+    assert "  today: 1 of 3 failed" in compared and "  same: 1 of 3 failed" in compared
+    from sim.report import write_report
+
+    page = Path(write_report(report.out_dir)).read_text()
+    assert "1 run failed and is left out (today: 1 of 3, same: 1 of 3)" in page
+
+
 def test_a_scenario_with_other_patients_is_told_apart_wherever_changes_are_read(tmp_path):
     """More demand is not a boundary change: its 'change' compares different patients."""
     path = experiment(
@@ -1017,6 +1048,23 @@ def test_a_sweep_point_short_of_the_precision_asked_is_named_by_its_factors():
     )
     assert precision_shortfall(runs, {**asked, "max": 5}) is None  # not at max: still to run
     assert precision_shortfall(runs, 10) is None  # a fixed number of replications
+
+
+def test_a_configuration_that_stopped_at_max_with_a_failed_run_is_still_short_of_the_precision_asked():
+    """A failed run is not run again: its configuration stops at max with one finished run fewer."""
+    from sim.sweep import precision_shortfall
+
+    runs = pd.DataFrame(
+        {"scenario": ["a"] * 3, "point": [0] * 3, "replication": [0, 1, 3], "delayed_days_per_discharge": [1, 2, 3]}
+    )
+    failures = pd.DataFrame({"run_id": ["r2"], "scenario": ["a"], "point": [0], "replication": [2]})
+    asked = {"metrics": ["delayed_days_per_discharge"], "half_width_pct": 5, "min": 2, "max": 4, "step": 1}
+    said = precision_shortfall(runs, asked, failures)
+    assert said is not None and said.startswith("automatic replications stopped at their max of 4")
+    assert "delayed_days_per_discharge in a (124.2%)" in said
+    assert precision_shortfall(runs, asked, failures[:0]) is None  # three finished of four: still to run
+    elsewhere = failures.assign(scenario="b")
+    assert precision_shortfall(runs, asked, elsewhere) is None
 
 
 def test_automatic_replications_on_processes_keep_one_pool_and_match_serial(tmp_path, monkeypatch):
