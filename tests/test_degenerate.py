@@ -122,3 +122,38 @@ def test_single_organisation_of_each_type_has_no_cross_boundary_pairs():
         frozenset(("local_authority", "community_health")),  # reablement to follow-up, rehab to onward care
         frozenset(("local_authority", "icb")),  # continuing healthcare check
     }
+
+
+def test_handovers_and_gaps_still_open_at_the_end_are_not_lost_from_the_rates():
+    """Every journey has two handovers between organisations (hospital to council, then
+    council to the district nurse after discharge), each accepted 10 days after it is
+    sent, and one gap of 10 days after discharge: so 2 handovers, 1 gap event and about
+    10 gap days a discharge.  Counted by when they were sent or opened, those still open
+    at the end of the run were lost: 1.87 handovers and 0.93 gap events a discharge
+    (those of the last 10 of 150 measured days).  Counted by when they are completed, as discharges
+    are, the rates are the journey's."""
+    data = unlimited(short(example_data(), days=200, warmup=50))
+    data["demand"]["per_1000_per_year"] = 100
+    data["handovers"]["failure"] = {"base": 0, "intra": 0, "unfamiliar": 0, "misaligned": 0}
+    data["handovers"]["delay_days"] = 10
+    data["pathways"] = {
+        "P1": {
+            "name": "Home with care, then the district nurse",
+            "share": 1.0,
+            "steps": [
+                {"name": "care", "by": "local_authority", "staff": "reablement_worker", "effort_hours": 1},
+                {"name": "nurse", "by": "community_health", "staff": "community_nurse", "effort_hours": 1},
+            ],
+        }
+    }
+    data["pathways"]["P1"]["steps"][0]["discharge"] = True
+    cfg = build(data)
+    referral_days = cfg.handovers.referral_effort_hours.mean_value / (37.5 / 7)  # the council's referral
+    for seed in (1, 2):
+        s = sim.simulate(cfg, seed=seed).summary.iloc[0]
+        assert s["discharged"] > 15_000
+        assert abs(s["handovers_per_discharge"] - 2) < 0.02
+        assert (
+            abs(s["gap_events_per_discharge"] - 1) < 0.02 and s["gaps_per_discharge"] == s["gap_events_per_discharge"]
+        )
+        assert abs(s["gap_days_per_discharge"] - (10 + referral_days)) < 0.2

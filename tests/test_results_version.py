@@ -102,6 +102,44 @@ FINGERPRINTS: dict[int, dict[str, dict[str, str]]] = {
             "summary": "99bf5aa56f2bc234",
         },
     },
+    3: {
+        "example.yaml": {
+            "patients": "a6ba7608fa30b8f0",
+            "handovers": "a222165dd49a6f8e",
+            "workload": "f72386b9817c2e3c",
+            "interfaces": "b00ec9f00bfd7d3e",
+            "meetings": "d10107d6c01d4d80",
+            "awaiting": "6ed366fd115f3bde",
+            "summary": "ab8f3e82f31d217f",
+        },
+        "lancashire-south-cumbria.yaml": {
+            "patients": "b1c0e9956f572c2e",
+            "handovers": "eff89a1dbe2a5c32",
+            "workload": "15c19fa27754f480",
+            "interfaces": "e7e414cd0918662a",
+            "meetings": "50d979e16baac926",
+            "awaiting": "b7cffe55ec1cf756",
+            "summary": "0351355815da11d8",
+        },
+        "kent-and-medway.yaml": {
+            "patients": "6db8420b381df2b8",
+            "handovers": "6fabd84d63f422ac",
+            "workload": "1bfa9ec0b4be617c",
+            "interfaces": "e3410a336893a8a3",
+            "meetings": "d36a7efd0157cd68",
+            "awaiting": "55a12775aeb3e3b1",
+            "summary": "ab8ad606d6c6062d",
+        },
+        "surrey.yaml": {
+            "patients": "03fb868c37afa25d",
+            "handovers": "1acffb3c990b30e1",
+            "workload": "0fea0e40f1807f29",
+            "interfaces": "65dafbc3c0d991b5",
+            "meetings": "aaec6f219e9e614d",
+            "awaiting": "527baddc776d7912",
+            "summary": "eeb714be2b524014",
+        },
+    },
 }
 
 
