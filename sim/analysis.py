@@ -72,6 +72,19 @@ def paired_p_value(mean: float, sd: float, n: int) -> float:
     return float(2 * stats.t.sf(abs(mean) / (sd / math.sqrt(n)), n - 1))
 
 
+def not_clear_together(p_values: Any, alpha: float = 0.05) -> np.ndarray:
+    """Of many tests read together, those clear alone (p below ``alpha``) that do not
+    stay clear with the false discovery rate over them all held at ``alpha`` (Benjamini
+    and Hochberg, 1995, as ``scipy.stats.false_discovery_control``): among many, some
+    look clear by chance.  A NaN p-value (nothing to test) is neither."""
+    p = np.asarray(p_values, dtype=float)
+    tested = np.isfinite(p)
+    q = np.full(p.shape, np.nan)
+    if tested.any():
+        q[tested] = stats.false_discovery_control(p[tested])
+    return np.asarray((p < alpha) & ~(q < alpha))
+
+
 def half_width_pct(x: pd.Series) -> float:
     """The 95% CI half-width (Student's t) of the mean of ``x`` as a percentage of the
     mean's size: infinite for a mean of 0 with any spread, NaN under 2 values."""

@@ -26,10 +26,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.patches import Patch
-from scipy import stats
 from scipy.interpolate import PchipInterpolator
 
-from sim.analysis import factor_columns, mean_ci, paired_p_value
+from sim.analysis import factor_columns, mean_ci, not_clear_together, paired_p_value
 from sim.config import Pathway, config_from_dict
 from sim.experiment import Scenario, other_patients, other_patients_note, points_to_rank
 from sim.geography import PARTNER_MIN_SHARE, Geography
@@ -164,6 +163,43 @@ def _without_shared_words(names: list[str]) -> list[str]:
     while all(len(w) > head + tail + 1 and w[-1 - tail] == words[0][-1 - tail] for w in words):
         tail += 1
     return [" ".join(w[head : len(w) - tail]) for w in words]
+
+
+def sensitivity_together(s: pd.DataFrame) -> str:
+    """The solid bars of one scenario's sensitivity ranking (``s``, rows of the
+    sensitivity table) read together: how many stay clear with the false discovery
+    rate over all its correlations held at 5% (`not_clear_together`), naming those
+    that do not."""
+    clear = s["p_value"] < 0.05
+    tested = int(s["p_value"].notna().sum())
+    if tested < 2 or not clear.any():
+        return ""
+    out = s[not_clear_together(s["p_value"])]
+    said = (
+        f"Among {tested} correlations some look clear by chance: holding the false discovery rate over them all "
+        "to 5% (Benjamini and Hochberg, 1995), "
+    )
+    n = int(clear.sum())
+    if out.empty:
+        return (
+            said
+            + (
+                "the one solid bar stays"
+                if n == 1
+                else "both solid bars stay"
+                if n == 2
+                else f"all {n} solid bars stay"
+            )
+            + " clear."
+        )
+    named = "; ".join(
+        f"{m.replace('_', ' ')} ~ {f} (p = {p:.3f})"
+        for m, f, p in zip(out["metric"], out["factor"], out["p_value"], strict=True)
+    )
+    return (
+        said
+        + f"{n - len(out)} of the {n} solid bars stay{'s' if n - len(out) == 1 else ''} clear; the others, to read with more care: {named}."
+    )
 
 
 def _failures(runs: pd.DataFrame, failures: pd.DataFrame) -> str:
@@ -862,7 +898,9 @@ class Report:
             f"Partial rank correlation of each factor with each metric over the {points} points of the Latin "
             f"hypercube (each point's mean over its replications), in the baseline, {self.baseline}: how "
             "closely the metric rises (blue) or falls (orange) with the factor, the other factors held. "
-            "Solid bars are clear (p < 0.05); pale, hatched bars could be chance at this many points." + others,
+            "Solid bars are clear (p < 0.05); pale, hatched bars could be chance at this many points. "
+            + sensitivity_together(s)
+            + others,
         )
 
     # -- the page ------------------------------------------------------------------------------
@@ -1101,9 +1139,8 @@ class Report:
         clear = [t for t in tested if t[2]["ci_low"] > 0 or t[2]["ci_high"] < 0]
         if len(tested) < 2 or not clear:
             return ""
-        adjusted = stats.false_discovery_control([p for *_, p in tested])
-        kept = {(s, m) for (s, m, _, _), q in zip(tested, adjusted, strict=True) if q < 0.05}
-        doubtful = [t for t in clear if (t[0], t[1]) not in kept]
+        dropped = not_clear_together([p for *_, p in tested])
+        doubtful = [t for t, out in zip(tested, dropped, strict=True) if out and t in clear]
         said = (
             f"<p><strong>Many changes at once:</strong> {len(clear)} of the {len(tested)} changes in the table "
             "(those not the same in every replication) are clear, each at 95%, and among many some look clear "

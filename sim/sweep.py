@@ -19,6 +19,7 @@ from sim.analysis import (
     half_width_pct,
     mser_last_searched,
     mser_truncation,
+    not_clear_together,
     write_manifest,
 )
 from sim.experiment import (
@@ -784,7 +785,35 @@ def compare_lines(results: str | Path) -> list[str]:
                 top = g.sort_values("rank")
                 parts = [f"{r.factor} {r.prcc:+.2f} ({_p(r.p_value)})" for r in top.itertuples()]
                 lines.append(f"  {scenario}, {metric}: " + "; ".join(parts))
+            lines += sensitivity_together_lines(sens)
     return lines
+
+
+def sensitivity_together_lines(sens: pd.DataFrame) -> list[str]:
+    """The sensitivity table's correlations at p < 0.05 read together, scenario by
+    scenario: those that do not stay clear with the false discovery rate over all of
+    the scenario's held at 5% (`not_clear_together`), or that all do."""
+    doubtful: list[str] = []
+    clear = 0
+    for scenario, g in sens.groupby("scenario", sort=False):
+        clear += int((g["p_value"] < 0.05).sum())
+        out = g[not_clear_together(g["p_value"])]
+        doubtful += [f"{scenario}, {r.metric} ~ {r.factor} ({_p(r.p_value)})" for r in out.itertuples()]
+    if not clear:
+        return []
+    said = "held to a 5% false discovery rate over each scenario's correlations (Benjamini-Hochberg), "
+    if not doubtful:
+        return [
+            "  " + said + ("the one at p < 0.05 stays clear" if clear == 1 else f"all {clear} at p < 0.05 stay clear")
+        ]
+    return textwrap.wrap(
+        said
+        + f"{clear - len(doubtful)} of the {clear} at p < 0.05 stay{'s' if clear - len(doubtful) == 1 else ''} clear; these could be chance: "
+        + "; ".join(doubtful),
+        100,
+        initial_indent="  ",
+        subsequent_indent="    ",
+    )
 
 
 def _p(p: float) -> str:

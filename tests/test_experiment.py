@@ -1321,3 +1321,45 @@ def test_compare_names_run_lengths_only_where_scenarios_differ_in_them():
     first, totals = run_length_lines(longer, ["a", "b"])
     assert first.startswith("run length differs between scenarios (at the first sweep point): a: 120 days")
     assert "not the totals (bed days lost)" in totals
+
+
+def test_a_latin_hypercube_s_correlations_are_read_together_as_well_as_one_by_one():
+    """Ten metrics by three factors make 30 correlations, and at p < 0.05 each, one or
+    two look clear by chance: the report's figure and `compare` say which of those at
+    p < 0.05 stay clear with the false discovery rate over them all held at 5%."""
+    from sim.report import sensitivity_together
+    from sim.sweep import sensitivity_together_lines
+
+    p = [1e-6, 0.001, 0.03, *[0.5] * 27]  # Benjamini-Hochberg: 1e-6 and 0.001 stay clear, 0.03 does not
+    sens = pd.DataFrame(
+        {
+            "scenario": "today",
+            "metric": [f"m{i // 3}" for i in range(30)],
+            "factor": [f"f{i % 3}" for i in range(30)],
+            "prcc": 0.1,
+            "p_value": p,
+        }
+    )
+    said = sensitivity_together(sens)
+    assert said.startswith("Among 30 correlations some look clear by chance: holding the false discovery rate")
+    assert said.endswith("2 of the 3 solid bars stay clear; the others, to read with more care: m0 ~ f2 (p = 0.030).")
+    assert (
+        " ".join(sensitivity_together_lines(sens)).split()
+        == (
+            "held to a 5% false discovery rate over each scenario's correlations (Benjamini-Hochberg), 2 of the 3 at "
+            "p < 0.05 stay clear; these could be chance: today, m0 ~ f2 (p = 0.030)"
+        ).split()
+    )
+    strong = sens.assign(p_value=[1e-6, 0.001, 0.004, *[0.5] * 27])
+    one = sens.assign(p_value=[1e-6, 0.04, 0.04, *[0.5] * 27])
+    assert sensitivity_together(one).endswith(
+        "1 of the 3 solid bars stays clear; the others, to read with more care: "
+        "m0 ~ f1 (p = 0.040); m0 ~ f2 (p = 0.040)."
+    )
+    assert sensitivity_together(strong).endswith("all 3 solid bars stay clear.")
+    assert sensitivity_together_lines(strong) == [
+        "  held to a 5% false discovery rate over each scenario's correlations (Benjamini-Hochberg), all 3 at "
+        "p < 0.05 stay clear"
+    ]
+    none = sens.assign(p_value=0.5)
+    assert sensitivity_together(none) == "" and sensitivity_together_lines(none) == []
