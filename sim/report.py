@@ -196,9 +196,10 @@ def sensitivity_together(s: pd.DataFrame) -> str:
         f"{m.replace('_', ' ')} ~ {f} (p = {p:.3f})"
         for m, f, p in zip(out["metric"], out["factor"], out["p_value"], strict=True)
     )
-    return (
-        said
-        + f"{n - len(out)} of the {n} solid bars stay{'s' if n - len(out) == 1 else ''} clear; the others, to read with more care: {named}."
+    kept = n - len(out)
+    return said + (
+        f"{kept} of the {n} solid bars stay{'s' if kept == 1 else ''} clear; the others, to read with more care: "
+        f"{named}."
     )
 
 

@@ -806,9 +806,10 @@ def sensitivity_together_lines(sens: pd.DataFrame) -> list[str]:
         return [
             "  " + said + ("the one at p < 0.05 stays clear" if clear == 1 else f"all {clear} at p < 0.05 stay clear")
         ]
+    kept = clear - len(doubtful)
     return textwrap.wrap(
         said
-        + f"{clear - len(doubtful)} of the {clear} at p < 0.05 stay{'s' if clear - len(doubtful) == 1 else ''} clear; these could be chance: "
+        + f"{kept} of the {clear} at p < 0.05 stay{'s' if kept == 1 else ''} clear; these could be chance: "
         + "; ".join(doubtful),
         100,
         initial_indent="  ",
