@@ -1343,13 +1343,11 @@ def test_a_latin_hypercube_s_correlations_are_read_together_as_well_as_one_by_on
     said = sensitivity_together(sens)
     assert said.startswith("Among 30 correlations some look clear by chance: holding the false discovery rate")
     assert said.endswith("2 of the 3 solid bars stay clear; the others, to read with more care: m0 ~ f2 (p = 0.030).")
-    assert (
-        " ".join(sensitivity_together_lines(sens)).split()
-        == (
-            "held to a 5% false discovery rate over each scenario's correlations (Benjamini-Hochberg), 2 of the 3 at "
-            "p < 0.05 stay clear; these could be chance: today, m0 ~ f2 (p = 0.030)"
-        ).split()
+    said_there = (
+        "held to a 5% false discovery rate over each scenario's correlations (Benjamini-Hochberg), 2 of the 3 at "
+        "p < 0.05 stay clear; these could be chance: today, m0 ~ f2 (p = 0.030)"
     )
+    assert " ".join(line.strip() for line in sensitivity_together_lines(sens)) == said_there
     strong = sens.assign(p_value=[1e-6, 0.001, 0.004, *[0.5] * 27])
     one = sens.assign(p_value=[1e-6, 0.04, 0.04, *[0.5] * 27])
     assert sensitivity_together(one).endswith(
