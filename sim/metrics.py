@@ -9,7 +9,7 @@ the window from the end of warm-up to the end of the run:
   without dropping the long journeys still open at the end.  Counted by when they
   started instead, the handovers and gaps still open at the end would be lost, and
   the longest most often (a failed handover's rework, a long wait for a care home):
-  0.2% to 0.8% too few in the shipped configurations.  Counted by when they end,
+  0.2% to 0.9% too few in the shipped configurations.  Counted by when they end,
   those open at the start of the window stand in for them;
 * delayed days per discharge is the mean over patients discharged in the window;
   bed days lost is the time-integral of patients awaiting discharge in the window,
