@@ -372,6 +372,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 retry_failed=args.retry_failed,
                 progress=not args.no_progress,
                 force=args.force,
+                remove_unused=args.remove_unused,
             )
     except KeyboardInterrupt:
         print(f"interrupted: {KEPT}", file=sys.stderr)
@@ -515,6 +516,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="local processes (default: all cores; 1 runs in this process)")
     p.add_argument("--scheduler", help="address of a Dask scheduler to run on instead of local processes")
     p.add_argument("--retry-failed", action="store_true", help="re-run only the runs that failed before")
+    p.add_argument(
+        "--remove-unused",
+        action="store_true",
+        help="delete the finished runs in the results folder that this experiment no longer asks for (an edited "
+        "experiment's, or another version of the model's); without it they are kept",
+    )
     p.add_argument("--results", default="results", help="results folder (default results/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(

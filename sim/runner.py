@@ -144,13 +144,29 @@ class Store:
     def prepare(self) -> None:
         self.runs.mkdir(parents=True, exist_ok=True)
         self.failures.mkdir(parents=True, exist_ok=True)
-        for leftover in self.runs.glob(".tmp-*"):  # from a sweep killed while writing
+        # from a sweep killed while writing a run, or while removing runs it was told to
+        for leftover in [*self.runs.glob(".tmp-*"), *self.runs.glob(".removing-*")]:
             shutil.rmtree(leftover, ignore_errors=True)
         for leftover in self.failures.glob("*.tmp"):
             leftover.unlink(missing_ok=True)
 
     def finished(self, run_id: str) -> bool:
         return (self.runs / run_id / RUN_META).is_file()
+
+    def size_of(self, run_ids: Iterable[str]) -> int:
+        """Bytes on disk of these finished runs."""
+        return sum(f.stat().st_size for r in run_ids for f in (self.runs / r).rglob("*") if f.is_file())
+
+    def remove(self, run_ids: Iterable[str]) -> None:
+        """Delete these finished runs, each folder renamed first so that none is left
+        half there (a half-deleted run would read as unfinished, not as gone)."""
+        for run_id in run_ids:
+            folder = self.runs / run_id
+            if folder.parent != self.runs or not self.finished(run_id):
+                raise ValueError(f"{folder}: not a finished run of {self.root}")
+            doomed = self.runs / f".removing-{run_id}"
+            folder.rename(doomed)
+            shutil.rmtree(doomed)
 
     def finished_ids(self) -> set[str]:
         """The ids of the finished runs in runs/, leaving out the temporary folders

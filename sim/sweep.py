@@ -53,6 +53,8 @@ class SweepReport:
     notes: list[str] = field(default_factory=list)  # scenarios that are the same; advice on how it was run
     overloaded: list[str] = field(default_factory=list)  # `overload_lines` and `start_up_lines` of its runs
     stale_report: bool = False  # a report written before this sweep changed the tables
+    unused_bytes: int = 0  # the size of the unused runs
+    removed: bool = False  # the unused runs were deleted (--remove-unused)
 
     def lines(self) -> list[str]:
         out = [
@@ -61,10 +63,15 @@ class SweepReport:
             f"results in {self.out_dir}/ (runs, scenario_summary, differences, sensitivity, failures; "
             "Parquet and CSV; manifest.json)",
         ]
-        if self.unused:
+        if self.unused and self.removed:
             out.append(
-                f"{self.unused} earlier run(s) in runs/ no longer match this experiment: kept there, "
-                "left out of the consolidated tables"
+                f"{self.unused} earlier run(s) in runs/ that this experiment no longer asks for removed "
+                f"({file_size(self.unused_bytes)})"
+            )
+        elif self.unused:
+            out.append(
+                f"{self.unused} earlier run(s) in runs/ no longer match this experiment: kept there "
+                f"({file_size(self.unused_bytes)}; --remove-unused deletes them), left out of the consolidated tables"
                 + (
                     f"; {len(self.outdated)} of them are these configurations and seeds, run when the model's results "
                     f"version was {self._then()} (now {self.results_version}; README, 'Experiments')"
@@ -315,7 +322,11 @@ def run_sweep(
     retry_failed: bool = False,
     progress: bool = True,
     force: bool = False,
+    remove_unused: bool = False,
 ) -> SweepReport:
+    """Run an experiment's runs that are not finished, and write its tables.  With
+    ``remove_unused``, delete the finished runs in runs/ it no longer asks for (an
+    edited experiment's, or those made by another version of the model)."""
     started = time.perf_counter()
     executor = Executor(workers=workers or Executor().workers, scheduler=scheduler)
     executor.start()  # the workers import the model while the experiment loads
@@ -340,12 +351,15 @@ def run_sweep(
         tables = consolidate(experiment, plan, store)
         wall = time.perf_counter() - started
         write_manifest(experiment, plan, store, {"this_invocation_seconds": wall}, executor.describe())
+        planned = {s.run_id for s in plan}
+        unused = already - planned
+        asked = {(s.config_hash, s.seed, s.replication) for s in plan}
+        metas = (store.read_meta(r) for r in unused)
+        outdated = [meta.get("results_version") for meta in metas if _computes(meta) in asked]
+        unused_bytes = store.size_of(unused)
+        if remove_unused:
+            store.remove(unused)
     failures = tables["failures"].to_dict(orient="records")
-    planned = {s.run_id for s in plan}
-    unused = already - planned
-    asked = {(s.config_hash, s.seed, s.replication) for s in plan}
-    metas = (store.read_meta(r) for r in unused)
-    outdated = [meta.get("results_version") for meta in metas if _computes(meta) in asked]
     return SweepReport(
         experiment.name,
         store.root,
@@ -369,6 +383,8 @@ def run_sweep(
         ],
         overload_lines(tables["runs"]) + start_up_lines(start_ups(store.root, tables["runs"])),
         report_before and (ran > 0 or bool(clash)),
+        unused_bytes,
+        remove_unused and bool(unused),
     )
 
 
@@ -482,6 +498,13 @@ def dry_run(path: str | Path, results_root: str | Path = "results", workers: int
     failed = sum(1 for s in unique.values() if store.failed(s.run_id))
     todo = [s for s in unique.values() if not store.finished(s.run_id) and not store.failed(s.run_id)]
     lines.append(f"already in {out}: {finished} finished, {failed} failed; to run now: {len(todo)}")
+    most = experiment.plan(r.max) if isinstance(r, AutoReplications) else plan
+    unused = store.finished_ids() - {s.run_id for s in most}
+    if unused:
+        lines.append(
+            f"earlier runs in {out / 'runs'} that this experiment does not ask for: {len(unused)} "
+            f"({file_size(store.size_of(unused))}), kept unless you add --remove-unused"
+        )
     clash = other_experiment(experiment, out)
     if clash:
         lines.append(f"note: {clash}")
@@ -500,6 +523,14 @@ def dry_run(path: str | Path, results_root: str | Path = "results", workers: int
         + (" ..." if cells > 6 else "")
     )
     return lines + [f"note: {line}" for line in experiment.notes()]
+
+
+def file_size(n: int) -> str:
+    """Bytes as a reader wants them: 870 KB, 96 MB, 6.8 GB."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}" if n < 10 * size else f"{n / size:,.0f} {unit}"
+    return f"{n} bytes"
 
 
 def _duration(seconds: float) -> str:

@@ -1298,9 +1298,45 @@ def test_runs_an_edited_experiment_no_longer_uses_are_kept_and_reported(tmp_path
     path.write_text(path.read_text().replace("replications: 2", "replications: 1"))
     report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
     assert report.unused == 2 and report.ran == 0
-    assert any("no longer match this experiment" in line for line in report.lines())
+    said = [line for line in report.lines() if "no longer match this experiment" in line]
+    assert len(said) == 1 and re.search(r"kept there \([0-9.]+ [KM]B; --remove-unused deletes them\)", said[0])
     assert len(list((report.out_dir / "runs").iterdir())) == 4  # nothing deleted
     assert len(pd.read_parquet(report.out_dir / "runs.parquet")) == 2
+
+
+def test_runs_an_experiment_no_longer_asks_for_are_removed_only_when_asked(tmp_path, capsys):
+    """A study rerun under a new version of the model, or edited, leaves its earlier
+    runs in runs/ (all England's are 120 MB each): --remove-unused deletes those, and
+    only those; the dry run says how many there are and their size."""
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    results = tmp_path / "r"
+    first = run_sweep(path, results, workers=1, progress=False)
+    runs = first.out_dir / "runs"
+    path.write_text(path.read_text().replace("replications: 2", "replications: 1"))
+    kept = {s.run_id for s in load_experiment(path).plan(1)}
+    assert main(["sweep", str(path), "--results", str(results), "--dry-run"]) == 0
+    assert re.search(
+        rf"earlier runs in {re.escape(str(runs))} that this experiment does not ask for: 2 \([0-9.]+ [KM]B\), "
+        "kept unless you add --remove-unused",
+        capsys.readouterr().out,
+    )
+    assert {d.name for d in runs.iterdir()} > kept  # a dry run removes nothing
+    args = ["sweep", str(path), "--results", str(results), "--workers", "1", "--no-progress", "--remove-unused"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert re.search(
+        r"2 earlier run\(s\) in runs/ that this experiment no longer asks for removed \([0-9.]+ [KM]B\)", out
+    )
+    assert {d.name for d in runs.iterdir()} == kept
+    assert len(pd.read_parquet(first.out_dir / "runs.parquet")) == 2
+    again = run_sweep(path, results, workers=1, progress=False, remove_unused=True)  # nothing more to remove
+    assert (again.ran, again.unused, again.removed) == (0, 0, False)
+    assert not any("earlier run" in line for line in again.lines())
+    # a sweep killed while removing leaves a folder on its way out: the next clears it
+    one = sorted(kept)[0]
+    (runs / one).rename(runs / f".removing-{one}")
+    assert run_sweep(path, results, workers=1, progress=False).ran == 1  # it was gone: run again
+    assert {d.name for d in runs.iterdir()} == kept
 
 
 def test_compare_names_run_lengths_only_where_scenarios_differ_in_them():
