@@ -20,6 +20,7 @@ from sim.analysis import (
     mser_last_searched,
     mser_truncation,
     not_clear_together,
+    paired_p_value,
     write_manifest,
 )
 from sim.experiment import (
@@ -800,6 +801,9 @@ def compare_lines(results: str | Path) -> list[str]:
                 rows.append((name, fmt_estimate(r["mean"], r["ci_low"], r["ci_high"]), change))
             column = max([28, *(len(estimate) + 2 for _, estimate, _ in rows)])
             lines += [f"  {name:<{width}}{estimate:<{column}}{change}".rstrip() for name, estimate, change in rows]
+    together = changes_together_lines(diffs)
+    if together:
+        lines += ["", *together]
     sens_path = root / "sensitivity.parquet"
     if sens_path.is_file():
         sens = pd.read_parquet(sens_path)
@@ -818,6 +822,41 @@ def compare_lines(results: str | Path) -> list[str]:
                 lines.append(f"  {scenario}, {metric}: " + "; ".join(parts))
             lines += sensitivity_together_lines(sens)
     return lines
+
+
+def changes_together_lines(diffs: pd.DataFrame) -> list[str]:
+    """The changes from the baseline `compare` shows (the differences table), read
+    together: how many of those clear at 95% each stay clear with the false discovery
+    rate over them all held at 5% (`not_clear_together`), naming those that do not.
+    A change the same in every pair (a metric the scenario does not touch) is no test."""
+    d = diffs[~((diffs["mean"] == 0) & (diffs["sd"] == 0))]
+    p = np.array([paired_p_value(m, sd, int(n)) for m, sd, n in zip(d["mean"], d["sd"], d["n"], strict=True)])
+    clear = ((d["ci_low"] > 0) | (d["ci_high"] < 0)).to_numpy()
+    tested = int(np.isfinite(p).sum())
+    if tested < 2 or not clear.any():
+        return []
+    out = d[not_clear_together(p) & clear]
+    points = d["point"].nunique() > 1
+    said = (
+        f"read together: {int(clear.sum())} of the {tested} changes above are clear, each at 95%; with the false "
+        "discovery rate over them all held at 5% (Benjamini-Hochberg), "
+    )
+    if out.empty:
+        return textwrap.wrap(
+            said + ("both stay clear" if clear.sum() == 2 else "all of them stay clear"), 100, subsequent_indent="  "
+        )
+    named = [
+        f"{r.scenario}{f' at point {r.point}' if points else ''}: {r.label[:1].lower()}{r.label[1:]}"
+        + (f" ({r.relative_change_pct:+.1f}%)" if math.isfinite(r.relative_change_pct) else "")
+        for r in out.itertuples()
+    ]
+    more = f"; and {len(named) - 10} more" if len(named) > 10 else ""
+    kept = int(clear.sum()) - len(out)
+    return textwrap.wrap(
+        said + f"{kept} stay{'s' if kept == 1 else ''} clear; these could be chance: " + "; ".join(named[:10]) + more,
+        100,
+        subsequent_indent="  ",
+    )
 
 
 def sensitivity_together_lines(sens: pd.DataFrame) -> list[str]:

@@ -1397,3 +1397,39 @@ def test_a_latin_hypercube_s_correlations_are_read_together_as_well_as_one_by_on
     ]
     none = sens.assign(p_value=0.5)
     assert sensitivity_together(none) == "" and sensitivity_together_lines(none) == []
+
+
+def test_compare_reads_the_changes_it_shows_together():
+    """Among many changes some look clear by chance: compare says how many of those
+    clear at 95% each stay clear with the false discovery rate over all of them held
+    at 5%, and names the others; a change the same in every pair is no test."""
+    from sim.sweep import changes_together_lines
+
+    def diff(scenario, metric, mean, sd, n=10, point=0):
+        half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+        return {
+            "scenario": scenario,
+            "point": point,
+            "metric": metric,
+            "label": "Delayed days per discharge" if metric == "delayed" else "Meetings a week",
+            "n": n,
+            "mean": mean,
+            "sd": sd,
+            "ci_low": mean - half,
+            "ci_high": mean + half,
+            "relative_change_pct": 10 * mean,
+        }
+
+    # t of 10 and of about 2.4 (p about 0.04): alone, both clear; among 20, only the first
+    rows = [diff("a", "delayed", 1.0, math.sqrt(10) / 10), diff("b", "delayed", 0.24, math.sqrt(10) / 10)]
+    rows += [diff(f"c{i}", "meetings", 0.0, 1.0) for i in range(18)]
+    rows += [diff("same", "meetings", 0.0, 0.0)]  # no test
+    said = " ".join(line.strip() for line in changes_together_lines(pd.DataFrame(rows)))
+    assert said == (
+        "read together: 2 of the 20 changes above are clear, each at 95%; with the false discovery rate over them "
+        "all held at 5% (Benjamini-Hochberg), 1 stays clear; these could be chance: b: delayed days per discharge "
+        "(+2.4%)"
+    )
+    strong = pd.DataFrame([*rows[:1], diff("b", "delayed", 0.9, 0.1), *rows[2:]])
+    assert changes_together_lines(strong)[-1].strip().endswith("(Benjamini-Hochberg), both stay clear")
+    assert changes_together_lines(pd.DataFrame(rows[2:])) == []  # none clear
