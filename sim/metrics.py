@@ -281,6 +281,24 @@ def patients_table(rec: Recorder) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
+def whole_journeys(patients: pd.DataFrame, lo: float, hi: float) -> tuple[pd.DataFrame, float]:
+    """The patients discharged in the window [``lo``, ``hi``) whose journeys after
+    discharge (handovers, gaps in care) are whole, and the day they were discharged
+    before: the discharge of the first of them still on their way when the run ended.
+    Those discharged later would count only the part of it before the end (in a year
+    of Lancashire and South Cumbria, 9% of the discharges, with 8% too few gap days a
+    discharge among them all); chosen by when they left, not by whether they finished,
+    the earlier ones are no shorter than any others.  No earlier than halfway through
+    the window, where a service is so overloaded that someone waits for it from the
+    start: then a little is cut short rather than half the patients left out.
+    ``patients`` needs ``discharged`` and ``journey_end``."""
+    left = patients["discharged"]
+    window = patients[(left >= lo) & (left < hi)]
+    going = window.loc[window["journey_end"].isna(), "discharged"]
+    until = max(float(going.min()), lo + (hi - lo) / 2) if len(going) else hi
+    return window[window["discharged"] < until], until
+
+
 def handovers_table(rec: Recorder) -> pd.DataFrame:
     """One row per handover accepted, by patient and then time sent."""
     log = rec.handovers

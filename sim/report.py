@@ -32,7 +32,7 @@ from sim.analysis import factor_columns, mean_ci, not_clear_together, paired_p_v
 from sim.config import Pathway, config_from_dict
 from sim.experiment import Scenario, other_patients, other_patients_note, points_to_rank
 from sim.geography import PARTNER_MIN_SHARE, Geography
-from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts
+from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts, whole_journeys
 from sim.sweep import (
     FAILED,
     OVERLOADED,
@@ -201,6 +201,12 @@ def sensitivity_together(s: pd.DataFrame) -> str:
         f"{kept} of the {n} solid bars stay{'s' if kept == 1 else ''} clear; the others, to read with more care: "
         f"{named}."
     )
+
+
+def _days(days: list[float]) -> str:
+    """Days of the runs as a caption gives them: '300', or '263 to 306' where they differ."""
+    lo, hi = math.floor(min(days)), math.floor(max(days))
+    return f"{lo:,}" if lo == hi else f"{lo:,} to {hi:,}"
 
 
 def _failures(runs: pd.DataFrame, failures: pd.DataFrame) -> str:
@@ -624,16 +630,23 @@ class Report:
         reach = {"gap_days": 1.0, "delayed_days": 1.0}  # where the cumulative axes end
         keys: list[Any] = []  # each scenario's bar and line (a tuple), for one legend
         seen: set[int] = set()  # numbers of handovers that occur
+        untils: list[float] = []  # the days the whole journeys were discharged before
+        ends: list[float] = []  # and the runs' lengths
         for i, scenario in enumerate(self.scenarios):
-            frames = []
+            frames, wholes = [], []
             for run_id in self.point_zero_runs(scenario):
-                p = self.run_table(run_id, "patients", ["discharged", "inter_handovers", "gap_days", "delayed_days"])
+                read = ["discharged", "journey_end", "inter_handovers", "gap_days", "delayed_days"]
+                p = self.run_table(run_id, "patients", read)
                 cfg = self.run_config(run_id)
                 lo, hi = cfg["run"]["warmup_days"], cfg["run"]["length_days"]
                 frames.append(p[(p["discharged"] >= lo) & (p["discharged"] < hi)])
-            p = pd.concat(frames)
+                whole, until = whole_journeys(p, lo, hi)
+                wholes.append(whole)
+                untils.append(until)
+                ends.append(hi)
+            p, whole = pd.concat(frames), pd.concat(wholes)
             style = _style(i)
-            counts = p["inter_handovers"].clip(upper=5).value_counts(normalize=True).sort_index()
+            counts = whole["inter_handovers"].clip(upper=5).value_counts(normalize=True).sort_index()
             seen.update(int(k) for k in counts.index)
             width = 0.8 / len(self.scenarios)
             axes[0].bar(
@@ -646,8 +659,8 @@ class Report:
                 linewidth=0.4,
                 hatch=HATCHES[i % len(HATCHES)],
             )
-            for ax, col in ((axes[1], "gap_days"), (axes[2], "delayed_days")):
-                x = np.sort(p[col].to_numpy())
+            for ax, col, q in ((axes[1], "gap_days", whole), (axes[2], "delayed_days", p)):
+                x = np.sort(q[col].to_numpy())
                 (line,) = ax.plot(x, np.arange(1, len(x) + 1) / len(x) * 100, label=scenario, linewidth=1.6, **style)
                 if len(x):
                     reach[col] = max(reach[col], 1.1 * float(np.quantile(x, 0.995)))
@@ -688,7 +701,10 @@ class Report:
             "Distributions per discharge",
             "Per-patient distributions over every replication of the measured period: share of "
             "discharges by number of handovers, and cumulative shares of gap days and delayed days "
-            "(their axes end a little beyond the 99.5th percentile).",
+            "(their axes end a little beyond the 99.5th percentile). Handovers and gaps in care go on after "
+            "discharge, so those two are of the patients discharged before the first still on their way when "
+            f"the run ended (by day {_days(untils)} of the {_days(ends)}; later ones' would be "
+            "cut short); delayed days are of every discharge.",
         )
 
     def figure_workload(self) -> None:

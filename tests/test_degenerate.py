@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 
 import sim
 
@@ -124,15 +125,11 @@ def test_single_organisation_of_each_type_has_no_cross_boundary_pairs():
     }
 
 
-def test_handovers_and_gaps_still_open_at_the_end_are_not_lost_from_the_rates():
-    """Every journey has two handovers between organisations (hospital to council, then
-    council to the district nurse after discharge), each accepted 10 days after it is
-    sent, and one gap of 10 days after discharge: so 2 handovers, 1 gap event and about
-    10 gap days a discharge.  Counted by when they were sent or opened, those still open
-    at the end of the run were lost: 1.87 handovers and 0.93 gap events a discharge
-    (those of the last 10 of 150 measured days).  Counted by when they are completed, as discharges
-    are, the rates are the journey's."""
-    data = unlimited(short(example_data(), days=200, warmup=50))
+def two_handovers_ten_days_each(days: float = 200, warmup: float = 50) -> dict:
+    """Every journey: the hospital refers to the council, which discharges the patient
+    home with care and refers on to the district nurse; each referral accepted 10 days
+    after it is sent, with unlimited staff, nothing failing and no meetings."""
+    data = unlimited(short(example_data(), days=days, warmup=warmup))
     data["demand"]["per_1000_per_year"] = 100
     data["handovers"]["failure"] = {"base": 0, "intra": 0, "unfamiliar": 0, "misaligned": 0}
     data["handovers"]["delay_days"] = 10
@@ -147,7 +144,18 @@ def test_handovers_and_gaps_still_open_at_the_end_are_not_lost_from_the_rates():
         }
     }
     data["pathways"]["P1"]["steps"][0]["discharge"] = True
-    cfg = build(data)
+    return data
+
+
+def test_handovers_and_gaps_still_open_at_the_end_are_not_lost_from_the_rates():
+    """Every journey has two handovers between organisations (hospital to council, then
+    council to the district nurse after discharge), each accepted 10 days after it is
+    sent, and one gap of 10 days after discharge: so 2 handovers, 1 gap event and about
+    10 gap days a discharge.  Counted by when they were sent or opened, those still open
+    at the end of the run were lost: 1.87 handovers and 0.93 gap events a discharge
+    (those of the last 10 of 150 measured days).  Counted by when they are completed, as discharges
+    are, the rates are the journey's."""
+    cfg = build(two_handovers_ten_days_each())
     referral_days = cfg.handovers.referral_effort_hours.mean_value / (37.5 / 7)  # the council's referral
     for seed in (1, 2):
         s = sim.simulate(cfg, seed=seed).summary.iloc[0]
@@ -157,3 +165,33 @@ def test_handovers_and_gaps_still_open_at_the_end_are_not_lost_from_the_rates():
             abs(s["gap_events_per_discharge"] - 1) < 0.02 and s["gaps_per_discharge"] == s["gap_events_per_discharge"]
         )
         assert abs(s["gap_days_per_discharge"] - (10 + referral_days)) < 0.2
+
+
+def test_the_report_s_distributions_take_only_journeys_whole_by_the_end():
+    """Of the patients discharged in the window, those discharged in its last 10 days
+    had their handover to the district nurse still on its way at the end, and counted
+    one handover, not two: the report's distributions showed them.  `whole_journeys`
+    keeps those discharged before the first still on their way."""
+    from sim.metrics import whole_journeys
+
+    p = sim.simulate(build(two_handovers_ten_days_each()), seed=4).patients
+    left = p[(p["discharged"] >= 50) & (p["discharged"] < 200)]
+    assert (left["inter_handovers"] == 1).mean() > 0.05  # the last 10 of 150 days', cut short
+    whole, until = whole_journeys(p, 50, 200)
+    assert 189 < until < 191  # discharged then, referred on 10 days before the end, less the council's hour
+    assert (whole["inter_handovers"] == 2).all() and len(whole) == (left["discharged"] < until).sum()
+    assert (whole["gap_events"] == 1).all()
+
+
+def test_whole_journeys_are_those_discharged_before_the_first_still_going_but_half_the_window_at_least():
+    from sim.metrics import whole_journeys
+
+    nan = float("nan")
+    p = pd.DataFrame({"discharged": [5, 20, 40, 60, 70, 80, nan], "journey_end": [9, 30, 45, nan, 75, nan, nan]})
+    whole, until = whole_journeys(p, 10, 100)
+    assert until == 60 and whole["discharged"].tolist() == [20, 40]  # 70 ended, but after 60: a shorter one
+    p.loc[1, "journey_end"] = nan  # someone still waiting from day 20: no earlier than halfway, day 55
+    whole, until = whole_journeys(p, 10, 100)
+    assert until == 55 and whole["discharged"].tolist() == [20, 40]
+    whole, until = whole_journeys(p.assign(journey_end=1.0), 10, 100)
+    assert until == 100 and len(whole) == 5  # every journey ended: all discharged in the window
