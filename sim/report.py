@@ -1557,7 +1557,9 @@ class Report:
                 "Run length",
                 f"{cfg['run']['length_days']:g} days from empty (no one in hospital, every bed and place free), "
                 f"of which {cfg['run']['warmup_days']:g} days of warm-up are not measured (checked by MSER-5, "
-                "section 5); patients still in the system at the end are kept and marked"
+                "section 5); discharges, handovers and gaps in care are counted in the measured period when "
+                "they end (a handover when accepted, a gap when the service starts); patients still in the "
+                "system at the end are kept and marked"
                 + "".join(
                     f"; {html.escape(s)}: {length:g} days, {warmup:g} of warm-up"
                     for s, (length, warmup) in self.run_lengths().items()

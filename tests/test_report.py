@@ -350,6 +350,7 @@ def test_a_scenario_with_its_own_warm_up_is_shown_with_it(tmp_path):
         in report.model_card_html()
     )
     assert "; long_warmup: 40 days, 25 of warm-up." in report.model_card_html()
+    assert "handovers and gaps in care are counted in the measured period when they end" in report.model_card_html()
     fig, _ = drawn(report, "awaiting")
     (ax,) = fig.axes
     ends = {line.get_xdata()[0]: text.get_text() for line, text in zip(ax.get_lines()[2:], ax.texts, strict=True)}
