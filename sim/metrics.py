@@ -48,6 +48,18 @@ HEADLINE: dict[str, str] = {
 
 TABLES = ("patients", "handovers", "workload", "interfaces", "meetings", "awaiting", "summary")
 STEP_TIMES = ("sent", "accepted", "started", "ended")
+# The staff time an interface costs, as the interfaces table gives it: the sender's
+# referrals and rework of the handovers across it, the pair's meetings, and their sum
+INTERFACE_HOURS = ("referral_hours_per_week", "rework_hours_per_week", "meeting_hours_per_week", "staff_hours_per_week")
+# What the interfaces table adds, from the run, to what the configuration says of each pair
+INTERFACE_COSTS = (
+    "handovers",
+    "handovers_per_week",
+    "failed_handovers",
+    "meetings",
+    "meetings_per_week",
+    *INTERFACE_HOURS,
+)
 
 
 DELAY_PARTS: dict[str, str] = {
@@ -316,6 +328,7 @@ def handovers_table(rec: Recorder) -> pd.DataFrame:
             "sent": sent[order],
             "accepted": log.column("accepted")[order],
             "failed": log.column("failed")[order],
+            "referral_hours": log.column("referral_hours")[order],
             "rework_hours": log.column("rework_hours")[order],
             "in_hospital": log.column("in_hospital")[order].astype(bool),
         },
@@ -434,21 +447,27 @@ def meetings_table(rec: Recorder) -> pd.DataFrame:
 
 
 def interfaces_table(rec: Recorder, handovers: pd.DataFrame, meetings: pd.DataFrame) -> pd.DataFrame:
-    """One row per pair of organisations that exchange patients or meet as a pair."""
+    """One row per pair of organisations that exchange patients or meet as a pair: the
+    handovers between them accepted in the measured period and the staff time they cost
+    (the sender's referrals and rework of failed ones), and the meetings of the pair."""
     geo = rec.geography
     weeks = (rec.end - rec.warmup) / 7.0
     pairs: set[tuple[str, str]] = {tuple(sorted(k)) for k in geo.expected_flows}  # type: ignore[misc]
     inter = handovers.loc[
-        (handovers["kind"] == "inter") & (handovers["accepted"] >= rec.warmup), ["from_org", "to_org", "failed"]
+        (handovers["kind"] == "inter") & (handovers["accepted"] >= rec.warmup),
+        ["from_org", "to_org", "failed", "referral_hours", "rework_hours"],
     ]
-    by_direction = inter.groupby(["from_org", "to_org"], sort=False)["failed"].agg(["size", "sum"])
-    sim_counts: dict[tuple[str, str], list[float]] = {}
-    for (a, b), n, failed in zip(by_direction.index, by_direction["size"], by_direction["sum"], strict=True):
+    by_direction = inter.groupby(["from_org", "to_org"], sort=False).agg(
+        n=("failed", "size"),
+        failed=("failed", "sum"),
+        referral=("referral_hours", "sum"),
+        rework=("rework_hours", "sum"),
+    )
+    sim_counts: dict[tuple[str, str], np.ndarray] = {}
+    for (a, b), counts in zip(by_direction.index, by_direction.to_numpy(dtype=float), strict=True):
         key = (a, b) if a <= b else (b, a)
         pairs.add(key)
-        c = sim_counts.setdefault(key, [0.0, 0.0])
-        c[0] += n
-        c[1] += failed
+        sim_counts[key] = sim_counts.get(key, 0.0) + counts
     pair_meetings: dict[tuple[str, str], list[float]] = {}
     for _, m in meetings.iterrows():
         orgs = m["organisations"].split("+")
@@ -460,7 +479,7 @@ def interfaces_table(rec: Recorder, handovers: pd.DataFrame, meetings: pd.DataFr
             c[1] += m["attendee_hours"]
     rows = []
     for a, b in sorted(pairs):
-        n, failed = sim_counts.get((a, b), [0.0, 0.0])
+        n, failed, referral, rework = sim_counts.get((a, b), np.zeros(4))
         sittings, hours = pair_meetings.get((a, b), [0.0, 0.0])
         rows.append(
             {
@@ -470,11 +489,19 @@ def interfaces_table(rec: Recorder, handovers: pd.DataFrame, meetings: pd.DataFr
                 "failed_handovers": int(failed),
                 "meetings": int(sittings),
                 "meetings_per_week": sittings / weeks,
+                "referral_hours_per_week": referral / weeks,
+                "rework_hours_per_week": rework / weeks,
                 "meeting_hours_per_week": hours / weeks,
+                "staff_hours_per_week": (referral + rework + hours) / weeks,
             }
         )
-    counts = ["handovers", "handovers_per_week", "failed_handovers", "meetings", "meetings_per_week"]
-    return pd.DataFrame(rows, columns=[*INTERFACE_COLUMNS, *counts, "meeting_hours_per_week"])
+    table = pd.DataFrame(rows, columns=[*INTERFACE_COLUMNS, *INTERFACE_COSTS])
+    if rows:
+        return table
+    # no organisation hands a patient to another: typed as a table with rows would be
+    # (the pair's ids and types are text, the rest numbers)
+    whole = ("handovers", "failed_handovers", "meetings")
+    return table.astype({c: "int64" if c in whole else "float64" for c in table.columns[4:]})
 
 
 def summary_table(

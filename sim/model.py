@@ -68,7 +68,7 @@ from sim.rng import stream
 # tables' fingerprints in tests/test_results_version.py, which fails until you do.  It
 # is part of each run's identity in a sweep, so runs made before the change are run
 # again, never reused beside runs made after it.
-RESULTS_VERSION = 3
+RESULTS_VERSION = 4
 
 # Slots in each patient's row of uniform numbers.
 U_TRUST, U_PATHWAY, U_LOS = 0, 1, 2
@@ -219,6 +219,7 @@ class HandoverLog(_Log):
         ("sent", "d"),
         ("accepted", "d"),
         ("failed", "q"),
+        ("referral_hours", "d"),
         ("rework_hours", "d"),
         ("in_hospital", "b"),
     )
@@ -230,6 +231,7 @@ class HandoverLog(_Log):
     sent: array
     accepted: array
     failed: array
+    referral_hours: array
     rework_hours: array
     in_hospital: array
 
@@ -243,6 +245,7 @@ class HandoverLog(_Log):
         sent: float,
         accepted: float,
         failed: int,
+        referral_hours: float,
         rework_hours: float,
         in_hospital: bool,
     ) -> None:
@@ -255,6 +258,7 @@ class HandoverLog(_Log):
         self.sent[i] = sent
         self.accepted[i] = accepted
         self.failed[i] = failed
+        self.referral_hours[i] = referral_hours
         self.rework_hours[i] = rework_hours
         self.in_hospital[i] = in_hospital
         self.rows = i = i + 1
@@ -353,6 +357,7 @@ HANDOVER_COLUMNS = (
     "sent",
     "accepted",
     "failed",
+    "referral_hours",
     "rework_hours",
     "in_hospital",
 )
@@ -694,8 +699,9 @@ class Model:
         h, env, end, rec, base = self.cfg.handovers, self.env, self.end, self.rec, leg.base
         sent = t
         pool = leg.referrer
+        referral_hours = 0.0
         if leg.inter and pool is not None:
-            hours = h.referral_effort_hours.ppf(u[base + S_REFERRAL])
+            hours = referral_hours = h.referral_effort_hours.ppf(u[base + S_REFERRAL])
             if t > env.now and not pool.unlimited:
                 yield t
             asked = pool.ask(t, hours, CASEWORK)
@@ -734,7 +740,9 @@ class Model:
             if t >= end:
                 return t
         step, sender, receiver = leg.codes
-        rec.handovers.add(pid, step, leg.inter, sender, receiver, sent, t, failures, rework_hours, in_hospital)
+        rec.handovers.add(
+            pid, step, leg.inter, sender, receiver, sent, t, failures, referral_hours, rework_hours, in_hospital
+        )
         return t
 
     def decision(

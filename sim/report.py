@@ -32,7 +32,7 @@ from sim.analysis import factor_columns, mean_ci, not_clear_together, paired_p_v
 from sim.config import Pathway, config_from_dict
 from sim.experiment import Scenario, other_patients, other_patients_note, points_to_rank
 from sim.geography import PARTNER_MIN_SHARE, Geography
-from sim.metrics import DELAY_PARTS, HEADLINE, delay_columns, delay_parts, whole_journeys
+from sim.metrics import DELAY_PARTS, HEADLINE, INTERFACE_HOURS, delay_columns, delay_parts, whole_journeys
 from sim.sweep import (
     FAILED,
     OVERLOADED,
@@ -565,11 +565,7 @@ class Report:
         """For configurations too big to draw a dot for each organisation (all England
         has hundreds of councils and places): how many organisations of each type, and
         how many interfaces between each pair of types, in each configuration."""
-        rank = {t: k for k, t in enumerate(TYPE_ORDER)}
-
-        def order(t: str) -> tuple[int, str]:
-            return rank.get(t, len(rank)), t
-
+        order = self.type_order
         orgs, links = [], []
         for scenario in self.scenarios:
             run_id = self.first_run(scenario)
@@ -975,6 +971,86 @@ class Report:
             rows.append(f"<tr><th>{html.escape(label)}</th>{cells}</tr>")
         return (
             f'{note}<table class="headline org-workload"><thead><tr><th>organisation</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+
+    def type_order(self, org_type: str) -> tuple[int, str]:
+        """Types in the order of the networks figure's columns; others after, by id."""
+        return (TYPE_ORDER.index(org_type) if org_type in TYPE_ORDER else len(TYPE_ORDER), org_type)
+
+    @cached_property
+    def interface_costs(self) -> pd.DataFrame:
+        """Every interface of each scenario (sweep point 0) with the staff hours a week it
+        costs, mean over replications: one row per scenario and pair of organisations."""
+        costs = ["handovers_per_week", *INTERFACE_HOURS]
+        frames = []
+        for scenario in self.scenarios:
+            runs = self.point_zero_runs(scenario)
+            f = pd.concat([self.run_table(r, "interfaces") for r in runs], ignore_index=True)
+            keys = ["org_a", "org_b", "type_a", "type_b", "expected_flow_per_week"]
+            # a pair no handover crossed in a run is a row of noughts there: sum, then share
+            mean = f.groupby(keys, sort=False)[costs].sum() / len(runs)
+            frames.append(mean.reset_index().assign(scenario=scenario))
+        return pd.concat(frames, ignore_index=True)[["scenario", *keys, *costs]]
+
+    def interface_costs_html(self) -> str:
+        """Staff hours a week the interfaces between each pair of types cost, each scenario's
+        mean over replications, with how many interfaces; every interface in
+        interface_costs.csv beside the page."""
+        c = self.interface_costs
+        self.out.mkdir(parents=True, exist_ok=True)
+        c.to_csv(self.out / "interface_costs.csv", index=False)
+        c = c[c["expected_flow_per_week"] > 0]  # not two councils' joint board: no patient crosses there
+        if c.empty:  # one organisation does everything, in every configuration
+            return ""
+        swap = c["type_a"].map(self.type_order) > c["type_b"].map(self.type_order)
+        first = c["type_a"].where(~swap, c["type_b"])
+        second = c["type_b"].where(~swap, c["type_a"])
+        c = c.assign(first=first, second=second, interfaces=1)
+        sums = ["interfaces", *INTERFACE_HOURS]
+        by_pair = c.groupby(["first", "second", "scenario"])[sums].sum()
+        pairs = sorted(
+            {(a, b) for a, b, _ in by_pair.index}, key=lambda p: (self.type_order(p[0]), self.type_order(p[1]))
+        )
+        every = c.groupby("scenario")[sums].sum()
+
+        def cell(x: pd.Series | None) -> str:
+            if x is None:
+                return "<td>-</td>"
+            n = int(x["interfaces"])
+            parts = ", ".join(
+                f"{name} {_hours(x[col])}"
+                for name, col in [
+                    ("referrals", "referral_hours_per_week"),
+                    ("rework", "rework_hours_per_week"),
+                    ("meetings", "meeting_hours_per_week"),
+                ]
+            )
+            return (
+                f"<td>{_hours(x['staff_hours_per_week'])} ({n:,} interface{'s' if n != 1 else ''})"
+                f'<div class="diff same">{parts}</div></td>'
+            )
+
+        head = "".join(f"<th>{_breakable(s)}</th>" for s in self.scenarios)
+        rows = []
+        for a, b in pairs:
+            label = f"{self.noun(a, 1)} \u2013 {self.noun(b, 1)}"
+            cells = "".join(
+                cell(by_pair.loc[(a, b, s)] if (a, b, s) in by_pair.index else None) for s in self.scenarios
+            )
+            rows.append(f"<tr><th>{html.escape(label)}</th>{cells}</tr>")
+        cells = "".join(cell(every.loc[s]) if s in every.index else "<td>none</td>" for s in self.scenarios)
+        rows.append(f"<tr><th>all interfaces</th>{cells}</tr>")
+        return (
+            "<p>What the interfaces between organisations cost: staff hours a week of the handovers across "
+            "them (the sending team's referrals, and its rework of those that fail) and of the meetings each "
+            "pair holds (a hospital's weekly discharge meeting with a council, a funding panel of an ICB and a "
+            "council), by the kinds of organisation on either side, with how many interfaces there are; mean "
+            "over replications. Meetings of more than two organisations (a place's board), or of two that "
+            "exchange no patients (councils' joint commissioning board), are in the table above, not here. "
+            "Every pair of organisations that exchange patients or meet is in "
+            '<a href="interface_costs.csv">interface_costs.csv</a> beside this page.</p>'
+            f'<table class="headline interface-costs"><thead><tr><th>interfaces</th>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
 
@@ -1689,6 +1765,7 @@ clear decrease; grey: no clear change. Numbers are shown to the precision their 
 of them the hours in meetings; mean over replications. An organisation that exists in only some
 configurations shows a dash in the others.</p>
 {self.organisation_workload_html()}
+{self.interface_costs_html()}
 {self.area_workload_html()}
 <h2>5. Patients awaiting discharge over time</h2>
 {figure("awaiting")}

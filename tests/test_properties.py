@@ -115,6 +115,21 @@ def test_invariants(cfg, seed):
     assert (delayed >= -EPS).all() and (delayed <= in_system + EPS).all()
     assert (p["gap_events"] <= p["gaps"]).all()
 
+    # what each interface costs: the sender's referrals and rework of the handovers across
+    # it accepted in the measured period, and its meetings; a handover within one
+    # organisation has no referral to write
+    weeks = (end - cfg.run.warmup_days) / 7
+    across = h[(h["kind"] == "inter") & (h["accepted"] >= cfg.run.warmup_days)]
+    itf = result.interfaces
+    assert (h.loc[h["kind"] == "intra", "referral_hours"] == 0).all() and (h["rework_hours"] >= 0).all()
+    assert (h.loc[h["failed"] == 0, "rework_hours"] == 0).all()
+    for col in ("referral_hours", "rework_hours"):
+        assert math.isclose(itf[f"{col}_per_week"].sum() * weeks, across[col].sum(), rel_tol=1e-9, abs_tol=1e-9)
+    parts = itf[["referral_hours_per_week", "rework_hours_per_week", "meeting_hours_per_week"]].sum(axis=1)
+    assert np.allclose(itf["staff_hours_per_week"], parts, rtol=1e-12, atol=1e-12)
+    pairs = m[m["organisations"].str.count(r"\+") == 1]
+    assert math.isclose(itf["meeting_hours_per_week"].sum() * weeks, pairs["attendee_hours"].sum(), abs_tol=1e-9)
+
     # staff are never busier than they are available
     finite = w[np.isfinite(w["available_hours"])]
     assert (finite["busy_hours"] <= finite["available_hours"] + 1e-6).all()
@@ -122,7 +137,6 @@ def test_invariants(cfg, seed):
     # meeting hours = meetings x duration x attendees, and that is what staff spent in them
     assert np.allclose(m["attendee_hours"], m["sittings"] * m["duration_hours"] * m["attendees"])
     assert math.isclose(w["meeting_hours"].sum(), m["attendee_hours"].sum(), rel_tol=1e-9, abs_tol=1e-9)
-    weeks = (end - cfg.run.warmup_days) / 7
     assert math.isclose(
         s["meeting_hours_per_week"].iloc[0], m["attendee_hours"].sum() / weeks, rel_tol=1e-9, abs_tol=1e-9
     )

@@ -424,6 +424,40 @@ def test_workload_of_each_organisation_is_in_the_report(report_dir):
         assert name in table, name
 
 
+def test_what_the_interfaces_cost_is_in_the_report_by_pair_of_types(report_dir):
+    """Each pair of types' staff hours a week (referrals, rework, meetings: they add up)
+    over the interfaces where patients cross, each scenario's mean over replications:
+    South Council split in two gives the hospital three councils to hand patients to."""
+    report = Report(report_dir)
+    costs = pd.read_csv(report_dir / "report" / "interface_costs.csv")
+    crossing = costs[costs["expected_flow_per_week"] > 0]
+    types = crossing["type_a"] + " " + crossing["type_b"]  # a pair's ids in order, and so its types in either
+    hospital_council = crossing[types.isin(["acute_trust local_authority", "local_authority acute_trust"])]
+    assert hospital_council.groupby("scenario").size().to_dict() == {"today": 2, "aligned": 2, "split": 3}
+    for scenario in report.scenarios:
+        runs = report.point_zero_runs(scenario)
+        per_run = []
+        for run_id in runs:
+            f = report.run_table(run_id, "interfaces")
+            per_run.append(f.loc[f["expected_flow_per_week"] > 0, "staff_hours_per_week"].sum())
+        mine = crossing[crossing["scenario"] == scenario]
+        assert mine["staff_hours_per_week"].sum() == pytest.approx(np.mean(per_run))
+        parts = mine[["referral_hours_per_week", "rework_hours_per_week", "meeting_hours_per_week"]].sum().sum()
+        assert parts == pytest.approx(mine["staff_hours_per_week"].sum())
+    page = (report_dir / "report" / "index.html").read_text()
+    table = page[page.index('class="headline interface-costs"') :]
+    table = table[: table.index("</table>")]
+    row = table[table.index("<th>acute trust \u2013 council</th>") :]
+    row = row[: row.index("</tr>")]
+    cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
+    for scenario, cell in zip(report.scenarios, cells, strict=True):
+        mine = hospital_council[hospital_council["scenario"] == scenario]
+        n = len(mine)
+        assert cell.startswith(f"{mine['staff_hours_per_week'].sum():,.1f} ({n} interfaces)"), cell
+        assert f"meetings {mine['meeting_hours_per_week'].sum():,.1f}" in cell
+    assert "<th>all interfaces</th>" in table
+
+
 def drawn(report: Report, figure: str) -> tuple[plt.Figure, Any]:
     """One of the report's figures, drawn but not saved, and its renderer."""
     figures: dict[str, plt.Figure] = {}

@@ -140,6 +140,44 @@ FINGERPRINTS: dict[int, dict[str, dict[str, str]]] = {
             "summary": "eeb714be2b524014",
         },
     },
+    4: {
+        "example.yaml": {
+            "patients": "a6ba7608fa30b8f0",
+            "handovers": "80062ebb21762423",
+            "workload": "f72386b9817c2e3c",
+            "interfaces": "fa8192f2f1dc7c3b",
+            "meetings": "d10107d6c01d4d80",
+            "awaiting": "6ed366fd115f3bde",
+            "summary": "ab8f3e82f31d217f",
+        },
+        "lancashire-south-cumbria.yaml": {
+            "patients": "b1c0e9956f572c2e",
+            "handovers": "8b04913182feebfc",
+            "workload": "15c19fa27754f480",
+            "interfaces": "2e846725ec3fea98",
+            "meetings": "50d979e16baac926",
+            "awaiting": "b7cffe55ec1cf756",
+            "summary": "0351355815da11d8",
+        },
+        "kent-and-medway.yaml": {
+            "patients": "6db8420b381df2b8",
+            "handovers": "b2a241d47903cf39",
+            "workload": "1bfa9ec0b4be617c",
+            "interfaces": "bb7fdf4647fe94fa",
+            "meetings": "d36a7efd0157cd68",
+            "awaiting": "55a12775aeb3e3b1",
+            "summary": "ab8ad606d6c6062d",
+        },
+        "surrey.yaml": {
+            "patients": "03fb868c37afa25d",
+            "handovers": "b70a591a246db8ac",
+            "workload": "0fea0e40f1807f29",
+            "interfaces": "27455498665f433f",
+            "meetings": "aaec6f219e9e614d",
+            "awaiting": "527baddc776d7912",
+            "summary": "eeb714be2b524014",
+        },
+    },
 }
 
 
