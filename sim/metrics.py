@@ -42,6 +42,7 @@ HEADLINE: dict[str, str] = {
     "decision_wait_days_per_discharge": "Days waiting for funding decisions per discharge",
     "meetings_per_week": "Meetings a week",
     "meeting_hours_per_week": "Staff hours in meetings a week",
+    "interface_hours_per_week": "Staff hours a week the interfaces cost",
     "coordination_fte": "Coordination staff (FTE)",
 }
 """The headline figures: summary columns compared across scenarios, with plain labels."""
@@ -190,7 +191,7 @@ def build_tables(rec: Recorder) -> dict[str, pd.DataFrame]:
     meetings = meetings_table(rec)
     interfaces = interfaces_table(rec, handovers, meetings)
     awaiting = awaiting_table(rec, patients)
-    summary = summary_table(rec, patients, handovers, workload, meetings)
+    summary = summary_table(rec, patients, handovers, workload, meetings, interfaces)
     return {
         "patients": patients,
         "handovers": handovers,
@@ -510,6 +511,7 @@ def summary_table(
     handovers: pd.DataFrame,
     workload: pd.DataFrame,
     meetings: pd.DataFrame,
+    interfaces: pd.DataFrame,
 ) -> pd.DataFrame:
     lo, hi = rec.warmup, rec.end
     weeks = (hi - lo) / 7.0
@@ -552,9 +554,14 @@ def summary_table(
         "bed_days_lost": bed_days,
         "mean_awaiting_discharge": bed_days / (hi - lo),
         "decision_wait_days_per_discharge": float(discharged["decision_wait_days"].mean()) if n_dis else math.nan,
-        "interfaces": int(sum(1 for v in rec.geography.expected_flows.values() if v > 0)),
+        # distinct pairs: two organisations that hand patients to each other are one interface
+        "interfaces": len({tuple(sorted(k)) for k, v in rec.geography.expected_flows.items() if v > 0}),
         "meetings_per_week": float(meetings["sittings"].sum()) / weeks if len(meetings) else 0.0,
         "meeting_hours_per_week": meeting_hours / weeks,
+        # of the pairs that exchange patients (not two councils' joint board)
+        "interface_hours_per_week": float(
+            interfaces.loc[interfaces["expected_flow_per_week"] > 0, "staff_hours_per_week"].sum()
+        ),
         "casework_hours_per_week": casework / weeks,
         "rework_hours_per_week": rework / weeks,
         "coordination_fte": (casework + rework + meeting_hours) / weeks / fte_h,

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given
 
 import sim
-from sim.geography import Geography
+from sim.geography import Geography, structure_tables
 from sim.metrics import delay_parts
 
 from .strategies import configs, seeds
@@ -127,6 +127,9 @@ def test_invariants(cfg, seed):
         assert math.isclose(itf[f"{col}_per_week"].sum() * weeks, across[col].sum(), rel_tol=1e-9, abs_tol=1e-9)
     parts = itf[["referral_hours_per_week", "rework_hours_per_week", "meeting_hours_per_week"]].sum(axis=1)
     assert np.allclose(itf["staff_hours_per_week"], parts, rtol=1e-12, atol=1e-12)
+    crossing = itf[itf["expected_flow_per_week"] > 0]  # interfaces: pairs that exchange patients, once each
+    assert s["interfaces"].iloc[0] == len(crossing) == len(structure_tables(geo)["interfaces"])
+    assert math.isclose(s["interface_hours_per_week"].iloc[0], crossing["staff_hours_per_week"].sum(), abs_tol=1e-9)
     pairs = m[m["organisations"].str.count(r"\+") == 1]
     assert math.isclose(itf["meeting_hours_per_week"].sum() * weeks, pairs["attendee_hours"].sum(), abs_tol=1e-9)
 

@@ -148,7 +148,7 @@ FINGERPRINTS: dict[int, dict[str, dict[str, str]]] = {
             "interfaces": "fa8192f2f1dc7c3b",
             "meetings": "d10107d6c01d4d80",
             "awaiting": "6ed366fd115f3bde",
-            "summary": "ab8f3e82f31d217f",
+            "summary": "13e6f61aad822cb3",
         },
         "lancashire-south-cumbria.yaml": {
             "patients": "b1c0e9956f572c2e",
@@ -157,7 +157,7 @@ FINGERPRINTS: dict[int, dict[str, dict[str, str]]] = {
             "interfaces": "2e846725ec3fea98",
             "meetings": "50d979e16baac926",
             "awaiting": "b7cffe55ec1cf756",
-            "summary": "0351355815da11d8",
+            "summary": "d8745f9fb4f19a10",
         },
         "kent-and-medway.yaml": {
             "patients": "6db8420b381df2b8",
@@ -166,7 +166,7 @@ FINGERPRINTS: dict[int, dict[str, dict[str, str]]] = {
             "interfaces": "bb7fdf4647fe94fa",
             "meetings": "d36a7efd0157cd68",
             "awaiting": "55a12775aeb3e3b1",
-            "summary": "ab8ad606d6c6062d",
+            "summary": "7d366441a8580957",
         },
         "surrey.yaml": {
             "patients": "03fb868c37afa25d",
@@ -175,7 +175,7 @@ FINGERPRINTS: dict[int, dict[str, dict[str, str]]] = {
             "interfaces": "27455498665f433f",
             "meetings": "aaec6f219e9e614d",
             "awaiting": "527baddc776d7912",
-            "summary": "eeb714be2b524014",
+            "summary": "7c474be88cfc9ccb",
         },
     },
 }
