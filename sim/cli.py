@@ -157,6 +157,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(
         f"  meetings a week              {s['meetings_per_week']:.1f} ({s['meeting_hours_per_week']:.1f} staff hours)"
     )
+    print(
+        f"  interfaces                   {s['interfaces']} ({s['interface_hours_per_week']:.1f} staff hours a week: "
+        "referrals, rework, the pairs' meetings)"
+    )
     print(f"  coordination FTE             {s['coordination_fte']:.1f}")
     if s["overloaded"]:
         print(f"  overloaded                   {s['overloaded']} (a queue that never cleared in the second half)")

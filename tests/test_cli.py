@@ -41,6 +41,8 @@ def test_run_writes_every_table_as_parquet_and_csv(tmp_path, capsys):
     summary = pd.read_parquet(out / "summary.parquet")
     assert summary["seed"].iloc[0] == 3
     assert summary["overloaded"].iloc[0] == "" and "overloaded" not in printed
+    s = summary.iloc[0]
+    assert f"interfaces                   {s['interfaces']} ({s['interface_hours_per_week']:.1f} staff hours" in printed
 
 
 def test_run_says_which_staff_could_not_keep_up(tmp_path, capsys):
