@@ -1046,7 +1046,9 @@ class Report:
             "them (the sending team's referrals, and its rework of those that fail) and of the meetings each "
             "pair holds (a hospital's weekly discharge meeting with a council, a funding panel of an ICB and a "
             "council), by the kinds of organisation on either side, with how many interfaces there are; mean "
-            "over replications. Meetings of more than two organisations (a place's board), or of two that "
+            "over replications (a trust that also runs community services is an acute trust in both roles, so "
+            "a hospital's referral to another trust's community services is between two acute trusts). "
+            "Meetings of more than two organisations (a place's board), or of two that "
             "exchange no patients (councils' joint commissioning board), are in the table above, not here. "
             "Every pair of organisations that exchange patients or meet is in "
             '<a href="interface_costs.csv">interface_costs.csv</a> beside this page.</p>'
