@@ -524,6 +524,7 @@ def summary_table(
     gap_days = gap_days[in_window(gap_start + gap_days)]
     threshold = rec.config.handovers.gap_event_threshold_days
     bed_days = bed_days_awaiting(rec, patients)
+    exchanging = interfaces["expected_flow_per_week"] > 0  # not two councils' joint board, say
 
     def per_discharge(x: float) -> float:
         return x / n_dis if n_dis else math.nan
@@ -554,14 +555,11 @@ def summary_table(
         "bed_days_lost": bed_days,
         "mean_awaiting_discharge": bed_days / (hi - lo),
         "decision_wait_days_per_discharge": float(discharged["decision_wait_days"].mean()) if n_dis else math.nan,
-        # distinct pairs: two organisations that hand patients to each other are one interface
-        "interfaces": len({tuple(sorted(k)) for k, v in rec.geography.expected_flows.items() if v > 0}),
+        # pairs that exchange patients, whichever way: one interface each
+        "interfaces": int(exchanging.sum()),
         "meetings_per_week": float(meetings["sittings"].sum()) / weeks if len(meetings) else 0.0,
         "meeting_hours_per_week": meeting_hours / weeks,
-        # of the pairs that exchange patients (not two councils' joint board)
-        "interface_hours_per_week": float(
-            interfaces.loc[interfaces["expected_flow_per_week"] > 0, "staff_hours_per_week"].sum()
-        ),
+        "interface_hours_per_week": float(interfaces.loc[exchanging, "staff_hours_per_week"].sum()),
         "casework_hours_per_week": casework / weeks,
         "rework_hours_per_week": rework / weeks,
         "coordination_fte": (casework + rework + meeting_hours) / weeks / fte_h,
