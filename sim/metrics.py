@@ -505,6 +505,12 @@ def interfaces_table(rec: Recorder, handovers: pd.DataFrame, meetings: pd.DataFr
     return table.astype({c: "int64" if c in whole else "float64" for c in table.columns[4:]})
 
 
+def exchanging(interfaces: pd.DataFrame) -> pd.Series:
+    """The rows of an interfaces table that are interfaces: pairs that exchange patients,
+    whichever way (not two councils' joint board, which meet but hand no one over)."""
+    return interfaces["expected_flow_per_week"] > 0
+
+
 def summary_table(
     rec: Recorder,
     patients: pd.DataFrame,
@@ -524,7 +530,7 @@ def summary_table(
     gap_days = gap_days[in_window(gap_start + gap_days)]
     threshold = rec.config.handovers.gap_event_threshold_days
     bed_days = bed_days_awaiting(rec, patients)
-    exchanging = interfaces["expected_flow_per_week"] > 0  # not two councils' joint board, say
+    crossing = exchanging(interfaces)
 
     def per_discharge(x: float) -> float:
         return x / n_dis if n_dis else math.nan
@@ -555,11 +561,10 @@ def summary_table(
         "bed_days_lost": bed_days,
         "mean_awaiting_discharge": bed_days / (hi - lo),
         "decision_wait_days_per_discharge": float(discharged["decision_wait_days"].mean()) if n_dis else math.nan,
-        # pairs that exchange patients, whichever way: one interface each
-        "interfaces": int(exchanging.sum()),
+        "interfaces": int(crossing.sum()),
         "meetings_per_week": float(meetings["sittings"].sum()) / weeks if len(meetings) else 0.0,
         "meeting_hours_per_week": meeting_hours / weeks,
-        "interface_hours_per_week": float(interfaces.loc[exchanging, "staff_hours_per_week"].sum()),
+        "interface_hours_per_week": float(interfaces.loc[crossing, "staff_hours_per_week"].sum()),
         "casework_hours_per_week": casework / weeks,
         "rework_hours_per_week": rework / weeks,
         "coordination_fte": (casework + rework + meeting_hours) / weeks / fte_h,

@@ -32,7 +32,15 @@ from sim.analysis import factor_columns, mean_ci, not_clear_together, paired_p_v
 from sim.config import Pathway, config_from_dict
 from sim.experiment import Scenario, other_patients, other_patients_note, points_to_rank
 from sim.geography import PARTNER_MIN_SHARE, Geography
-from sim.metrics import DELAY_PARTS, HEADLINE, INTERFACE_HOURS, delay_columns, delay_parts, whole_journeys
+from sim.metrics import (
+    DELAY_PARTS,
+    HEADLINE,
+    INTERFACE_HOURS,
+    delay_columns,
+    delay_parts,
+    exchanging,
+    whole_journeys,
+)
 from sim.sweep import (
     FAILED,
     OVERLOADED,
@@ -501,7 +509,7 @@ class Report:
             ax.set_yticks([])
             ax.set_xlim(-0.3, len(columns) - 0.05)  # room for the last column's names
             ax.set_ylim(0, 1)
-            n_if = int((interfaces["expected_flow_per_week"] > 0).sum())
+            n_if = int(exchanging(interfaces).sum())
             counts = f"{len(types)} organisations, {n_if} interfaces" + (" in each" if len(sharing) > 1 else "")
             ax.set_title(f"{textwrap.fill(', '.join(sharing), 70)}\n{counts}", fontsize=10)
             for side in ("top", "right", "left"):
@@ -550,7 +558,7 @@ class Report:
         run_id = self.first_run(scenario)
         cfg = self.run_config(run_id)
         interfaces = self.run_table(run_id, "interfaces")
-        flowing = interfaces[interfaces["expected_flow_per_week"] > 0]
+        flowing = interfaces[exchanging(interfaces)]
         fp = cfg["footprints"]
         return json.dumps(
             [
@@ -572,7 +580,7 @@ class Report:
             kinds = [o["type"] for o in self.run_config(run_id)["organisations"].values()]
             orgs.append({t: kinds.count(t) for t in set(kinds)})
             f = self.run_table(run_id, "interfaces")
-            f = f[f["expected_flow_per_week"] > 0]
+            f = f[exchanging(f)]
             pairs = [tuple(sorted(ab, key=order)) for ab in zip(f["type_a"], f["type_b"], strict=True)]
             links.append({pair: pairs.count(pair) for pair in set(pairs)})
         types = sorted({t for c in orgs for t in c}, key=order)
@@ -1000,7 +1008,7 @@ class Report:
         c = self.interface_costs
         self.out.mkdir(parents=True, exist_ok=True)
         c.to_csv(self.out / "interface_costs.csv", index=False)
-        c = c[c["expected_flow_per_week"] > 0]  # not two councils' joint board: no patient crosses there
+        c = c[exchanging(c)]
         if c.empty:  # one organisation does everything, in every configuration
             return ""
         swap = c["type_a"].map(self.type_order) > c["type_b"].map(self.type_order)
