@@ -45,6 +45,7 @@ from sim.sweep import (
     FAILED,
     OVERLOADED,
     START_UP,
+    earlier_version,
     failed_by_scenario,
     fmt_estimate,
     fmt_factor,
@@ -84,6 +85,7 @@ HEADLINE_TABLE = [
     "delayed_days_per_discharge",
     "meetings_per_week",
     "meeting_hours_per_week",
+    "interface_hours_per_week",
     "coordination_fte",
 ]
 
@@ -322,6 +324,9 @@ class Report:
         if not manifest.is_file():
             raise no_results(self.root, "manifest.json")
         self.manifest: dict[str, Any] = json.loads(manifest.read_text())
+        earlier = earlier_version(self.root, self.manifest)
+        if earlier:  # its tables lack what this version's report reads, or count otherwise
+            raise ValueError(f"{earlier}; the report in {self.root / 'report'} is left as it was")
         self.runs = pd.read_parquet(self.root / "runs.parquet")
         self.summary = pd.read_parquet(self.root / "scenario_summary.parquet")
         self.diffs = pd.read_parquet(self.root / "differences.parquet")

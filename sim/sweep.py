@@ -33,6 +33,7 @@ from sim.experiment import (
     other_patients_note,
 )
 from sim.metrics import HEADLINE
+from sim.model import RESULTS_VERSION
 from sim.runner import Executor, Outcome, Store, execute, expected_seconds, needs_more, results_dir
 from sim.yamlio import flow
 
@@ -705,6 +706,22 @@ def no_results(root: Path, missing: str) -> FileNotFoundError:
     return FileNotFoundError(f"{root}: no {missing} here; run 'handover sweep' first")
 
 
+def earlier_version(root: Path, manifest: dict[str, Any]) -> str | None:
+    """What to say of results made by another results version of the model than this one,
+    whose tables lack what this version adds or count differently; None where they are this
+    version's."""
+    then = manifest.get("results_version")
+    if then == RESULTS_VERSION:
+        return None
+    experiment = manifest.get("experiment_file") or "its experiment"
+    made = f"results version {then}" if then is not None else "a results version from before they were recorded"
+    return (
+        f"{root} holds runs made by {made} of the model, which is now at {RESULTS_VERSION} (README, "
+        f"'Experiments'): 'handover sweep {experiment}' runs them again under this version (the earlier runs "
+        "stay in runs/ until --remove-unused deletes them)"
+    )
+
+
 def _manifest(root: Path) -> dict[str, Any]:
     """The results' manifest, or {} where it cannot be read."""
     try:
@@ -750,8 +767,10 @@ def compare_lines(results: str | Path) -> list[str]:
     manifest = _manifest(root)
     failures = pd.read_parquet(root / "failures.parquet") if (root / "failures.parquet").is_file() else runs[:0]
     shortfall = precision_shortfall(runs, _resolved(manifest).get("replications"), failures)
+    earlier = earlier_version(root, manifest)
     lines = [
         *title_line(manifest),
+        *(textwrap.wrap(f"note: {earlier}", 100, subsequent_indent="  ") if earlier else []),
         f"{root.name}: {len(scenarios)} scenario(s); mean [95% confidence interval] over replications",
         f"replications: {replications_text(runs, scenarios)}",
         *(

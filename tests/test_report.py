@@ -274,6 +274,8 @@ def test_tables_scroll_sideways_in_their_own_box_and_long_scenario_names_may_bre
 
 
 def test_every_scenario_is_in_the_headline_table_with_the_summary_numbers(report_dir):
+    """Each scenario's row gives what the mission measures, the staff hours the interfaces
+    cost among them (the table left them out, which compare and the findings give)."""
     parser = Page()
     parser.feed((report_dir / "report" / "index.html").read_text())
     assert set(parser.rows) == {"today", "aligned", "split"}
@@ -283,6 +285,8 @@ def test_every_scenario_is_in_the_headline_table_with_the_summary_numbers(report
     for key, mean in parser.estimates:
         scenario, metric = key.split(":")
         assert mean == summary.loc[(scenario, metric), "mean"]
+    shown = {key.split(":")[1] for key, _ in parser.estimates}
+    assert {"handovers_per_discharge", "delayed_days_per_discharge", "interface_hours_per_week"} <= shown
 
 
 def test_displayed_precision_follows_the_interval():
@@ -367,6 +371,32 @@ def test_a_scenario_with_its_own_warm_up_is_shown_with_it(tmp_path):
 def test_report_of_a_folder_without_results_is_a_clear_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_results_of_an_earlier_results_version_are_said_to_be_so_and_their_report_kept(report_dir, tmp_path, capsys):
+    """A folder swept before the model's results version last rose lacks columns the report
+    reads: it failed with a KeyError, halfway through rewriting the figures. It now says
+    which version made the runs and the command that runs them again, touching nothing;
+    compare, which reads only the headline figures, still shows them, with the same note."""
+    old = tmp_path / "old"
+    shutil.copytree(report_dir, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["results_version"] = RESULTS_VERSION - 1
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    before = {p: p.read_bytes() for p in (old / "report").iterdir()}
+    assert main(["report", str(old)]) == 2
+    err = capsys.readouterr().err
+    assert f"runs made by results version {RESULTS_VERSION - 1} of the model, which is now at {RESULTS_VERSION}" in err
+    assert f"'handover sweep {manifest['experiment_file']}' runs them again" in err
+    assert {p: p.read_bytes() for p in (old / "report").iterdir()} == before
+    said = " ".join(" ".join(compare_lines(old)).split())  # its lines wrapped at 100
+    assert f"note: {old} holds runs made by results version {RESULTS_VERSION - 1}" in said
+    assert "Delayed days per discharge" in said
+    del manifest["results_version"]  # made before the manifest recorded it
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["report", str(old)]) == 2
+    assert "a results version from before they were recorded" in capsys.readouterr().err
+    assert not any("holds runs made by" in line for line in compare_lines(report_dir))
 
 
 def chromium() -> str | None:
