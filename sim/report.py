@@ -49,6 +49,7 @@ from sim.sweep import (
     failed_by_scenario,
     fmt_estimate,
     fmt_factor,
+    fmt_pct,
     fmt_point,
     manifest_cells,
     no_interval,
@@ -309,7 +310,7 @@ def _estimate_cell(s: dict[str, Any] | None, d: dict[str, Any] | None, attrs: st
         text += (
             f'<br><span class="diff {cls}" data-diff="{d["mean"]!r}">change '
             f"{html.escape(fmt_estimate(d['mean'], d['ci_low'], d['ci_high'], signed=True))}"
-            + (f" ({pct:+.1f}%)" if math.isfinite(pct) else "")
+            + (f" ({fmt_pct(d)})" if math.isfinite(pct) else "")
             + "</span>"
         )
     return f"<td>{text}</td>"
@@ -1259,7 +1260,7 @@ class Report:
             return said + f"{'both stay' if len(clear) == 2 else f'all {len(clear)} stay'} clear.</p>"
         listing = "; ".join(
             f"{html.escape(s)}: {html.escape(HEADLINE[m][:1].lower() + HEADLINE[m][1:])} ("
-            + (f"{pct:+.1f}%" if math.isfinite(pct := d["relative_change_pct"]) else f"{d['mean']:+.3g}")
+            + (fmt_pct(d) if math.isfinite(d["relative_change_pct"]) else f"{d['mean']:+.3g}")
             + ")"
             for s, m, d, _ in doubtful[:10]
         )

@@ -580,6 +580,17 @@ def fmt_estimate(mean: float, lo: float, hi: float, signed: bool = False) -> str
     return f"{mean:{sign},.{d}f} [{lo:{sign},.{d}f}, {hi:{sign},.{d}f}]"
 
 
+def fmt_pct(change: Any) -> str:
+    """A change's relative size in percent, signed, to one decimal; where that reads 0.0, to
+    the first significant figure of its 95% interval's half-width: a change of -0.15 [-0.30,
+    -0.00] hours in 455 is -0.03%, where one decimal read -0.0%, as if none. ``change``: its
+    mean, ci_low, ci_high and relative_change_pct."""
+    pct, mean = change["relative_change_pct"], change["mean"]
+    half = abs(pct / mean) * (change["ci_high"] - change["ci_low"]) / 2 if mean else math.nan
+    small = abs(pct) < 0.05 and math.isfinite(half) and half > 0
+    return f"{pct:+.{min(4, max(1, -math.floor(math.log10(half)))) if small else 1}f}%"
+
+
 def replications_text(runs: pd.DataFrame, scenarios: list[str]) -> str:
     """How many replications each configuration (scenario and sweep point) has, from
     the runs table: '10 of each configuration' (at each of its N sweep points), or each
@@ -815,7 +826,7 @@ def compare_lines(results: str | Path) -> list[str]:
                 d = diffs[(diffs["scenario"] == scenario) & (diffs["metric"] == metric) & (diffs["point"] == point)]
                 if not d.empty:
                     dr = d.iloc[0]
-                    pct = f" ({dr['relative_change_pct']:+.1f}%)" if math.isfinite(dr["relative_change_pct"]) else ""
+                    pct = f" ({fmt_pct(dr)})" if math.isfinite(dr["relative_change_pct"]) else ""
                     change = f"change {fmt_estimate(dr['mean'], dr['ci_low'], dr['ci_high'], signed=True)}{pct}"
                 rows.append((name, fmt_estimate(r["mean"], r["ci_low"], r["ci_high"]), change))
             column = max([28, *(len(estimate) + 2 for _, estimate, _ in rows)])
@@ -866,7 +877,7 @@ def changes_together_lines(diffs: pd.DataFrame) -> list[str]:
         )
     named = [
         f"{r.scenario}{f' at point {r.point}' if points else ''}: {r.label[:1].lower()}{r.label[1:]}"
-        + (f" ({r.relative_change_pct:+.1f}%)" if math.isfinite(r.relative_change_pct) else "")
+        + (f" ({fmt_pct(r._asdict())})" if math.isfinite(r.relative_change_pct) else "")
         for r in out.itertuples()
     ]
     more = f"; and {len(named) - 10} more" if len(named) > 10 else ""

@@ -27,7 +27,7 @@ from sim.cli import main
 from sim.metrics import DELAY_PARTS, HEADLINE
 from sim.model import RESULTS_VERSION
 from sim.report import HATCHES, HEADLINE_TABLE, Report, _axis, _noun, _route, _style
-from sim.sweep import compare_lines, fmt_estimate, run_sweep, start_up, start_ups
+from sim.sweep import compare_lines, fmt_estimate, fmt_pct, run_sweep, start_up, start_ups
 from sim.yamlio import load_yaml
 
 from .conftest import EXAMPLE, ROOT
@@ -290,6 +290,20 @@ def test_every_scenario_is_in_the_headline_table_with_the_summary_numbers(report
 
 
 def test_displayed_precision_follows_the_interval():
+    """A relative change too, where one decimal reads 0.0: the governance study's change
+    of -0.15 [-0.30, -0.00] hours a week in 455 read (-0.0%), as if none."""
+
+    def change(mean: float, lo: float, hi: float, before: float) -> dict[str, float]:
+        return {"mean": mean, "ci_low": lo, "ci_high": hi, "relative_change_pct": 100 * mean / before}
+
+    assert fmt_pct(change(-0.15, -0.30, -0.00, 455.0)) == "-0.03%"  # half-width 0.03%
+    assert fmt_pct(change(-0.0431, -0.0459, -0.0404, 2.1228)) == "-2.0%"
+    assert fmt_pct(change(0.021, 0.009, 0.033, 2.993)) == "+0.7%"
+    assert fmt_pct(change(-0.798, -0.812, -0.783, 66.91)) == "-1.2%"  # one decimal, however narrow the interval
+    assert fmt_pct(change(0.0016, -0.0076, 0.0108, 66.91)) == "+0.00%"  # half-width 0.014%: no clear change
+    assert fmt_pct(change(0.00001, -0.0014, 0.0014, 0.6476)) == "+0.0%"  # half-width 0.2%
+    assert fmt_pct(change(0.00002, 0.00001, 0.00003, 455.0)) == "+0.0000%"  # four decimals at most
+    assert fmt_pct(change(0.5, math.nan, math.nan, 20.0)) == "+2.5%"  # one replication: no interval
     assert fmt_estimate(1.23456, 1.2, 1.27) == "1.235 [1.200, 1.270]"
     assert fmt_estimate(15664.2, 14629, 16699) == "15,664 [14,629, 16,699]"
     assert fmt_estimate(0.02, -0.01, 0.05, signed=True) == "+0.020 [-0.010, +0.050]"
