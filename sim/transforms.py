@@ -16,7 +16,8 @@ what the report shows for the new organisations (their ids otherwise).
 When organisations are split, merged or realigned, their staff and capacity follow
 their residents: a new organisation gets, for each staff role and capacity, the sum
 over the old organisations of their number times the share of their residents it
-takes on, rounded, and at least 1 where any old organisation had some.  Unlimited
+takes on, in whole numbers that add up to the old ones' as staff who transfer do
+(``apportion``), and at least 1 where any old organisation had some.  Unlimited
 stays unlimited.  A place keeps the governance arrangement of the old organisation
 it takes most residents from.  An organisation that also fills another type's role
 (a unitary council that is also the housing authority) passes that role, in each of
@@ -79,6 +80,42 @@ def _scaled(total: float, any_positive: bool) -> int:
     return max(n, 1) if any_positive else n
 
 
+def apportion(quotas: dict[str, float]) -> dict[str, int]:
+    """Whole numbers for real ``quotas`` (the staff of a role or a capacity each successor
+    takes on, by residents) that add up to their total, rounded, as the staff who transfer
+    do: each the floor of its quota, and the ones left over to the largest remainders
+    (Hamilton's method; ties to the first). A successor with a quota above 0 gets at least
+    1, taken from the one with most while it has more than 1: splitting 10 social workers
+    three ways gives 4, 3 and 3, where rounding each gave 3, 3 and 3."""
+    whole = {k: math.floor(q + 1e-9) for k, q in quotas.items()}
+    left = round(sum(quotas.values())) - sum(whole.values())
+    by_remainder = sorted(quotas, key=lambda k: whole[k] - quotas[k])  # the largest remainder first
+    for k in by_remainder[: max(left, 0)]:
+        whole[k] += 1
+    for k, q in quotas.items():
+        if q > 0 and whole[k] == 0:
+            most = max(whole, key=lambda j: whole[j])
+            if whole[most] > 1:
+                whole[most] -= 1
+            whole[k] = 1
+    return whole
+
+
+def _whole_numbers(orgs: dict[str, Any]) -> None:
+    """Make the new organisations' staff counts and capacities, their residents' shares of
+    the old ones', whole numbers that add up to the old ones' (``apportion``)."""
+    for kind in ("staff", "capacity"):
+        names = dict.fromkeys(name for org in orgs.values() for name in org.get(kind, {}))
+        for name in names:
+            values = {o: org[kind][name] for o, org in orgs.items() if name in org.get(kind, {})}
+            numbers = {o: v["count"] if kind == "staff" else v for o, v in values.items()}
+            for o, n in apportion({o: float(v) for o, v in numbers.items() if v != "unlimited"}).items():
+                if kind == "staff":
+                    values[o]["count"] = n
+                else:
+                    orgs[o][kind][name] = n
+
+
 def redistribute(data: Data, org_type: str, new_footprint: dict[str, str], names: dict[str, str] | None = None) -> Data:
     """Replace the organisations of ``org_type`` by those of ``new_footprint`` (zone -> id)."""
     out = copy.deepcopy(data)
@@ -116,8 +153,8 @@ def redistribute(data: Data, org_type: str, new_footprint: dict[str, str], names
         largest = max(sources, key=lambda s: overlap[(new, s[0])])[0] if sources else None
         staff: dict[str, Any] = {}
         capacity: dict[str, Any] = {}
-        _add_shares(staff, [(orgs[old].get("staff", {}), f) for old, f in sources], staff=True)
-        _add_shares(capacity, [(orgs[old].get("capacity", {}), f) for old, f in sources], staff=False)
+        _add_shares(staff, [(orgs[old].get("staff", {}), f) for old, f in sources], staff=True, exact=True)
+        _add_shares(capacity, [(orgs[old].get("capacity", {}), f) for old, f in sources], staff=False, exact=True)
         staff, capacity = dict(sorted(staff.items())), dict(sorted(capacity.items()))
         kept_name = orgs[new].get("name") if new in old_pop else None  # an organisation that stays keeps its name
         org: dict[str, Any] = {"type": org_type, "name": (names or {}).get(new) or kept_name or new, "staff": staff}
@@ -130,6 +167,7 @@ def redistribute(data: Data, org_type: str, new_footprint: dict[str, str], names
         if new in orgs and new not in old_fp.values():
             raise TransformError(f"{new!r} is already the id of another organisation")
         new_orgs[new] = org
+    _whole_numbers(new_orgs)
     for old in set(old_fp.values()):
         del orgs[old]
     orgs.update(new_orgs)
@@ -352,9 +390,12 @@ def absorb_lower_tiers(data: Data, org_type: str, area: set[str]) -> Data:
     return out
 
 
-def _add_shares(into: dict[str, Any], parts: list[tuple[dict[str, Any], float]], staff: bool) -> None:
+def _add_shares(
+    into: dict[str, Any], parts: list[tuple[dict[str, Any], float]], staff: bool, exact: bool = False
+) -> None:
     """Add to ``into`` each staff role (``staff``) or capacity of ``parts``' mappings
-    times its share: summed, rounded, at least 1 where any had some; unlimited stays
+    times its share: summed and, unless ``exact`` (``apportion`` makes them whole
+    numbers together), rounded, at least 1 where any had some; unlimited stays
     unlimited; a role keeps the hours a week of the first that has it."""
     names = dict.fromkeys(k for mapping, _ in parts for k in mapping)
     for name in names:
@@ -366,7 +407,9 @@ def _add_shares(into: dict[str, Any], parts: list[tuple[dict[str, Any], float]],
             total: Any = "unlimited"
         else:
             added = sum(c * f for c, (_, f) in zip(counts, values, strict=True))
-            total = _scaled(current_count + added, current_count > 0 or any(c > 0 for c in counts))
+            total = current_count + added
+            if not exact:
+                total = _scaled(total, current_count > 0 or any(c > 0 for c in counts))
         if staff:
             hours = (current or values[0][0]).get("hours_per_week", 37.5)
             into[name] = {"count": total, "hours_per_week": hours}

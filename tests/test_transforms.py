@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sim.build import BuildSpec, build_config
 from sim.model import Model
-from sim.transforms import TransformError, apply
+from sim.transforms import TransformError, apply, apportion
 from sim.yamlio import load_yaml
 
 from .conftest import ROOT, build, example_data
@@ -373,12 +373,39 @@ def test_any_regrouping_of_councils_keeps_zones_patients_and_staff(groups, merge
     after = apply(data, {"reorganise": {"organisations": olds, "into": into}})
     cfg = build(after)  # valid
     assert sorted(cfg.orgs_of_type("local_authority")) == sorted(into)
-    before_sw = staff_total(data, "local_authority", "social_worker")
-    after_sw = staff_total(after, "local_authority", "social_worker")
-    assert abs(after_sw - before_sw) <= len(into)  # each successor rounds once
+    # the staff transfer with their residents, and the beds and places with theirs: each
+    # role and capacity adds up to what it did, but where there are more successors than
+    # staff (each has at least one of a role its residents had)
+    for kind in ("staff", "capacity"):
+        names = {n for o in data["organisations"].values() if o["type"] == "local_authority" for n in o.get(kind, {})}
+        for name in names:
+            before, after_total = (
+                sum(
+                    o[kind][name]["count"] if kind == "staff" else o[kind][name]
+                    for o in d["organisations"].values()
+                    if o["type"] == "local_authority" and name in o.get(kind, {})
+                )
+                for d in (data, after)
+            )
+            assert after_total == max(before, len(into)), (kind, name)
     a = sim.simulate(build(data), seed=1).patients
     b = sim.simulate(cfg, seed=1).patients
     assert a[["zone", "trust", "pathway", "admitted"]].equals(b[["zone", "trust", "pathway", "admitted"]])
+
+
+@pytest.mark.parametrize(
+    ("quotas", "whole"),
+    [
+        ([10 / 3, 10 / 3, 10 / 3], [4, 3, 3]),  # rounding each gave 3, 3 and 3: a social worker lost
+        ([2.5, 2.5, 2.5, 2.5], [3, 3, 2, 2]),  # rounding half to even gave 2 each
+        ([93.6, 93.6, 136.8], [94, 93, 137]),
+        ([0.2, 0.3, 4.5], [1, 1, 3]),  # at least one each, from the one with most
+        ([0.3, 0.3, 0.4], [1, 1, 1]),  # fewer than the successors: one each all the same
+        ([0.0, 2.0], [0, 2]),  # none where its residents had none
+    ],
+)
+def test_staff_and_capacity_are_shared_out_in_whole_numbers_that_add_up(quotas, whole):
+    assert list(apportion({f"o{k}": q for k, q in enumerate(quotas)}).values()) == whole
 
 
 def two_tier_data():
