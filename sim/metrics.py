@@ -127,6 +127,48 @@ def delay_parts(patients: pd.DataFrame, pathways: dict[str, Pathway]) -> pd.Data
     return pd.DataFrame(out, index=patients.index, columns=list(DELAY_PARTS))
 
 
+GAP_PARTS: dict[str, str] = {
+    "transit": "In transit: from one team letting the patient go to the next taking them on",
+    "first_visit": "Waiting to start: from leaving hospital, or being taken on, to the first visit",
+}
+"""The parts a discharged patient's gap days in care are made of: DESIGN.md's two kinds of gap."""
+
+
+def gap_columns(pathways: dict[str, Pathway]) -> list[str]:
+    """The patients' columns :func:`gap_parts` reads."""
+    names = {s.name for pw in pathways.values() for s in pw.steps[pw.discharge_index :]}
+    return ["pathway", "discharged", *(f"{n}_{w}" for n in sorted(names) for w in STEP_TIMES)]
+
+
+def gap_parts(patients: pd.DataFrame, pathways: dict[str, Pathway]) -> pd.DataFrame:
+    """Each patient's gap days in care (after discharge) in the parts of ``GAP_PARTS``, which
+    add up to them, and by the service whose start they wait for (a column ``before:STEP``
+    for each step after discharge): from leaving hospital to the start of the step that
+    discharged the patient (a first visit at home, say), waiting to start; and for each
+    step after it, from its referral, sent as the one before lets the patient go, to
+    accepted, in transit, then to its start, waiting to start.  A gap counts once its
+    service starts, as the model logs it.  NaN for a patient not discharged."""
+    steps = list(dict.fromkeys(s.name for pw in pathways.values() for s in pw.steps[pw.discharge_index :]))
+    columns = [*GAP_PARTS, *(f"before:{name}" for name in steps)]
+    out = pd.DataFrame(0.0, index=patients.index, columns=columns)
+    pathway = patients["pathway"].to_numpy()
+    left = patients["discharged"].to_numpy()
+    for name, pw in pathways.items():
+        on = pathway == name
+        if not on.any():
+            continue
+        for i, step in enumerate(pw.steps[pw.discharge_index :]):
+            sent, accepted, started = (patients[f"{step.name}_{w}"].to_numpy()[on] for w in STEP_TIMES[:3])
+            began = ~np.isnan(started)  # a step only some need, or whose service has not started
+            transit = np.where(began & (i > 0), accepted - sent, 0.0)
+            waiting = np.where(began, started - (left[on] if i == 0 else accepted), 0.0)
+            out.loc[on, "transit"] += transit
+            out.loc[on, "first_visit"] += waiting
+            out.loc[on, f"before:{step.name}"] += transit + waiting
+    out[np.isnan(left)] = np.nan
+    return out
+
+
 def _spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     """Text cells a spreadsheet would run as a formula get a leading apostrophe."""
     out = df.copy()

@@ -34,11 +34,14 @@ from sim.experiment import Scenario, other_patients, other_patients_note, points
 from sim.geography import PARTNER_MIN_SHARE, Geography
 from sim.metrics import (
     DELAY_PARTS,
+    GAP_PARTS,
     HEADLINE,
     INTERFACE_HOURS,
     delay_columns,
     delay_parts,
     exchanging,
+    gap_columns,
+    gap_parts,
     whole_journeys,
 )
 from sim.sweep import (
@@ -1391,10 +1394,16 @@ class Report:
         return pd.DataFrame(rows)
 
     def delay_estimate(self, scenario: str, column: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """A column of ``delays_by_run`` in a scenario: its mean over replications with a
-        95% interval (None where the scenario has none of it: a pathway it does not use)
-        and, against the baseline, the change paired by replication (None for the baseline)."""
-        by_run = self.delays_by_run
+        """A column of ``delays_by_run`` in a scenario (``by_run_estimate``)."""
+        return self.by_run_estimate(self.delays_by_run, scenario, column)
+
+    def by_run_estimate(
+        self, by_run: pd.DataFrame, scenario: str, column: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """A column of a table of a row for each run (``delays_by_run``, ``gaps_by_run``) in a
+        scenario: its mean over replications with a 95% interval (None where the scenario has
+        none of it: a pathway it does not use) and, against the baseline, the change paired by
+        replication (None for the baseline)."""
         runs = by_run[by_run["scenario"] == scenario].set_index("replication")
         base = by_run[by_run["scenario"] == self.baseline].set_index("replication")
         if column not in runs or not runs[column].notna().any():
@@ -1420,20 +1429,7 @@ class Report:
             )
 
         def table(columns: dict[str, str]) -> str:
-            head = "".join(f"<th>{html.escape(label)}</th>" for label in columns.values())
-            body = []
-            for scenario in self.scenarios:
-                cells = [
-                    _estimate_cell(*self.delay_estimate(scenario, column), f'class="part" data-part="{column}"')
-                    for column in columns
-                ]
-                name = scenario + (" (baseline)" if scenario == self.baseline else "")
-                body.append(f"<tr><th>{_breakable(name)}</th>{''.join(cells)}</tr>")
-            return (
-                f'<table class="headline"><thead><tr><th>scenario</th>{head}</tr></thead><tbody>'
-                + "".join(body)
-                + "</tbody></table>"
-            )
+            return self.by_run_table(by_run, columns, "part")
 
         names: dict[str, str] = {}  # each pathway's name, from the first configuration that has it
         for scenario in self.scenarios:
@@ -1464,6 +1460,79 @@ class Report:
             + table(parts | {"all": "All: delayed days per discharge"})
             + "<p>And by pathway: the delayed days of each pathway's discharges.</p>"
             + table(by_pathway)
+        )
+
+    def by_run_table(self, by_run: pd.DataFrame, columns: dict[str, str], kind: str) -> str:
+        """A table of a row for each scenario and a column for each of ``columns`` of
+        ``by_run`` (labelled by their values): the mean over replications and, under it, the
+        change from the baseline; each mean's element is of class ``kind``."""
+        head = "".join(f"<th>{html.escape(label)}</th>" for label in columns.values())
+        body = []
+        for scenario in self.scenarios:
+            cells = [
+                _estimate_cell(
+                    *self.by_run_estimate(by_run, scenario, column), f'class="{kind}" data-{kind}="{column}"'
+                )
+                for column in columns
+            ]
+            name = scenario + (" (baseline)" if scenario == self.baseline else "")
+            body.append(f"<tr><th>{_breakable(name)}</th>{''.join(cells)}</tr>")
+        return (
+            f'<table class="headline"><thead><tr><th>scenario</th>{head}</tr></thead><tbody>'
+            + "".join(body)
+            + "</tbody></table>"
+        )
+
+    @cached_property
+    def gaps_by_run(self) -> pd.DataFrame:
+        """For each run of sweep point 0, means over the journeys discharged in the measured
+        period and whole by the run's end (``whole_journeys``, as the distributions'; of those,
+        only the ones that ended, where a service so overloaded that someone waits for it from
+        the start cut them short, for a step's times are recorded once it ends): of each part
+        of their gap days in care (``GAP_PARTS``), of those before each service starts
+        (``before:STEP``), and of the gap days themselves ("all")."""
+        replication = self.runs.drop_duplicates("run_id").set_index("run_id")["replication"]
+        rows = []
+        for scenario in self.scenarios:
+            for run_id in self.point_zero_runs(scenario):
+                cfg = self.run_config(run_id)
+                pathways = {k: Pathway.model_validate(v) for k, v in cfg["pathways"].items()}
+                p = self.run_table(run_id, "patients", [*gap_columns(pathways), "journey_end", "gap_days"])
+                whole, _ = whole_journeys(p, cfg["run"]["warmup_days"], cfg["run"]["length_days"])
+                whole = whole[whole["journey_end"].notna()]
+                row = {"scenario": scenario, "replication": int(replication[run_id])}
+                row.update(gap_parts(whole, pathways).mean().to_dict())
+                row["all"] = float(whole["gap_days"].mean())
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def gaps_html(self) -> str:
+        """Gap days in care in DESIGN.md's two kinds, and by the service they wait for: for
+        each scenario the mean over replications and, against the baseline, the change
+        paired by replication."""
+        by_run = self.gaps_by_run
+        names: dict[str, str] = {}  # the steps after discharge, in the order the pathways take them
+        for scenario in self.scenarios:
+            for spec in self.run_config(self.first_run(scenario))["pathways"].values():
+                pw = Pathway.model_validate(spec)
+                for step in pw.steps[pw.discharge_index :]:
+                    names.setdefault(f"before:{step.name}", step.name.replace("_", " "))
+        # a service whose start no one waits for (a care home's place, taken at discharge)
+        services = {c: label for c, label in names.items() if c in by_run and by_run[c].fillna(0).any()}
+        return (
+            "<h3>What the gaps in care are made of</h3><p>Gap days per discharge after leaving hospital, in "
+            "two parts that add up to them. <strong>In transit</strong>: from the team that has the patient "
+            "letting them go to the next service taking them on (a referral, reworked ones included). "
+            "<strong>Waiting to start</strong>: from leaving hospital, or from being taken on, to the "
+            "service's first visit (the visit as it is booked, or waiting for staff, a place or a decision). "
+            "Of the journeys discharged in the measured period and whole by the run's end, as the distribution "
+            "above (the headline counts each gap in the period it ends, over every discharge: close to this "
+            "where the run is much longer than a journey); mean over the patients, then over replications; "
+            "under each, the change from "
+            "the baseline, paired by replication.</p>"
+            + self.by_run_table(by_run, {**GAP_PARTS, "all": "All: gap days per discharge"}, "gap")
+            + "<p>And by the service whose start they wait for: gap days per discharge before each starts.</p>"
+            + self.by_run_table(by_run, {c: f"Before {label} starts" for c, label in services.items()}, "gap")
         )
 
     def unranked(self) -> str:
@@ -1775,6 +1844,7 @@ clear decrease; grey: no clear change. Numbers are shown to the precision their 
 <h2>3. Distributions per discharge</h2>
 {figure("distributions")}
 {self.delays_html()}
+{self.gaps_html()}
 <h2>4. Workload by organisation and role</h2>
 {figure("workload")}
 <p>Coordination hours a week of each organisation (all its roles: casework, rework and meetings), and

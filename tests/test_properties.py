@@ -10,7 +10,7 @@ from hypothesis import given
 
 import sim
 from sim.geography import Geography, structure_tables
-from sim.metrics import delay_parts
+from sim.metrics import GAP_PARTS, delay_parts, gap_parts
 
 from .strategies import configs, seeds
 
@@ -89,6 +89,16 @@ def test_invariants(cfg, seed):
     parts = delay_parts(p, cfg.pathways)
     assert np.allclose(parts[discharged].sum(axis=1), p.loc[discharged, "delayed_days"], rtol=0, atol=1e-9)
     assert (parts[discharged] >= -EPS).all().all() and parts[~discharged].isna().all().all()
+
+    # a discharged patient's gap days in care are the sum of their parts, and of those before
+    # each service starts, none negative: once the journey is whole (on its way, a gap is
+    # logged once its service has done its work, and the step's times once it ends)
+    gaps = gap_parts(p, cfg.pathways)
+    whole = discharged & p["journey_end"].notna()
+    for columns in (list(GAP_PARTS), [c for c in gaps if c.startswith("before:")]):
+        assert np.allclose(gaps.loc[whole, columns].sum(axis=1), p.loc[whole, "gap_days"], rtol=0, atol=1e-9)
+        assert (gaps.loc[discharged, columns].sum(axis=1) <= p.loc[discharged, "gap_days"] + 1e-9).all()
+    assert (gaps[discharged] >= -EPS).all().all() and gaps[~discharged].isna().all().all()
 
     # a care home visits, before it takes the patient, exactly the discharged patients
     # no trusted assessor covers; the visit is part of their wait

@@ -24,7 +24,7 @@ from scipy import stats
 
 import sim.report as report_module
 from sim.cli import main
-from sim.metrics import DELAY_PARTS, HEADLINE
+from sim.metrics import DELAY_PARTS, GAP_PARTS, HEADLINE, whole_journeys
 from sim.model import RESULTS_VERSION
 from sim.report import HATCHES, HEADLINE_TABLE, Report, _axis, _noun, _route, _style
 from sim.sweep import compare_lines, fmt_estimate, fmt_pct, run_sweep, start_up, start_ups
@@ -807,6 +807,42 @@ def test_delayed_days_are_shown_in_parts_that_add_up_to_the_headlines(report_dir
     assert page.count("<tr><th>") == 2 * (1 + len(report.scenarios))  # a head and a row each
     assert "Home with support" in page and "Funding decisions" in page
     assert "own assessment" not in page and "in four parts" in page  # trusted assessors everywhere
+
+
+def test_gaps_in_care_are_shown_in_design_s_two_kinds_and_by_the_service_they_wait_for(report_dir):
+    """In transit between teams, and waiting for the first visit: they add up to the gap
+    days of the journeys the distributions take (discharged in the measured period, whole
+    by the run's end), as do those before each service starts."""
+    report = Report(report_dir)
+    by_run = report.gaps_by_run.set_index(["scenario", "replication"])
+    headline = report.runs[report.runs["point"] == 0].set_index(["scenario", "replication"])
+    assert len(by_run) == len(headline)
+    services = [c for c in by_run.columns if c.startswith("before:")]
+    assert services == [
+        "before:reablement",
+        "before:follow_up",
+        "before:intermediate_care",
+        "before:onward_care",
+        "before:placement",
+    ]
+    for columns in (list(GAP_PARTS), services):
+        assert np.allclose(by_run[columns].sum(axis=1), by_run["all"])
+    assert (by_run[list(GAP_PARTS)] > 0).all().all()
+    for scenario, run_id in ((s, report.first_run(s)) for s in report.scenarios):
+        p = report.run_table(run_id, "patients")
+        cfg = report.run_config(run_id)
+        whole, _ = whole_journeys(p, cfg["run"]["warmup_days"], cfg["run"]["length_days"])
+        ended = whole[whole["journey_end"].notna()]  # an overloaded run's, cut short at half its period, not
+        assert by_run.loc[(scenario, 0), "all"] == pytest.approx(ended["gap_days"].mean())
+    page = report.gaps_html()
+    assert page.count("<tr><th>") == 2 * (1 + len(report.scenarios))  # a head and a row each
+    # the care home's place is taken as the patient leaves, and the intermediate-care bed: no gap before them
+    assert "Before reablement starts" in page and "Before onward care starts" in page and "placement" not in page
+    assert (by_run[["before:intermediate_care", "before:placement"]] == 0).all().all()
+    assert (
+        'data-gap="first_visit"' in page
+        and "What the gaps in care are made of" in (report_dir / "report" / "index.html").read_text()
+    )
 
 
 def test_a_care_home_s_own_visit_is_a_fifth_part_where_no_trusted_assessor_covers(tmp_path):
