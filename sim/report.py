@@ -14,6 +14,7 @@ import html
 import json
 import math
 import textwrap
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -295,6 +296,15 @@ def _breakable(name: str) -> str:
     long ids of a county study ('counties_split_places_aligned_joint_commissioning')
     otherwise widen their column, and the table, beyond the page."""
     return html.escape(name).replace("_", "_<wbr>")
+
+
+def _scenario_table(head: str, rows: list[str]) -> str:
+    """A table of a row for each scenario (``rows``, each a ``<tr>``) under the heads ``head``."""
+    return (
+        f'<table class="headline"><thead><tr><th>scenario</th>{head}</tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+    )
 
 
 def _estimate_cell(s: dict[str, Any] | None, d: dict[str, Any] | None, attrs: str) -> str:
@@ -1355,42 +1365,43 @@ class Report:
                 + "".join(cells)
                 + "</tr>"
             )
-        return (
-            f'<table class="headline"><thead><tr><th>scenario</th>{head}</tr></thead><tbody>'
-            + "".join(body)
-            + "</tbody></table>"
-        )
+        return _scenario_table(head, body)
+
+    def point_zero_run_rows(self) -> Iterator[tuple[dict[str, Any], str, dict[str, Any], dict[str, Pathway]]]:
+        """For each run of sweep point 0 of each scenario: the start of its row in a table of a
+        row for each run (its scenario and replication), its id, configuration and pathways."""
+        # a run two scenarios share (the same configuration) is in the runs table once for each
+        replication = self.runs.drop_duplicates("run_id").set_index("run_id")["replication"]
+        for scenario in self.scenarios:
+            for run_id in self.point_zero_runs(scenario):
+                cfg = self.run_config(run_id)
+                pathways = {k: Pathway.model_validate(v) for k, v in cfg["pathways"].items()}
+                yield {"scenario": scenario, "replication": int(replication[run_id])}, run_id, cfg, pathways
 
     @cached_property
     def delays_by_run(self) -> pd.DataFrame:
         """For each run of sweep point 0, means over the patients discharged in the measured
         period: of each part of their delayed days (``DELAY_PARTS``), of the delayed days
         themselves ("all", the headline's), and of those of each pathway with steps."""
-        # a run two scenarios share (the same configuration) is in the runs table once for each
-        replication = self.runs.drop_duplicates("run_id").set_index("run_id")["replication"]
         rows = []
-        for scenario in self.scenarios:
-            for run_id in self.point_zero_runs(scenario):
-                cfg = self.run_config(run_id)
-                pathways = {k: Pathway.model_validate(v) for k, v in cfg["pathways"].items()}
-                zone = ["zone"] if self.area_of else []
-                p = self.run_table(run_id, "patients", ["delayed_days", *delay_columns(pathways), *zone])
-                lo, hi = cfg["run"]["warmup_days"], cfg["run"]["length_days"]
-                p = p[(p["discharged"] >= lo) & (p["discharged"] < hi)]
-                row = {"scenario": scenario, "replication": int(replication[run_id])}
-                parts = delay_parts(p, pathways)
-                # runs stored by a version that recorded the discharging step's referral
-                # only when the step ended: their parts fall short of the delayed days
-                row["parts_short"] = bool((parts.sum(axis=1) < p["delayed_days"] - 1e-6).any())
-                row.update(parts.mean().to_dict())
-                row["all"] = float(p["delayed_days"].mean())
-                for pathway, pw in pathways.items():
-                    if pw.steps:
-                        row[f"pathway:{pathway}"] = float(p.loc[p["pathway"] == pathway, "delayed_days"].mean())
-                if zone:  # and of the residents of each of the baseline's ICB areas
-                    by_area = p["delayed_days"].groupby(p["zone"].astype(str).map(self.area_of)).mean()
-                    row.update({f"area:{area}": float(v) for area, v in by_area.items()})
-                rows.append(row)
+        for row, run_id, cfg, pathways in self.point_zero_run_rows():
+            zone = ["zone"] if self.area_of else []
+            p = self.run_table(run_id, "patients", ["delayed_days", *delay_columns(pathways), *zone])
+            lo, hi = cfg["run"]["warmup_days"], cfg["run"]["length_days"]
+            p = p[(p["discharged"] >= lo) & (p["discharged"] < hi)]
+            parts = delay_parts(p, pathways)
+            # runs stored by a version that recorded the discharging step's referral
+            # only when the step ended: their parts fall short of the delayed days
+            row["parts_short"] = bool((parts.sum(axis=1) < p["delayed_days"] - 1e-6).any())
+            row.update(parts.mean().to_dict())
+            row["all"] = float(p["delayed_days"].mean())
+            for pathway, pw in pathways.items():
+                if pw.steps:
+                    row[f"pathway:{pathway}"] = float(p.loc[p["pathway"] == pathway, "delayed_days"].mean())
+            if zone:  # and of the residents of each of the baseline's ICB areas
+                by_area = p["delayed_days"].groupby(p["zone"].astype(str).map(self.area_of)).mean()
+                row.update({f"area:{area}": float(v) for area, v in by_area.items()})
+            rows.append(row)
         return pd.DataFrame(rows)
 
     def delay_estimate(self, scenario: str, column: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -1477,11 +1488,7 @@ class Report:
             ]
             name = scenario + (" (baseline)" if scenario == self.baseline else "")
             body.append(f"<tr><th>{_breakable(name)}</th>{''.join(cells)}</tr>")
-        return (
-            f'<table class="headline"><thead><tr><th>scenario</th>{head}</tr></thead><tbody>'
-            + "".join(body)
-            + "</tbody></table>"
-        )
+        return _scenario_table(head, body)
 
     @cached_property
     def gaps_by_run(self) -> pd.DataFrame:
@@ -1491,19 +1498,14 @@ class Report:
         the start cut them short, for a step's times are recorded once it ends): of each part
         of their gap days in care (``GAP_PARTS``), of those before each service starts
         (``before:STEP``), and of the gap days themselves ("all")."""
-        replication = self.runs.drop_duplicates("run_id").set_index("run_id")["replication"]
         rows = []
-        for scenario in self.scenarios:
-            for run_id in self.point_zero_runs(scenario):
-                cfg = self.run_config(run_id)
-                pathways = {k: Pathway.model_validate(v) for k, v in cfg["pathways"].items()}
-                p = self.run_table(run_id, "patients", [*gap_columns(pathways), "journey_end", "gap_days"])
-                whole, _ = whole_journeys(p, cfg["run"]["warmup_days"], cfg["run"]["length_days"])
-                whole = whole[whole["journey_end"].notna()]
-                row = {"scenario": scenario, "replication": int(replication[run_id])}
-                row.update(gap_parts(whole, pathways).mean().to_dict())
-                row["all"] = float(whole["gap_days"].mean())
-                rows.append(row)
+        for row, run_id, cfg, pathways in self.point_zero_run_rows():
+            p = self.run_table(run_id, "patients", [*gap_columns(pathways), "journey_end", "gap_days"])
+            whole, _ = whole_journeys(p, cfg["run"]["warmup_days"], cfg["run"]["length_days"])
+            whole = whole[whole["journey_end"].notna()]
+            row.update(gap_parts(whole, pathways).mean().to_dict())
+            row["all"] = float(whole["gap_days"].mean())
+            rows.append(row)
         return pd.DataFrame(rows)
 
     def gaps_html(self) -> str:
