@@ -146,8 +146,10 @@ def gap_parts(patients: pd.DataFrame, pathways: dict[str, Pathway]) -> pd.DataFr
     for each step after discharge): from leaving hospital to the start of the step that
     discharged the patient (a first visit at home, say), waiting to start; and for each
     step after it, from its referral, sent as the one before lets the patient go, to
-    accepted, in transit, then to its start, waiting to start.  A gap counts once its
-    service starts, as the model logs it.  NaN for a patient not discharged."""
+    accepted, in transit, then to its start, waiting to start.  A step's times are
+    recorded when it ends, so on a journey still under way a gap the model has logged
+    (once the service's first work is done) may not be here yet: the parts add up to the
+    gap days of a journey that has ended.  NaN for a patient not discharged."""
     steps = list(dict.fromkeys(s.name for pw in pathways.values() for s in pw.steps[pw.discharge_index :]))
     columns = [*GAP_PARTS, *(f"before:{name}" for name in steps)]
     out = pd.DataFrame(0.0, index=patients.index, columns=columns)
