@@ -1439,9 +1439,6 @@ class Report:
                 "experiment's <code>runs/</code> folder aside and run <code>handover sweep</code> again.</p>"
             )
 
-        def table(columns: dict[str, str]) -> str:
-            return self.by_run_table(by_run, columns, "part")
-
         names: dict[str, str] = {}  # each pathway's name, from the first configuration that has it
         for scenario in self.scenarios:
             for pathway, spec in self.run_config(self.first_run(scenario))["pathways"].items():
@@ -1468,9 +1465,9 @@ class Report:
             )
             + "Mean over the patients discharged in the measured period, then over replications; under each, "
             "the change from the baseline, paired by replication.</p>"
-            + table(parts | {"all": "All: delayed days per discharge"})
+            + self.by_run_table(by_run, parts | {"all": "All: delayed days per discharge"}, "part")
             + "<p>And by pathway: the delayed days of each pathway's discharges.</p>"
-            + table(by_pathway)
+            + self.by_run_table(by_run, by_pathway, "part")
         )
 
     def by_run_table(self, by_run: pd.DataFrame, columns: dict[str, str], kind: str) -> str:
@@ -1513,14 +1510,13 @@ class Report:
         each scenario the mean over replications and, against the baseline, the change
         paired by replication."""
         by_run = self.gaps_by_run
-        names: dict[str, str] = {}  # the steps after discharge, in the order the pathways take them
-        for scenario in self.scenarios:
-            for spec in self.run_config(self.first_run(scenario))["pathways"].values():
-                pw = Pathway.model_validate(spec)
-                for step in pw.steps[pw.discharge_index :]:
-                    names.setdefault(f"before:{step.name}", step.name.replace("_", " "))
-        # a service whose start no one waits for (a care home's place, taken at discharge)
-        services = {c: label for c, label in names.items() if c in by_run and by_run[c].fillna(0).any()}
+        # the steps after discharge, in the order the pathways take them (gap_parts' columns),
+        # but a service whose start no one waits for (a care home's place, taken at discharge)
+        services = {
+            c: c.removeprefix("before:").replace("_", " ")
+            for c in by_run.columns
+            if c.startswith("before:") and by_run[c].fillna(0).any()
+        }
         return (
             "<h3>What the gaps in care are made of</h3><p>Gap days per discharge after leaving hospital, in "
             "two parts that add up to them. <strong>In transit</strong>: from the team that has the patient "
@@ -1534,7 +1530,7 @@ class Report:
             "the baseline, paired by replication.</p>"
             + self.by_run_table(by_run, {**GAP_PARTS, "all": "All: gap days per discharge"}, "gap")
             + "<p>And by the service whose start they wait for: gap days per discharge before each starts.</p>"
-            + self.by_run_table(by_run, {c: f"Before {label} starts" for c, label in services.items()}, "gap")
+            + self.by_run_table(by_run, {c: f"Before {name} starts" for c, name in services.items()}, "gap")
         )
 
     def unranked(self) -> str:
