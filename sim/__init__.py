@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sim.config import Config, config_from_dict, load_config
 from sim.errors import ConfigError
+from sim.memory import RunTooLarge, check_fits
 from sim.metrics import RunResult, build_tables
 from sim.model import RESULTS_VERSION, Model
 
@@ -24,6 +25,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "RunResult",
+    "RunTooLarge",
     "__version__",
     "config_from_dict",
     "load_config",
@@ -34,7 +36,8 @@ __all__ = [
 def simulate(config: Config | str | Path, seed: int = 0, replication: int = 0) -> RunResult:
     """Run the model once and return its tables; a pure function of its arguments.
     ``config`` is a loaded configuration or the path of its file; ``seed`` and
-    ``replication`` are whole numbers, 0 or more.
+    ``replication`` are whole numbers, 0 or more.  A configuration whose run would need
+    more memory than this machine has raises :class:`RunTooLarge` before it starts.
 
     Python's cyclic garbage collector is paused while the model runs: a run makes
     hundreds of thousands of long-lived objects and almost no reference cycles, so the
@@ -43,6 +46,7 @@ def simulate(config: Config | str | Path, seed: int = 0, replication: int = 0) -
     if isinstance(config, str | Path):
         config = load_config(config)
     seed, replication = _whole("seed", seed), _whole("replication", replication)
+    check_fits(config)
     started = time.perf_counter()
     collecting = gc.isenabled()
     gc.disable()

@@ -20,6 +20,7 @@ from sim import __version__
 from sim.config import load_config
 from sim.errors import ConfigError
 from sim.geography import Geography, structure_tables
+from sim.memory import RunTooLarge, check_cells, check_fits, needs
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 KEPT = "the runs that finished are kept; the same command again does the rest"  # a sweep stopped
@@ -114,6 +115,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from sim.experiment import load_experiment
 
         exp = load_experiment(args.config)
+        check_cells(exp.path, exp.cells)
         n = len(exp.spec.scenarios)
         shape = f"{n} scenario{'s' * (n != 1)}" + (f" x {len(exp.points)} sweep points" if exp.spec.sweep else "")
         r = exp.initial_replications
@@ -125,10 +127,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"note: {line}")
         return EXIT_OK
     cfg = load_config(args.config)
+    check_fits(cfg)
     orgs = len(cfg.organisations)
     print(
         f"{args.config}: a valid model configuration ({len(cfg.zones)} zones, {orgs} organisations, "
-        f"{len(cfg.pathways)} pathways)"
+        f"{len(cfg.pathways)} pathways; a run holds {needs(cfg)})"
     )
     return EXIT_OK
 
@@ -555,6 +558,9 @@ def main(argv: list[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         n = len(exc.problems)
         print(f"{n} problem{'s' if n != 1 else ''} found", file=sys.stderr)
+        return EXIT_INVALID
+    except RunTooLarge as exc:  # names the configuration's file
+        print(exc, file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -32,10 +32,11 @@ from sim.yamlio import Lines, line_of, load_yaml
 Dist = Annotated[Distribution, BeforeValidator(as_distribution)]
 Count = Annotated[int, Field(ge=0)] | Literal["unlimited"]
 SHARE_TOLERANCE = 1e-6
+DAYS_PER_YEAR = 365.0  # demand rates are a year's
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Run(Strict):
@@ -75,6 +76,16 @@ class Demand(Strict):
     @property
     def max_multiplier(self) -> float:
         return max([1.0, *(c.multiplier for c in self.profile)])
+
+    def mean_multiplier(self, length_days: float) -> float:
+        """The profile's multiplier averaged over a run of ``length_days`` from day 0."""
+        total, since, m = 0.0, 0.0, 1.0
+        for change in self.profile:
+            if change.from_day >= length_days:
+                break
+            total += m * (change.from_day - since)
+            since, m = change.from_day, change.multiplier
+        return (total + m * (length_days - since)) / length_days
 
 
 class Zone(Strict):
@@ -230,7 +241,7 @@ JOINT = "shared_capacity"  # Meeting.each: one meeting per set of organisations 
 
 
 class Meeting(Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     name: str
     between: tuple[str, str] | None = Field(
@@ -390,6 +401,15 @@ class Config(Strict):
     def zone_ids(self) -> list[str]:
         return [z.id for z in self.zones]
 
+    @property
+    def expected_patients(self) -> float:
+        """The complex discharges a run models on average, warm-up included: the residents
+        at the demand's rate (and its profile) for the run's length."""
+        residents = sum(z.population for z in self.zones)
+        length = self.run.length_days
+        rate = self.demand.per_1000_per_year / 1000.0 / DAYS_PER_YEAR
+        return residents * rate * self.demand.mean_multiplier(length) * length
+
     def orgs_of_type(self, org_type: str) -> list[str]:
         """Organisations of a type, and those filling that type's role (``also``)."""
         return [oid for oid, org in self.organisations.items() if org.type == org_type or org_type in org.also]
@@ -476,9 +496,9 @@ def _check_references(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
                 for oid, share in value.items():
                     if oid not in members:
                         bad((*zpath, oid), _unknown(f"organisation of type {t!r}", oid, members))
-                    if not isinstance(share, (int, float)) or isinstance(share, bool) or share < 0:
+                    if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share < math.inf:
                         bad((*zpath, oid), "a share must be a number of at least 0")
-                total = sum(s for s in value.values() if isinstance(s, (int, float)))
+                total = sum(s for s in value.values() if isinstance(s, (int, float)) and 0 <= s < math.inf)
                 if abs(total - 1.0) > SHARE_TOLERANCE:
                     bad(zpath, f"shares must sum to 1, they sum to {total:.6g}")
         missing = [z for z in zone_ids if z not in fp]

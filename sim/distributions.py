@@ -38,7 +38,7 @@ def _clip(u: float) -> float:
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def ppf(self, u: float) -> float:  # pragma: no cover - every subclass overrides
         raise NotImplementedError

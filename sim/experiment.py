@@ -41,7 +41,7 @@ ONE_REPLICATION = (
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class AutoReplications(Strict):

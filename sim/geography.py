@@ -13,9 +13,8 @@ from functools import cached_property
 
 import pandas as pd
 
-from sim.config import JOINT, Config, DelegatedDecision, EachPartnerDecision, PanelDecision
+from sim.config import DAYS_PER_YEAR, JOINT, Config, DelegatedDecision, EachPartnerDecision, PanelDecision
 
-DAYS_PER_YEAR = 365.0
 PARTNER_MIN_SHARE = 0.01
 """An organisation counts as a partner of another when at least this share of the
 other's residents (or, for a trust, its patients) falls in both footprints."""

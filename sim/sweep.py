@@ -32,6 +32,7 @@ from sim.experiment import (
     other_patients,
     other_patients_note,
 )
+from sim.memory import needs, run_memory, workers_in_memory
 from sim.metrics import HEADLINE
 from sim.model import RESULTS_VERSION
 from sim.runner import Executor, Outcome, Store, execute, expected_seconds, needs_more, results_dir
@@ -338,6 +339,11 @@ def run_sweep(
         clash = other_experiment(experiment, out)
         if clash and not force:
             raise OtherExperiment(clash)
+        if scheduler is None:  # a cluster's workers are on other machines: each checks its own runs
+            given = workers is not None
+            fit, memory_note = workers_in_memory(experiment.path, experiment.cells, executor.workers, given)
+            executor.workers = fit
+            executor.notes += [memory_note] if memory_note else []
     except BaseException:
         executor.__exit__()
         raise
@@ -462,7 +468,8 @@ def dry_run(path: str | Path, results_root: str | Path = "results", workers: int
     spec = experiment.spec
     out = results_dir(experiment, results_root)
     store = Store(out)
-    workers = workers or Executor().workers
+    asked = workers is not None
+    workers, memory_note = workers_in_memory(experiment.path, experiment.cells, workers or Executor().workers, asked)
     lines = [f"experiment {spec.name}: {spec.title or spec.description}".rstrip(": ")]
     if spec.title and spec.description:
         lines.append(spec.description)
@@ -519,6 +526,11 @@ def dry_run(path: str | Path, results_root: str | Path = "results", workers: int
         lines.append(f"estimated time on {workers} worker(s): {_duration(seconds)} to {_duration(seconds_hi)}")
     else:
         lines.append(f"estimated time on {workers} worker(s): {_duration(seconds)}")
+    by_size = sorted((c.config for c in experiment.cells), key=run_memory)
+    smallest, largest = needs(by_size[0]), needs(by_size[-1])
+    lines.append(f"a run holds {largest}" if smallest == largest else f"a run holds from {smallest} to {largest}")
+    if memory_note:
+        lines.append(f"note: {memory_note}")
     lines.append(
         "configuration hashes: "
         + ", ".join(f"{c.scenario}#{c.point}={c.config_hash[:10]}" for c in experiment.cells[:6])

@@ -136,6 +136,33 @@ def test_shares_must_sum_to_one(tmp_path):
     assert "footprints.acute_trust.southvale: shares must sum to 1, they sum to 0.8" in msg
 
 
+@pytest.mark.parametrize(
+    "old, new, key, message",
+    [
+        ("warmup_days: 60", "warmup_days: .nan", "run.warmup_days", "Input should be a finite number"),
+        (
+            "length_of_stay_days: {dist: lognormal, mean: 9, sd: 8}",
+            "length_of_stay_days: {dist: lognormal, mean: 9, sd: .inf}",
+            "patients.length_of_stay_days.sd",
+            "Input should be a finite number",
+        ),
+        (
+            "southvale: {general_hospital: 1.0}",
+            "southvale: {general_hospital: .nan}",
+            "footprints.acute_trust.southvale.general_hospital",
+            "a share must be a number of at least 0",
+        ),
+    ],
+)
+def test_a_number_that_is_not_finite_is_refused(tmp_path, old, new, key, message):
+    """An infinite spread of effort was taken, and the run stopped part-way with a
+    traceback from the event calendar (cannot convert float NaN to integer)."""
+    assert old in TEXT
+    path = write(tmp_path, TEXT.replace(old, new))
+    found = problems(path)
+    assert f"{path}:{line_of(TEXT, old)}: {key}: {message}" in found
+
+
 def test_every_zone_must_be_covered(tmp_path):
     text = TEXT.replace("    eastfield: south_council\n", "")
     [msg] = problems(write(tmp_path, text))
