@@ -289,7 +289,12 @@ def reorganise(
         into = _zones_by(by, by_fp, own, into)
     listed = [z for zones in into.values() for z in zones]
     if len(listed) != len(set(listed)):
-        raise TransformError("a zone is given to more than one successor")
+        twice = sorted({z for z in listed if listed.count(z) > 1})
+        takers = {z: [new for new, zones in into.items() if z in zones] for z in twice}
+        raise TransformError(
+            "a zone is given to more than one successor: "
+            + "; ".join(f"{z!r} to {' and '.join(map(repr, takers[z]))}" for z in twice)
+        )
     if set(listed) != own:
         missing, extra = sorted(own - set(listed)), sorted(set(listed) - own)
         if by is not None:  # name the zones left out by the organisations they are in

@@ -346,6 +346,10 @@ def test_reorganise_by_a_council_none_of_whose_zones_are_reorganised_is_an_error
             "^split: .*already the id of another organisation",
         ),
         ({"merge": {"organisations": ["north_council", "south_council"], "into": ""}}, "^merge: into: give the merged"),
+        (
+            {"split": {"organisation": "south_council", "into": {"a": ["southvale", "eastfield"], "b": ["eastfield"]}}},
+            "^split: a zone is given to more than one successor: 'eastfield' to 'a' and 'b'$",
+        ),
     ],
 )
 def test_transforms_that_do_not_fit_say_why(transform, message):
