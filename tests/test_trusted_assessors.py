@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,11 +106,11 @@ def test_regular_at_no_flow_is_everywhere_and_above_every_flow_is_nowhere():
             "everywhere": _example("everywhere"),
             "regular_0": _example("regular", min_flow=0),
             "nowhere": _example("nowhere"),
-            "regular_inf": _example("regular", min_flow=math.inf),
+            "regular_above_all": _example("regular", min_flow=1e9),  # a week's flow above any
         }.items()
     }
     pd.testing.assert_frame_equal(runs["everywhere"], runs["regular_0"])
-    pd.testing.assert_frame_equal(runs["nowhere"], runs["regular_inf"])
+    pd.testing.assert_frame_equal(runs["nowhere"], runs["regular_above_all"])
     assert not runs["everywhere"].equals(runs["nowhere"])
 
 
