@@ -21,6 +21,7 @@ from sim.config import load_config
 from sim.errors import ConfigError
 from sim.geography import Geography, structure_tables
 from sim.memory import RunTooLarge, check_cells, check_fits, needs
+from sim.runner import DamagedRun
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 KEPT = "the runs that finished are kept; the same command again does the rest"  # a sweep stopped
@@ -559,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
         n = len(exc.problems)
         print(f"{n} problem{'s' if n != 1 else ''} found", file=sys.stderr)
         return EXIT_INVALID
-    except RunTooLarge as exc:  # names the configuration's file
+    except (RunTooLarge, DamagedRun) as exc:  # each names its file
         print(exc, file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:

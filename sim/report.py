@@ -13,6 +13,7 @@ import base64
 import html
 import json
 import math
+import shutil
 import textwrap
 from collections.abc import Iterator
 from functools import cached_property
@@ -45,6 +46,7 @@ from sim.metrics import (
     gap_parts,
     whole_journeys,
 )
+from sim.runner import RUN_META, read_run_file
 from sim.sweep import (
     FAILED,
     OVERLOADED,
@@ -364,7 +366,8 @@ class Report:
     # -- reading run files ------------------------------------------------------------
 
     def run_table(self, run_id: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
-        return pd.read_parquet(self.root / "runs" / run_id / f"{table}.parquet", columns=columns)
+        found: pd.DataFrame = read_run_file(self.root / "runs" / run_id, table, columns)
+        return found
 
     @cached_property
     def type_labels(self) -> dict[str, str]:
@@ -381,8 +384,7 @@ class Report:
 
     def run_config(self, run_id: str) -> dict[str, Any]:
         if run_id not in self._configs:
-            meta = json.loads((self.root / "runs" / run_id / "run.json").read_text())
-            self._configs[run_id] = dict(meta["config"])
+            self._configs[run_id] = dict(read_run_file(self.root / "runs" / run_id, RUN_META)["config"])
         return self._configs[run_id]
 
     @cached_property
@@ -1757,6 +1759,22 @@ class Report:
         return "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
     def write(self) -> Path:
+        """Write the report into report/: made whole in a folder beside it and moved in file
+        by file (the page last), so that a report that fails part-way (a damaged run, a
+        full disk) leaves the one there as it was, figures and all."""
+        final, self.out = self.out, self.root / ".report.partial"
+        shutil.rmtree(self.out, ignore_errors=True)  # left by a report killed part-way
+        try:
+            self.write_page()
+            final.mkdir(parents=True, exist_ok=True)
+            for f in sorted(self.out.iterdir(), key=lambda f: f.name == "index.html"):
+                f.replace(final / f.name)
+        finally:
+            shutil.rmtree(self.out, ignore_errors=True)
+            self.out = final
+        return final / "index.html"
+
+    def write_page(self) -> Path:
         self.figure_networks()
         self.figure_distributions()
         self.figure_workload()

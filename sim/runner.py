@@ -22,7 +22,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,30 @@ class ClusterError(RuntimeError):
 
 class FolderInUse(RuntimeError):
     """A results folder that another sweep is writing to now."""
+
+
+class DamagedRun(ValueError):
+    """A finished run whose files cannot be read: cut short or changed since it was written."""
+
+
+def read_run_file(folder: Path, name: str, columns: list[str] | None = None) -> Any:
+    """A finished run's table (``name``, without .parquet: a DataFrame, of ``columns``) or
+    its record (``RUN_META``: a dict), from its ``folder`` in runs/.  A run is written
+    whole (its folder renamed into place), so a file that cannot be read was damaged
+    afterwards, as by a copy cut short: :class:`DamagedRun` names it and says how to
+    run it again."""
+    path = folder / (name if name == RUN_META else f"{name}.parquet")
+    try:
+        if name == RUN_META:
+            return json.loads(path.read_text())
+        return pd.read_parquet(path, columns=columns)
+    except (OSError, ValueError) as exc:  # missing, unreadable, not Parquet or JSON (pyarrow's are ValueErrors)
+        said = " ".join(str(exc).split())
+        reason = "missing" if isinstance(exc, FileNotFoundError) else said.partition(f"'{path}': ")[2] or said
+        raise DamagedRun(
+            f"{path}: cannot be read ({reason}): the run in {folder} is damaged (a copy cut short?); "
+            "delete that folder and run the same handover sweep again, which runs it again"
+        ) from None
 
 
 @dataclass
@@ -102,6 +126,7 @@ class Store:
     """The results folder of one experiment: runs/, failures/ and the consolidated tables."""
 
     root: Path
+    set_aside: list[Path] = field(default_factory=list)  # damaged run folders moved aside by this store
 
     @property
     def runs(self) -> Path:
@@ -182,7 +207,7 @@ class Store:
         """Write a run's tables and provenance to runs/<id>/, atomically (a folder rename)."""
         assert outcome.tables is not None
         final = self.runs / spec.run_id
-        if final.exists():
+        if self.finished(spec.run_id):  # another writer finished the same run first: theirs is identical
             return
         tmp = self.runs / f".tmp-{spec.run_id}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
@@ -200,6 +225,13 @@ class Store:
         }
         (tmp / RUN_META).write_text(json.dumps(meta, indent=1, default=str))
         _fsync_dir(tmp)
+        if final.is_dir() and not self.finished(spec.run_id):
+            # a folder without its record, never one written here (written whole, by a
+            # rename): a copy cut short.  Kept aside, hidden, rather than deleted.
+            aside = self.runs / f".damaged-{spec.run_id}-{uuid.uuid4().hex[:8]}"
+            with suppress(OSError):
+                final.rename(aside)
+                self.set_aside.append(aside)
         try:
             os.rename(tmp, final)
         except OSError:  # another writer finished the same run first: theirs is identical
@@ -224,10 +256,11 @@ class Store:
         tmp.replace(path)
 
     def read_table(self, run_id: str, table: str) -> pd.DataFrame:
-        return pd.read_parquet(self.runs / run_id / f"{table}.parquet")
+        table_read: pd.DataFrame = read_run_file(self.runs / run_id, table)
+        return table_read
 
     def read_meta(self, run_id: str) -> dict[str, Any]:
-        meta: dict[str, Any] = json.loads((self.runs / run_id / RUN_META).read_text())
+        meta: dict[str, Any] = read_run_file(self.runs / run_id, RUN_META)
         return meta
 
     def read_failure(self, run_id: str) -> dict[str, Any]:

@@ -35,7 +35,17 @@ from sim.experiment import (
 from sim.memory import needs, run_memory, workers_in_memory
 from sim.metrics import HEADLINE
 from sim.model import RESULTS_VERSION
-from sim.runner import Executor, Outcome, Store, execute, expected_seconds, needs_more, results_dir
+from sim.runner import (
+    RUN_META,
+    Executor,
+    Outcome,
+    Store,
+    execute,
+    expected_seconds,
+    needs_more,
+    read_run_file,
+    results_dir,
+)
 from sim.yamlio import flow
 
 
@@ -236,8 +246,12 @@ def start_ups(root: Path, runs: pd.DataFrame) -> list[StartUp]:
     factors = factor_columns(runs)
     out = []
     for (scenario, _), g in runs.groupby(["scenario", "point"], sort=False):
-        files = [root / "runs" / str(r) / "awaiting.parquet" for r in g["run_id"]]
-        counts = [pd.read_parquet(f)["awaiting_discharge"].to_numpy() for f in files if f.is_file()]
+        folders = [root / "runs" / str(r) for r in g["run_id"]]
+        counts = [
+            read_run_file(f, "awaiting")["awaiting_discharge"].to_numpy()
+            for f in folders
+            if (f / "awaiting.parquet").is_file()  # runs made before their daily counts were kept have none
+        ]
         if not counts or len({len(c) for c in counts}) > 1:
             continue
         hit = int(g["overloaded"].fillna("").astype(str).ne("").sum()) if "overloaded" in g else 0
@@ -381,6 +395,7 @@ def run_sweep(
         plan[0].results_version if plan else None,
         experiment.notes()
         + executor.notes
+        + ([set_aside_note(store.set_aside)] if store.set_aside else [])
         + [
             note
             for note in [
@@ -393,6 +408,17 @@ def run_sweep(
         report_before and (ran > 0 or bool(clash)),
         unused_bytes,
         remove_unused and bool(unused),
+    )
+
+
+def set_aside_note(folders: list[Path]) -> str:
+    """What the sweep did with run folders that had no record of the run (a copy cut short)."""
+    n, one = len(folders), len(folders) == 1
+    shown = ", ".join(f"runs/{f.name}" for f in folders[:3]) + (" ..." if n > 3 else "")
+    return (
+        f"{n} run folder{'' if one else 's'} in runs/ had no record of {'its' if one else 'their'} run ({RUN_META}: "
+        f"a copy cut short?) and {'was' if one else 'were'} run again; what {'it' if one else 'they'} held is kept "
+        f"aside as {shown}, to delete once not needed"
     )
 
 

@@ -1433,3 +1433,48 @@ def test_compare_reads_the_changes_it_shows_together():
     strong = pd.DataFrame([*rows[:1], diff("b", "delayed", 0.9, 0.1), *rows[2:]])
     assert changes_together_lines(strong)[-1].strip().endswith("(Benjamini-Hochberg), both stay clear")
     assert changes_together_lines(pd.DataFrame(rows[2:])) == []  # none clear
+
+
+# -- damaged runs --------------------------------------------------------------------
+
+
+def test_a_run_folder_without_its_record_is_run_again_and_what_it_held_kept_aside(tmp_path, capsys):
+    """A copy cut short can leave a run's folder without its run.json: the sweep ran it
+    again each time and dropped the result, the folder being there, so the tables had
+    one run fewer for ever, and it said nothing."""
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    root = tmp_path / "r" / "small"
+    whole = consolidated(root)
+    cut = sorted((root / "runs").iterdir())[1]
+    (cut / "run.json").unlink()
+    report = run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    assert report.ran == 1 and (cut / "run.json").is_file()
+    [aside] = [d for d in (root / "runs").iterdir() if d.name.startswith(f".damaged-{cut.name}-")]
+    assert (aside / "summary.parquet").is_file()  # nothing the user had is lost
+    note = next(n for n in report.notes if n.startswith("1 run folder in runs/ had no record of its run (run.json"))
+    assert f"kept aside as runs/{aside.name}" in note
+    for table, df in consolidated(root).items():  # every run in the tables again, as they were
+        pd.testing.assert_frame_equal(df, whole[table], check_exact=True, obj=table)
+    assert run_sweep(path, tmp_path / "r", workers=1, progress=False).ran == 0
+
+
+@pytest.mark.parametrize("name", ["summary.parquet", "run.json"])
+def test_a_damaged_run_file_is_named_with_what_to_do_and_not_a_traceback(tmp_path, capsys, name):
+    path = experiment(tmp_path, TWO_SCENARIOS)
+    run_sweep(path, tmp_path / "r", workers=1, progress=False)
+    root = tmp_path / "r" / "small"
+    before = consolidated(root)
+    damaged = sorted((root / "runs").iterdir())[0]
+    (damaged / name).write_bytes((damaged / name).read_bytes()[:40])  # a copy cut short
+    assert main(["sweep", str(path), "--results", str(tmp_path / "r"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{damaged / name}: cannot be read (") and "Traceback" not in err
+    assert err.rstrip().endswith(
+        f"the run in {damaged} is damaged (a copy cut short?); delete that folder and run the same handover sweep "
+        "again, which runs it again"
+    )
+    shutil.rmtree(damaged)  # as it says
+    assert main(["sweep", str(path), "--results", str(tmp_path / "r"), "--no-progress"]) == 0
+    for table, df in consolidated(root).items():
+        pd.testing.assert_frame_equal(df, before[table], check_exact=True, obj=table)

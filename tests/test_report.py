@@ -1215,3 +1215,20 @@ def test_runs_made_before_the_overload_check_are_said_to_be_unchecked():
     )
     assert " ".join(overload_lines(runs.drop(columns="overloaded"))).startswith("3 of the 3 runs were made before")
     assert overload_lines(runs.fillna("").iloc[:2]) == []
+
+
+def test_a_report_that_fails_part_way_leaves_the_one_there_as_it_was(tmp_path, capsys):
+    """A damaged run's patients, read after the first figures were made: the report
+    stopped with a traceback-free message, but had already replaced some figures beside
+    the page with new ones."""
+    out = swept_and_reported(tmp_path, EXPERIMENT)
+    before = {f.name: f.read_bytes() for f in (out / "report").iterdir()}
+    patients = next((out / "runs").iterdir()) / "patients.parquet"
+    patients.write_bytes(patients.read_bytes()[:1000])
+    (out / "report" / "networks.png").write_bytes(b"as the user left it")
+    before["networks.png"] = b"as the user left it"
+    assert main(["report", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{patients}: cannot be read (") and "delete that folder and run the same handover" in err
+    assert {f.name: f.read_bytes() for f in (out / "report").iterdir()} == before
+    assert sorted(p.name for p in out.iterdir() if "report" in p.name) == ["report"]  # no partial folder left
