@@ -58,11 +58,9 @@ def machine_memory() -> int | None:
 
 def size(n_bytes: float) -> str:
     """'1.5 GB', '140 MB', '23 TB': three significant figures at most."""
-    for unit, scale in (("TB", 2**40), ("GB", 2**30), ("MB", 2**20)):
-        if n_bytes >= scale or unit == "MB":
-            value = n_bytes / scale
-            return f"{value:.3g} {unit}" if value < 1000 else f"{value:,.0f} {unit}"
-    raise AssertionError("unreachable")
+    unit, scale = next(((u, x) for u, x in (("TB", 2**40), ("GB", 2**30)) if n_bytes >= x), ("MB", 2**20))
+    value = n_bytes / scale
+    return f"{value:.3g} {unit}" if value < 1000 else f"{value:,.0f} {unit}"
 
 
 def needs(config: Config) -> str:

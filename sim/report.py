@@ -13,6 +13,7 @@ import base64
 import html
 import json
 import math
+import os
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -1762,8 +1763,8 @@ class Report:
         """Write the report into report/: made whole in a folder beside it and moved in file
         by file (the page last), so that a report that fails part-way (a damaged run, a
         full disk) leaves the one there as it was, figures and all."""
-        final, self.out = self.out, self.root / ".report.partial"
-        shutil.rmtree(self.out, ignore_errors=True)  # left by a report killed part-way
+        final, self.out = self.out, self.root / f".report.partial-{os.getpid()}"  # one a process
+        shutil.rmtree(self.out, ignore_errors=True)  # left by an earlier process of this id, killed part-way
         try:
             self.write_page()
             final.mkdir(parents=True, exist_ok=True)
