@@ -63,6 +63,33 @@ def police_forces() -> dict[str, tuple[str, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class Districts:
+    """England's districts of 2023 by the id ``handover build`` gives their zones (the
+    ``slug`` of the name; a district split between ICBs has a zone in each, the id then
+    ``district__icb``): each one's name, and the districts it shares a boundary with."""
+
+    names: dict[str, str]
+    touching: dict[str, frozenset[str]]
+
+
+@lru_cache(maxsize=1)
+def england_districts() -> Districts:
+    """`Districts` from ``ltla21_neighbours.csv`` (the ONS lookup of districts of 2021
+    that share a boundary), each council of 2023 that merged districts (Cumberland, North
+    Yorkshire, Somerset, Westmorland and Furness) touching what they touched."""
+    pairs = pd.read_csv(ENGLAND / "ltla21_neighbours.csv", dtype=str)
+    to23 = pd.read_csv(ENGLAND / "ltla22_to_ltla23.csv", dtype=str)  # the districts of 2022 are those of 2021
+    zone = {code: slug(name) for code, name in zip(to23["ltla22_code"], to23["ltla23_name"], strict=True)}
+    names = {slug(name): name for name in to23["ltla23_name"]}
+    touching: dict[str, set[str]] = {z: set() for z in names}
+    for a, b in zip(pairs["ltla21_code"], pairs["neighbour_code"], strict=True):
+        if zone[a] != zone[b]:
+            touching[zone[a]].add(zone[b])
+            touching[zone[b]].add(zone[a])
+    return Districts(names, {z: frozenset(n) for z, n in touching.items()})
+
+
 def slug(text: str) -> str:
     s = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
     return s

@@ -291,7 +291,7 @@ COUNTY_OPTIONS = ("with", "unitaries", "replications")  # county_study's errors 
 
 
 def cmd_county(args: argparse.Namespace) -> int:
-    from sim.county import alone_note, county_study, study_files, unitaries_in_words, with_councils
+    from sim.county import county_study, guess_note, study_files, unitaries_in_words, with_councils
 
     try:
         study = county_study(
@@ -320,14 +320,7 @@ def cmd_county(args: argparse.Namespace) -> int:
     for n, groups in study.groups.items():
         for k, group in enumerate(groups, 1):
             print(f"  {study.name} ({k} of {n}): {', '.join(group)}")
-    print(
-        textwrap.fill(
-            "There is no map of which councils touch, so a guessed unitary may join councils that do not: "
-            "check that each is one piece before reading the results."
-            + (f" {alone_note(study.alone)}" if study.alone else ""),
-            width=100,
-        )
-    )
+    print(textwrap.fill(guess_note(study), width=100))
     experiment = Path(args.root) / "experiments" / f"{study.slug}.yaml"
     print(f"\nnext:\n  handover sweep {experiment}\n  handover report {Path(args.root) / 'results' / study.slug}")
     return EXIT_OK

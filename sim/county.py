@@ -42,7 +42,16 @@ import pandas as pd
 from ruamel.yaml.comments import CommentedMap
 
 from sim.build import ENGLAND, BuildSpec, build_config, build_header, dump, england, slug
-from sim.transforms import MAX_FAIR_DISTRICTS, _district, district_hospitals, group_districts, sharing, sharing_none
+from sim.transforms import (
+    MAX_FAIR_DISTRICTS,
+    _district,
+    district_hospitals,
+    district_links,
+    group_districts,
+    in_pieces,
+    sharing,
+    touching,
+)
 
 NUMBER = {2: "two", 3: "three", 4: "four", 5: "five"}  # the numbers of unitaries a study can compare
 # no unitary the guess draws has under half an equal share of the county's residents, nor
@@ -141,8 +150,12 @@ class CountyStudy:
     neighbours: list[str]  # the unitary councils regrouped with the county, by name
     districts: int  # the county's districts
     police: bool = False  # with the police forces and each council's Safeguarding Adults Board
-    # councils sharing a hospital with no other (SHARED_HOSPITAL): their place in the guess is weak
+    # councils nothing places (sharing no boundary nor, with no map, a hospital with any other,
+    # SHARED_HOSPITAL): their place in the guess is weak
     alone: tuple[str, ...] = ()
+    mapped: bool = False  # England's map has every council: each guessed unitary is one piece where it can be
+    # the guessed unitaries in pieces (where no grouping giving each its share has them whole): name, pieces
+    apart: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = ()
 
     @property
     def command(self) -> str:
@@ -251,11 +264,16 @@ def county_study(
             "transforms": [*deepcopy(icbs), deepcopy(PLACES)],
         }
     }
-    alone = tuple(district_name[districts[i]] for i in sharing_none(shares, SHARED_HOSPITAL))
+    alone = tuple(district_name[districts[i]] for i in district_links(districts, shares, SHARED_HOSPITAL)[1])
+    mapped = touching(districts) is not None
     groups: dict[int, list[list[str]]] = {}
+    apart: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
     for n in sorted(unitaries):
         grouped = group_districts(data, zones, n, MIN_SHARE, linked_at=SHARED_HOSPITAL, max_share=MAX_SHARE)
         groups[n] = [[district_name[d] for d in group] for group in grouped]
+        for k, group in enumerate(grouped, 1):
+            if len(found := in_pieces(group) or [group]) > 1:
+                apart.append((f"{name} ({k} of {n})", tuple(tuple(district_name[d] for d in p) for p in found)))
         ids = [f"{slug(name)}_{k}_of_{n}_council" for k in range(1, len(grouped) + 1)]
         reorganise = CommentedMap(
             reorganise={
@@ -297,8 +315,13 @@ def county_study(
         "title": f"{name}{with_councils(beside_names)}: today against {options} unitaries (the model's guess)",
         "description": f"{name} County Council and its districts{with_councils(beside_names)}{',' if beside else ''} "
         f"against {options} unitaries "
-        "(the model's guess: districts grouped by the hospitals their residents use, with no map of which touch), "
-        "places as before or one for each council, "
+        + (
+            "(the model's guess: neighbouring districts grouped by the hospitals their residents use), "
+            if mapped
+            else "(the model's guess: districts grouped by the hospitals their residents use, with no map of which "
+            "touch), "
+        )
+        + "places as before or one for each council, "
         "or the unitaries commissioning beds and reablement together",
         "base": f"../configs/{file}.yaml",
         "seed": seed,
@@ -317,6 +340,8 @@ def county_study(
         county_districts,
         police,
         alone,
+        mapped,
+        tuple(apart),
     )
 
 
@@ -335,14 +360,35 @@ def unitaries_in_words(unitaries: Sequence[int]) -> str:
     return listed([NUMBER[n] for n in sorted(unitaries)], "or")
 
 
-def alone_note(names: Sequence[str]) -> str:
-    """What a planner should know of councils that share a hospital with no other."""
-    one = len(names) == 1
-    return (
-        f"{listed(names)}: no trust admits a twentieth of both {'its' if one else 'their'} residents and another "
-        f"council's, so the hospitals say little of where {'it belongs' if one else 'they belong'}: check "
-        f"{'its unitary' if one else 'their unitaries'}."
-    )
+def guess_note(study: CountyStudy) -> str:
+    """What a planner should know of the guessed unitaries before reading the results:
+    that each is one piece of neighbouring councils, or which are not, and the councils
+    nothing places."""
+    if not study.mapped:
+        text = (
+            "There is no map of which councils touch, so a guessed unitary may join councils that do not: "
+            "check that each is one piece before reading the results."
+        )
+    elif study.apart:
+        text = (
+            "; ".join(
+                f"{unitary} is in {len(found)} pieces ({'; '.join(', '.join(p) for p in found)})"
+                for unitary, found in study.apart
+            )
+            + ": no grouping that gives every unitary its share has each in one piece, so change the councils "
+            "listed for it before reading the results."
+        )
+    else:
+        text = "Each unitary is one piece: its councils share boundaries (the ONS map of neighbouring districts)."
+    if study.alone:
+        one = len(study.alone) == 1
+        its, it = ("its", "it belongs") if one else ("their", "they belong")
+        touches = f"{'touches' if one else 'touch'} no other council and " if study.mapped else ""
+        text += (
+            f" {listed(study.alone)} {touches}no trust admits a twentieth of both {its} residents and another "
+            f"council's, so nothing says where {it}: check {'its unitary' if one else 'their unitaries'}."
+        )
+    return text
 
 
 def _comment(*paragraphs: str, indent: str = "") -> str:
@@ -375,10 +421,14 @@ def study_files(study: CountyStudy, root: str | Path = ".") -> dict[Path, str]:
             "",
             "The unitaries are the model's guess, not a proposal: councils whose residents use the same hospitals "
             "are put together, none with under half an equal share of the residents (nor, where any grouping allows "
-            "it, over one and a half), and two that share no "
-            "hospital only through others that do (group_districts in sim/transforms.py).  There is no map of "
-            "which councils touch: read the guess before the results."
-            + (f"  {alone_note(study.alone)}" if study.alone else ""),
+            "it, over one and a half), and "
+            + (
+                "(where any grouping allows it) each one piece of councils joined by boundaries they share"
+                if study.mapped
+                else "two that share no hospital only through others that do"
+            )
+            + " (group_districts in sim/transforms.py).  "
+            + guess_note(study),
         )
         + "".join(
             _comment(f"{NUMBER[n]}: " + "; ".join(", ".join(g) for g in grouped), indent="  ")

@@ -27,7 +27,7 @@ from sim.config import Config, Run, config_from_dict, problems_from_validation
 from sim.errors import ConfigError, Problem, likely
 from sim.metrics import HEADLINE
 from sim.model import RESULTS_VERSION, patients_key
-from sim.transforms import TransformError, apply
+from sim.transforms import TransformError, apply, councils_in_pieces
 from sim.yamlio import Lines, flow, line_of, load_yaml
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -299,7 +299,7 @@ class Experiment:
         """What a user should know before running it, though it is valid: scenarios that
         share their runs, scenarios whose patients are not the baseline's, and a Latin
         hypercube too small to rank its factors."""
-        lines = self.same_configurations()
+        lines = self.same_configurations() + self.councils_in_pieces()
         others = other_patients([(c.scenario, c.point, c.patients) for c in self.cells], self.spec.baseline)
         if others:
             lines.append(other_patients_note(others, self.spec.baseline))
@@ -316,6 +316,21 @@ class Experiment:
                     "(ten a factor is a common choice)"
                 )
         return lines
+
+    def councils_in_pieces(self) -> list[str]:
+        """A line for each council a scenario makes in pieces that do not touch (England's
+        districts: `councils_in_pieces`), at the first sweep point where it does."""
+        seen: dict[tuple[str, str], str] = {}
+        for cell in self.cells:
+            for council, found in councils_in_pieces(cell.config_data):
+                seen.setdefault(
+                    (cell.scenario, council),
+                    f"scenario {cell.scenario}: {council} is in {len(found)} pieces that do not touch ("
+                    + "; ".join(", ".join(piece) for piece in found)
+                    + "), so its staff would cover areas with another council between them; check the "
+                    "districts given to it",
+                )
+        return list(seen.values())
 
     def plan(self, replications: dict[tuple[str, int], int] | int) -> list[RunSpec]:
         runs = []

@@ -721,20 +721,91 @@ def sharing(vectors: np.ndarray, linked_at: float) -> np.ndarray:
     return shared
 
 
-def sharing_none(vectors: np.ndarray, linked_at: float) -> list[int]:
-    """The districts (by index) that share a hospital with no other."""
-    return np.flatnonzero(~sharing(vectors, linked_at).any(axis=1)).tolist()
+def touching(districts: Sequence[str]) -> np.ndarray | None:
+    """Whether each two of ``districts`` share a boundary (never a district with
+    itself), where every one is among England's districts of 2023 as ``handover build``
+    names their zones (``england_districts``); None where any is not (a configuration of
+    made-up places, or its own districts)."""
+    from sim.build import england_districts  # sim.build imports this module
+
+    known = england_districts().touching
+    if not all(d in known for d in districts):
+        return None
+    return np.array([[b in known[a] for b in districts] for a in districts], dtype=bool).reshape(
+        len(districts), len(districts)
+    )
 
 
-def _hospital_links(vectors: np.ndarray, linked_at: float) -> list[int]:
-    """Each district's links (as bits): the districts it shares a hospital with.  One
-    sharing none with any other says nothing of where it lies, so it is linked to every
-    one."""
+def in_pieces(districts: Sequence[str]) -> list[list[str]] | None:
+    """The pieces ``districts`` make on England's map (``touching``), each sorted, in
+    the order of their first district: one where they are joined through boundaries
+    they share; None where any is not one of England's.  An island, touching no
+    district at all (the Isle of Wight, the Isles of Scilly), is no piece of its own:
+    it goes with the first."""
+    from sim.build import england_districts
+
+    names = sorted(set(districts))
+    touch = touching(names)
+    if touch is None:
+        return None
+    islands = [d for d in names if not england_districts().touching[d]]
+    left, out = {i for i, d in enumerate(names) if d not in islands}, []
+    while left:
+        reach, edge = set(), [min(left)]
+        while edge:
+            i = edge.pop()
+            if i not in reach:
+                reach.add(i)
+                edge += np.flatnonzero(touch[i]).tolist()
+        out.append([names[i] for i in sorted(reach)])
+        left -= reach
+    return [sorted(out[0] + islands), *out[1:]] if out else [islands]
+
+
+def councils_in_pieces(data: Data, org_type: str = "local_authority") -> list[tuple[str, list[list[str]]]]:
+    """Each organisation of ``org_type`` (a council) whose districts are in more than one
+    piece on England's map (``in_pieces``): its name, and the names of the districts of
+    each piece.  None where the configuration has no such type, or districts that are not
+    England's."""
+    from sim.build import england_districts
+
+    fp = data.get("footprints", {}).get(org_type)
+    if not fp or data.get("organisation_types", {}).get(org_type, {}).get("footprint", "single") != "single":
+        return []
+    districts: dict[str, list[str]] = defaultdict(list)
+    for zone, o in fp.items():
+        districts[o].append(_district(zone))
+    names = england_districts().names
+    out = []
+    for o, ds in districts.items():
+        found = in_pieces(ds)
+        if found is not None and len(found) > 1:
+            name = data["organisations"].get(o, {}).get("name") or o
+            out.append((name, [[names[d] for d in piece] for piece in found]))
+    return out
+
+
+def district_links(districts: Sequence[str], vectors: np.ndarray, linked_at: float) -> tuple[np.ndarray, list[int]]:
+    """Which of ``districts`` a grouping may join directly, and those (by index) nothing
+    places, free to go anywhere.  Where England's map has them all, those sharing a
+    boundary; a district touching none of the others (the Isle of Wight with Hampshire)
+    is joined with those it shares a hospital with (a trust admitting ``linked_at`` of
+    the residents of both).  With no map, those sharing a hospital.  A district that
+    nothing joins to any other says nothing of where it lies, so it is joined to every one."""
     shared = sharing(vectors, linked_at)
-    alone = shared.sum(axis=1) == 0  # sharing a hospital with no other
+    touch = touching(districts)
+    if touch is not None:
+        island = np.asarray(~touch.any(axis=1))
+        shared = touch | ((island[:, None] | island[None, :]) & shared)
+    alone: np.ndarray = shared.sum(axis=1) == 0
     shared |= alone[:, None] | alone[None, :]
     np.fill_diagonal(shared, False)
-    return [sum(1 << j for j in np.flatnonzero(row).tolist()) for row in shared]
+    return shared, np.flatnonzero(alone).tolist()
+
+
+def _links(joined: np.ndarray) -> list[int]:
+    """Each district's joined ones (a row of ``joined``), as bits."""
+    return [sum(1 << j for j in np.flatnonzero(row).tolist()) for row in joined]
 
 
 def group_districts(
@@ -745,18 +816,20 @@ def group_districts(
     (cosine of the admitting trusts' shares, weighted by residents).
 
     With ``min_share`` 0: average-linkage clustering, in the clustering's order (as
-    ``split_counties`` groups).  Above 0: of every way to group them in which each group
+    ``split_counties`` groups); where that leaves a group in pieces on England's map
+    (``in_pieces``), clustering that merges only groups sharing a boundary, in the
+    order of their first district.  Above 0: of every way to group them in which each group
     has at least ``min_share`` of an equal share of the residents (or, if there is none,
     those whose smallest group is largest), the one whose residents' hospitals are most
     like their group's (the sum over districts of residents times one minus the cosine
     of the district's and its group's shares), in the order of their first district;
     exact, and under half a second for 14 districts, but it grows as 3 to the power of
     the districts, so at most 16 (``MAX_FAIR_DISTRICTS``).  With ``linked_at`` above 0
-    too, districts that share no hospital (no trust admitting ``linked_at`` of the
-    residents of both) go together only through others that do, unless no grouping
-    giving every group its share allows it: with no map of which districts touch, this
-    keeps apart districts at opposite ends of a county (a district sharing a hospital
-    with none is free to go anywhere).  With ``max_share``, of those, the groupings in
+    too, each group is one piece, unless no grouping giving every group its share
+    allows it: its districts joined through those sharing a boundary, where England's
+    map has them all, else through those sharing a hospital (a trust admitting
+    ``linked_at`` of the residents of both), which keeps apart districts at opposite
+    ends of a county (``district_links``).  With ``max_share``, of those, the groupings in
     which no group has more than ``max_share`` of an equal share come first (a county
     in three is not one large unitary and two small ones)."""
     from scipy.cluster.hierarchy import fcluster, linkage
@@ -769,7 +842,7 @@ def group_districts(
             raise TransformError(
                 f"{len(districts)} districts are too many to group exactly (at most {MAX_FAIR_DISTRICTS})"
             )
-        links = _hospital_links(vectors, linked_at) if linked_at > 0 else None
+        links = _links(district_links(districts, vectors, linked_at)[0]) if linked_at > 0 else None
         grouped = _fair_grouping(residents, vectors, min(n, len(districts)), min_share, links, max_share)
         return [[districts[i] for i in group] for group in grouped]
     labels = fcluster(
@@ -778,7 +851,30 @@ def group_districts(
     groups: dict[int, list[str]] = {}
     for d, label in zip(districts, labels, strict=True):
         groups.setdefault(int(label), []).append(d)
-    return [groups[label] for label in sorted(groups)]
+    clustered = [groups[label] for label in sorted(groups)]
+    touch = touching(districts)
+    if touch is None or all(len(in_pieces(g) or ()) == 1 for g in clustered):
+        return clustered
+    return [[districts[i] for i in g] for g in _touching_clusters(vectors, touch, min(n, len(districts)))]
+
+
+def _touching_clusters(vectors: np.ndarray, touch: np.ndarray, n: int) -> list[list[int]]:
+    """Average-linkage clustering of the districts (by index) into ``n`` groups, each
+    merge joining two groups that touch (``touch``: which districts share a boundary),
+    so each group is one piece (where no two touch, an island's, the nearest two
+    merge).  Groups come in the order of their first district."""
+    from scipy.spatial.distance import pdist, squareform
+
+    far = squareform(pdist(vectors, metric="cosine"))
+    groups = [[i] for i in range(len(vectors))]
+    while len(groups) > n:
+        *_, a, b = min(  # touching first, then the nearest
+            (not touch[np.ix_(groups[a], groups[b])].any(), far[np.ix_(groups[a], groups[b])].mean(), a, b)
+            for a in range(len(groups))
+            for b in range(a + 1, len(groups))
+        )
+        groups[a] += groups.pop(b)
+    return sorted(sorted(g) for g in groups)
 
 
 def split_counties(
@@ -793,9 +889,10 @@ def split_counties(
     unitaries of each county commission the capacities ``share_capacity`` names
     together (one pool of each for the county, as before the split).
 
-    With no map of which districts neighbour which, districts are grouped by how alike
-    their residents' hospitals are (average-linkage clustering of the trusts' shares),
-    which keeps districts served by the same hospitals together."""
+    Districts are grouped by how alike their residents' hospitals are (average-linkage
+    clustering of the trusts' shares), which keeps districts served by the same
+    hospitals together; where that leaves a unitary in pieces on England's map,
+    only groups that share a boundary merge (``group_districts``)."""
     if target_population <= 0:
         raise TransformError("target_population must be positive")
     fp = _single_footprint(data, type)

@@ -12,11 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from sim.build import ENGLAND, Area, BuildSpec, build_config, dump, england, trust_names
+from sim.build import ENGLAND, Area, BuildSpec, build_config, dump, england, england_districts, trust_names
 from sim.cli import main
 from sim.config import config_from_dict, load_config
 from sim.experiment import Experiment, load_experiment
 from sim.geography import Geography, structure_tables
+from sim.transforms import apply, councils_in_pieces, split_counties
+from sim.yamlio import load_yaml
 
 from .conftest import ROOT
 
@@ -166,9 +168,6 @@ def icbs_of_each_place(place: dict[str, str], icb: dict[str, str]) -> dict[str, 
 
 
 def test_englands_places_keep_to_one_icb_each_and_fold_in_small_fragments():
-    from sim.transforms import apply
-    from sim.yamlio import load_yaml
-
     data, _ = load_yaml(ROOT / "configs" / "england.yaml")
     cfg = config_from_dict(data)
     place, icb = cfg.footprints["place"], cfg.footprints["icb"]
@@ -680,6 +679,40 @@ def test_police_areas_are_whole_councils_as_the_police_act_draws_them():
     assert area("Lincolnshire") == {"Lincolnshire"}
     assert {"North Lincolnshire", "North East Lincolnshire"} <= area("Humberside")
     assert len(area("Thames Valley")) == 9 and "Oxfordshire" in area("Thames Valley")
+
+
+def test_neighbouring_districts_are_every_district_s_and_each_pair_once():
+    pairs = pd.read_csv(ENGLAND / "ltla21_neighbours.csv")
+    districts = pd.read_csv(ENGLAND / "ltla21_population_2021.csv")
+    name = dict(zip(districts["ltla21_code"], districts["ltla21_name"], strict=True))
+    assert (pairs["ltla21_code"] < pairs["neighbour_code"]).all() and not pairs.duplicated().any()  # each pair once
+    assert set(pairs["ltla21_code"]) | set(pairs["neighbour_code"]) == set(name) - {"E06000046", "E06000053"}
+    assert [name[c] for c in pairs["ltla21_code"]] == pairs["ltla21_name"].tolist()
+    assert [name[c] for c in pairs["neighbour_code"]] == pairs["neighbour_name"].tolist()
+    touching = england_districts().touching
+    assert touching["norwich"] == {"broadland", "south_norfolk"}  # inside the ring of its two neighbours
+    assert touching["eastbourne"] == {"wealden"} and touching["hastings"] == {"rother"}
+    assert (
+        "north_west_leicestershire" not in touching["melton"] and "gravesham" in touching["thurrock"]
+    )  # by the Thames
+    assert touching["isle_of_wight"] == touching["isles_of_scilly"] == frozenset()
+    # the councils of 2023 that merged districts touch what their districts touched
+    assert touching["cumberland"] == {"northumberland", "westmorland_and_furness"}  # and Scotland, not England
+    assert {"county_durham", "lancaster", "north_yorkshire"} <= touching["westmorland_and_furness"]
+    assert all(d in touching[n] for d, ns in touching.items() for n in ns)  # from both ends
+
+
+def test_every_council_of_england_is_one_piece_and_so_is_every_unitary_split_counties_makes():
+    """The 153 councils of 2023 are each one piece on the map of neighbouring districts.
+    Split by the hospitals their districts use, Hampshire's second of three was East
+    Hampshire and Havant with Fareham and Gosport, Portsmouth between them: now only
+    districts that touch are grouped where the hospitals alone would leave one in pieces."""
+    data, _ = load_yaml(ROOT / "configs" / "england.yaml")
+    assert councils_in_pieces(data) == []
+    assert len(set(data["footprints"]["local_authority"].values())) == 153
+    split = split_counties(data, 500_000)
+    assert councils_in_pieces(split) == []
+    assert len(set(split["footprints"]["local_authority"].values())) == 170
 
 
 def test_police_forces_sit_on_each_councils_safeguarding_adults_board():

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sim.build import ENGLAND
+from sim.build import ENGLAND, england_districts
 from sim.cli import main
 from sim.config import config_from_dict
-from sim.county import NUMBER, county_study, study_files, two_tier_counties
+from sim.county import NUMBER, CountyStudy, county_study, guess_note, study_files, two_tier_counties
 from sim.experiment import load_experiment
 from sim.geography import Geography, structure_tables
 from sim.sweep import run_sweep
-from sim.transforms import apply, group_districts
+from sim.transforms import apply, group_districts, in_pieces
 from sim.yamlio import load_yaml
 
 from .conftest import ROOT
@@ -86,9 +88,9 @@ def test_the_command_writes_a_study_that_runs_and_never_overwrites(tmp_path, cap
     assert main(["county", "norfolk", "--root", str(tmp_path), "--replications", "2"]) == 0
     out = capsys.readouterr().out
     assert "Norfolk (2 of 3): Broadland, Norwich, South Norfolk" in out
-    # Great Yarmouth and King's Lynn, at the county's two ends, are one guessed unitary: the caveat is said
-    assert "Norfolk (2 of 2): Great Yarmouth, King's Lynn and West Norfolk" in out
-    assert "a guessed unitary may join councils that do not: check that each is one piece" in " ".join(out.split())
+    # with no map, Great Yarmouth and King's Lynn, at the county's two ends, were one guessed unitary
+    assert "Norfolk (1 of 2): Breckland, King's Lynn and West Norfolk" in out
+    assert "Each unitary is one piece: its councils share boundaries" in " ".join(out.split())
     assert "handover sweep" in out and "handover report" in out
     experiment = tmp_path / "experiments" / "norfolk.yaml"
     config = tmp_path / "configs" / "norfolk.yaml"
@@ -274,10 +276,10 @@ def test_balanced_grouping_is_the_best_of_every_fair_one(case):
     assert score(chosen) <= min(score(labels) for labels in fair) + 1e-9  # and none is better
 
 
-def test_a_guessed_unitary_joins_councils_through_the_hospitals_they_share():
-    """With no map of which councils touch, two that share no hospital (no trust admitting a
-    twentieth of the residents of both) go together only through others that do: Hart and
-    Rushmoor (Frimley Park's) join neither New Forest nor the Isle of Wight, as they did."""
+def test_a_guessed_unitary_joins_councils_that_share_a_boundary_and_an_island_by_its_hospitals():
+    """Hart and Rushmoor (Frimley Park's) join neither New Forest nor the Isle of Wight;
+    the Isle of Wight, touching no council, goes with those whose hospitals its residents
+    share (Southampton's), and no council is left for the guess to place anyhow."""
     (north,) = [g for g in county_study("Hampshire", unitaries=[3]).groups[3] if "Hart" in g]
     assert "Rushmoor" in north and not {"New Forest", "Eastleigh"} & set(north)
     wider = county_study("Hampshire", unitaries=[4, 5], neighbours=["Portsmouth", "Southampton", "Isle of Wight"])
@@ -285,7 +287,45 @@ def test_a_guessed_unitary_joins_councils_through_the_hospitals_they_share():
         (island,) = [g for g in groups if "Isle of Wight" in g]
         assert {"Eastleigh"} <= set(island) <= {"Isle of Wight", "Eastleigh", "New Forest", "Southampton"}
         assert ["East Hampshire", "Hart", "Rushmoor"] in groups
-    assert wider.alone == () and county_study("Essex", unitaries=[2]).alone == ()
+    assert wider.alone == () and wider.apart == () and county_study("Essex", unitaries=[2]).alone == ()
+
+
+def _one_piece(study: CountyStudy) -> None:
+    """Each of the study's guessed unitaries is one piece on England's map."""
+    named = {v: k for k, v in england_districts().names.items()}
+    for n, groups in study.groups.items():
+        for group in groups:
+            assert len(in_pieces([named[d] for d in group])) == 1, (study.name, n, group)
+    assert study.mapped and study.apart == ()
+
+
+@pytest.mark.parametrize("county", sorted(two_tier_counties().values()))
+def test_every_county_s_guessed_unitaries_are_each_one_piece(county):
+    """With England's map of neighbouring districts, every two-tier county in two to five
+    (as many as its districts allow) is guessed as unitaries each one piece.  With
+    hospitals alone standing in for the map, Norfolk's two put Great Yarmouth with King's
+    Lynn and West Norfolk, at the county's two ends; Leicestershire's three, Melton with
+    North West Leicestershire; Essex's two, Epping Forest and Harlow with Colchester and
+    Tendring; Lancashire's four, Lancaster with West Lancashire."""
+    most = min(max(NUMBER), county_study(county, unitaries=[2]).districts)
+    _one_piece(county_study(county, unitaries=list(range(2, most + 1))))
+
+
+def test_a_county_with_the_unitaries_beside_it_is_guessed_in_one_piece_each():
+    for county, beside in [("Essex", ["Southend-on-Sea", "Thurrock"]), ("Kent", ["Medway"])]:
+        _one_piece(county_study(county, unitaries=[2, 3, 4, 5], neighbours=beside))
+
+
+def test_a_unitary_no_grouping_keeps_whole_is_named_with_its_pieces():
+    """Where no grouping giving every unitary its share has each in one piece, the
+    command says which is not and what its pieces are, so that a planner changes it."""
+    study = replace(
+        county_study("Leicestershire", unitaries=[3]),
+        apart=(("Leicestershire (3 of 3)", (("Melton",), ("North West Leicestershire",))),),
+    )
+    note = guess_note(study)
+    assert note.startswith("Leicestershire (3 of 3) is in 2 pieces (Melton; North West Leicestershire): no grouping")
+    assert "change the councils listed for it" in note
 
 
 def test_no_guessed_unitary_is_over_one_and_a_half_equal_shares_where_any_grouping_allows():
@@ -306,16 +346,18 @@ def test_no_guessed_unitary_is_over_one_and_a_half_equal_shares_where_any_groupi
             assert min(shares) >= 0.5 and max(shares) <= 1.5, (county, shares)
 
 
-def test_a_council_sharing_no_hospital_is_named_as_a_guess_to_check(tmp_path, capsys):
+def test_a_council_sharing_no_hospital_is_placed_by_the_councils_it_touches(tmp_path, capsys):
     """West Lancashire's residents go mostly to Southport and Ormskirk, which no other
-    Lancashire council's use: the guess has little to place it by, and says so."""
-    assert county_study("Lancashire", unitaries=[2]).alone == ("West Lancashire",)
-    assert county_study("Derbyshire", unitaries=[2]).alone == ("High Peak",)
+    Lancashire council's use, and High Peak's to Stockport's and Sheffield's: with
+    hospitals alone they could go anywhere, and were named as guesses to check.  The map
+    places them with councils they touch."""
+    lancashire = county_study("Lancashire", unitaries=[2, 3, 4])
+    assert lancashire.alone == () and county_study("Derbyshire", unitaries=[2]).alone == ()
+    for groups in lancashire.groups.values():
+        (west,) = [g for g in groups if "West Lancashire" in g]
+        assert {"Chorley", "South Ribble", "Fylde"} & set(west), west  # those it touches in the county
     assert main(["county", "Lancashire", "--unitaries", "4", "--root", str(tmp_path)]) == 0
-    warning = "West Lancashire: no trust admits a twentieth of both its residents and another council's"
-    assert warning in " ".join(capsys.readouterr().out.split())  # wrapped
-    header = (tmp_path / "experiments" / "lancashire.yaml").read_text().split("\nname:")[0]
-    assert warning in " ".join(line.removeprefix("#").strip() for line in header.splitlines())  # wrapped
+    assert "no trust admits" not in capsys.readouterr().out
 
 
 def test_a_county_with_the_unitaries_beside_it_in_four_or_five(tmp_path):

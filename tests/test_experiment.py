@@ -957,6 +957,31 @@ def test_a_failed_run_two_scenarios_share_is_a_failed_run_of_each(tmp_path, monk
     assert "1 run failed and is left out (today: 1 of 3, same: 1 of 3)" in page
 
 
+def test_a_council_a_scenario_leaves_in_pieces_is_named_with_its_pieces(tmp_path, capsys):
+    """A unitary of Lancaster with West Lancashire, Preston between them, is in two pieces
+    on England's map: validate and the sweep say so, naming them; councils as they are,
+    and the flagship's unitaries, are each one piece."""
+    path = tmp_path / "pieces.yaml"
+    path.write_text(
+        f"name: pieces\nbase: {ROOT / 'configs' / 'lancashire-south-cumbria.yaml'}\nreplications: 2\n"
+        "scenarios:\n  today: {baseline: true}\n  apart:\n    transforms:\n      - reorganise:\n"
+        "          organisations: [lancashire_council]\n          by: housing\n          into:\n"
+        "            north: [lancaster_district, west_lancashire_district]\n"
+        "            rest: [preston_district, south_ribble_district, chorley_district, wyre_district, fylde_district,"
+        " burnley_district, hyndburn_district, pendle_district, ribble_valley_district, rossendale_district]\n"
+        "          names: {north: North Lancashire}\n"
+    )
+    said = (
+        "scenario apart: North Lancashire is in 2 pieces that do not touch (Lancaster; West Lancashire), so its "
+        "staff would cover areas with another council between them; check the districts given to it"
+    )
+    assert load_experiment(path).notes() == [said]
+    assert main(["validate", str(path)]) == 0
+    assert f"note: {said}" in capsys.readouterr().out
+    assert f"note: {said}" in dry_run(path, tmp_path / "r")
+    assert load_experiment(ROOT / "experiments" / "lancashire-south-cumbria.yaml").notes() == []
+
+
 def test_a_scenario_with_other_patients_is_told_apart_wherever_changes_are_read(tmp_path):
     """More demand is not a boundary change: its 'change' compares different patients."""
     path = experiment(
