@@ -816,10 +816,9 @@ def group_districts(
     (cosine of the admitting trusts' shares, weighted by residents).
 
     With ``min_share`` 0: average-linkage clustering, in the clustering's order (as
-    ``split_counties`` groups); where that leaves a group in pieces on England's map
-    (``in_pieces``), clustering that merges only groups sharing a boundary, in the
-    order of their first district.  Above 0: of every way to group them in which each group
-    has at least ``min_share`` of an equal share of the residents (or, if there is none,
+    ``split_counties`` groups), which may leave a group in pieces on England's map.
+    Above 0: of every way to group them in which each group has at least
+    ``min_share`` of an equal share of the residents (or, if there is none, of
     those whose smallest group is largest), the one whose residents' hospitals are most
     like their group's (the sum over districts of residents times one minus the cosine
     of the district's and its group's shares), in the order of their first district;
@@ -851,30 +850,7 @@ def group_districts(
     groups: dict[int, list[str]] = {}
     for d, label in zip(districts, labels, strict=True):
         groups.setdefault(int(label), []).append(d)
-    clustered = [groups[label] for label in sorted(groups)]
-    touch = touching(districts)
-    if touch is None or all(len(in_pieces(g) or ()) == 1 for g in clustered):
-        return clustered
-    return [[districts[i] for i in g] for g in _touching_clusters(vectors, touch, min(n, len(districts)))]
-
-
-def _touching_clusters(vectors: np.ndarray, touch: np.ndarray, n: int) -> list[list[int]]:
-    """Average-linkage clustering of the districts (by index) into ``n`` groups, each
-    merge joining two groups that touch (``touch``: which districts share a boundary),
-    so each group is one piece (where no two touch, an island's, the nearest two
-    merge).  Groups come in the order of their first district."""
-    from scipy.spatial.distance import pdist, squareform
-
-    far = squareform(pdist(vectors, metric="cosine"))
-    groups = [[i] for i in range(len(vectors))]
-    while len(groups) > n:
-        *_, a, b = min(  # touching first, then the nearest
-            (not touch[np.ix_(groups[a], groups[b])].any(), far[np.ix_(groups[a], groups[b])].mean(), a, b)
-            for a in range(len(groups))
-            for b in range(a + 1, len(groups))
-        )
-        groups[a] += groups.pop(b)
-    return sorted(sorted(g) for g in groups)
+    return [groups[label] for label in sorted(groups)]
 
 
 def split_counties(
@@ -891,8 +867,9 @@ def split_counties(
 
     Districts are grouped by how alike their residents' hospitals are (average-linkage
     clustering of the trusts' shares), which keeps districts served by the same
-    hospitals together; where that leaves a unitary in pieces on England's map,
-    only groups that share a boundary merge (``group_districts``)."""
+    hospitals together, but not always whole: Hampshire's second of three is East
+    Hampshire and Havant with Fareham and Gosport, Portsmouth between them (the
+    experiments' notes name such councils: ``councils_in_pieces``)."""
     if target_population <= 0:
         raise TransformError("target_population must be positive")
     fp = _single_footprint(data, type)

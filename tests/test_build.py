@@ -702,17 +702,21 @@ def test_neighbouring_districts_are_every_district_s_and_each_pair_once():
     assert all(d in touching[n] for d, ns in touching.items() for n in ns)  # from both ends
 
 
-def test_every_council_of_england_is_one_piece_and_so_is_every_unitary_split_counties_makes():
+def test_every_council_of_england_is_one_piece_and_a_unitary_split_counties_leaves_in_pieces_is_named():
     """The 153 councils of 2023 are each one piece on the map of neighbouring districts.
-    Split by the hospitals their districts use, Hampshire's second of three was East
-    Hampshire and Havant with Fareham and Gosport, Portsmouth between them: now only
-    districts that touch are grouped where the hospitals alone would leave one in pieces."""
+    Split by the hospitals their districts use, Hampshire's second of three is East
+    Hampshire and Havant with Fareham and Gosport, Portsmouth between them: the
+    experiment's notes name it, with its pieces."""
     data, _ = load_yaml(ROOT / "configs" / "england.yaml")
     assert councils_in_pieces(data) == []
     assert len(set(data["footprints"]["local_authority"].values())) == 153
     split = split_counties(data, 500_000)
-    assert councils_in_pieces(split) == []
-    assert len(set(split["footprints"]["local_authority"].values())) == 170
+    assert councils_in_pieces(split) == [("Hampshire (2 of 3)", [["East Hampshire", "Havant"], ["Fareham", "Gosport"]])]
+    notes = shipped_experiment("england-reorganisation.yaml").notes()
+    assert (
+        sum("Hampshire (2 of 3) is in 2 pieces that do not touch (East Hampshire, Havant; Fareham" in n for n in notes)
+        == 4
+    )
 
 
 def test_police_forces_sit_on_each_councils_safeguarding_adults_board():
