@@ -765,7 +765,7 @@ def in_pieces(districts: Sequence[str]) -> list[list[str]] | None:
 def councils_in_pieces(data: Data, org_type: str = "local_authority") -> list[tuple[str, list[list[str]]]]:
     """Each organisation of ``org_type`` (a council) whose districts are in more than one
     piece on England's map (``in_pieces``): its name, and the names of the districts of
-    each piece.  None where the configuration has no such type, or districts that are not
+    each piece.  None (an empty list) where the configuration has no such type, or districts that are not
     England's."""
     from sim.build import england_districts
 
