@@ -44,6 +44,9 @@ from ruamel.yaml.comments import CommentedMap
 from sim.build import ENGLAND, BuildSpec, build_config, build_header, dump, england, slug
 from sim.transforms import (
     MAX_FAIR_DISTRICTS,
+    MAX_SHARE,
+    MIN_SHARE,
+    SHARED_HOSPITAL,
     _district,
     district_hospitals,
     district_links,
@@ -54,13 +57,9 @@ from sim.transforms import (
 )
 
 NUMBER = {2: "two", 3: "three", 4: "four", 5: "five"}  # the numbers of unitaries a study can compare
-# no unitary the guess draws has under half an equal share of the county's residents, nor
-# (where any grouping allows it) over one and a half: the "about 500,000" each of seed 000
-MIN_SHARE, MAX_SHARE = 0.5, 1.5
-# two councils share a hospital when a trust admits at least this share of the residents
-# of both: a unitary given with a county must share one with one of its districts, and a
-# guessed unitary joins councils that share none only through others that do
-SHARED_HOSPITAL = 0.05
+# MIN_SHARE, MAX_SHARE, SHARED_HOSPITAL: a unitary given with a county must share a hospital
+# with one of its districts, and a guessed unitary joins councils that share none only
+# through others that do
 PLACES = {"align": {"type": "place", "to": "local_authority", "within": "icb", "min_population": 20000}}
 # the new councils keeping the county's discharge-to-assess beds and reablement as one service
 SHARE = {"share": {"capacity": ["care_home_beds", "reablement_slots"]}}

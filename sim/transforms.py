@@ -597,6 +597,13 @@ def _district(zone: str) -> str:
 # the exact fair grouping takes about 3 ** districts steps: 0.4 s for 14, 4 s for 16
 # (up to twice that with links, when no grouping joined by them gives every group its share)
 MAX_FAIR_DISTRICTS = 16
+# a fair guess at a county's unitaries (``handover county``, and ``split_counties`` where its
+# clustering leaves one in pieces): none has under half an equal share of the county's
+# residents, nor (where any grouping allows it) over one and a half, the "about 500,000"
+# each of seed 000; and two districts share a hospital when a trust admits at least
+# SHARED_HOSPITAL of the residents of both
+MIN_SHARE, MAX_SHARE = 0.5, 1.5
+SHARED_HOSPITAL = 0.05
 
 
 def _joined(count: int, links: Sequence[int]) -> list[bool]:
@@ -816,7 +823,8 @@ def group_districts(
     (cosine of the admitting trusts' shares, weighted by residents).
 
     With ``min_share`` 0: average-linkage clustering, in the clustering's order (as
-    ``split_counties`` groups), which may leave a group in pieces on England's map.
+    ``split_counties`` groups, where each group is one piece), which may leave a group
+    in pieces on England's map.
     Above 0: of every way to group them in which each group has at least
     ``min_share`` of an equal share of the residents (or, if there is none, of
     those whose smallest group is largest), the one whose residents' hospitals are most
@@ -867,9 +875,11 @@ def split_counties(
 
     Districts are grouped by how alike their residents' hospitals are (average-linkage
     clustering of the trusts' shares), which keeps districts served by the same
-    hospitals together, but not always whole: Hampshire's second of three is East
-    Hampshire and Havant with Fareham and Gosport, Portsmouth between them (the
-    experiments' notes name such councils: ``councils_in_pieces``)."""
+    hospitals together.  Where that leaves a unitary in pieces on England's map (it
+    made Hampshire's second of three East Hampshire and Havant with Fareham and
+    Gosport, Portsmouth between them), the county is grouped as ``handover county``
+    guesses it: each unitary one piece, none under half an equal share of the residents
+    (``group_districts`` with ``min_share``)."""
     if target_population <= 0:
         raise TransformError("target_population must be positive")
     fp = _single_footprint(data, type)
@@ -889,10 +899,10 @@ def split_counties(
         if n < 2:  # the county becomes one unitary
             out = absorb_lower_tiers(out, type, set(zones))
             continue
-        into = {
-            f"{council}__{k}": [z for z in zones if _district(z) in group]
-            for k, group in enumerate(group_districts(data, zones, n), 1)
-        }
+        groups = group_districts(data, zones, n)
+        if len(districts) <= MAX_FAIR_DISTRICTS and any(len(in_pieces(g) or [g]) > 1 for g in groups):
+            groups = group_districts(data, zones, n, MIN_SHARE, SHARED_HOSPITAL, MAX_SHARE)
+        into = {f"{council}__{k}": [z for z in zones if _district(z) in group] for k, group in enumerate(groups, 1)}
         if len(into) > 1:
             name = out["organisations"][council].get("name") or council
             names = {new: f"{name} ({k} of {len(into)})" for k, new in enumerate(sorted(into), 1)}

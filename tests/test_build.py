@@ -17,7 +17,7 @@ from sim.cli import main
 from sim.config import config_from_dict, load_config
 from sim.experiment import Experiment, load_experiment
 from sim.geography import Geography, structure_tables
-from sim.transforms import apply, councils_in_pieces, split_counties
+from sim.transforms import apply, councils_in_pieces, group_districts, in_pieces, split_counties
 from sim.yamlio import load_yaml
 
 from .conftest import ROOT
@@ -702,21 +702,36 @@ def test_neighbouring_districts_are_every_district_s_and_each_pair_once():
     assert all(d in touching[n] for d, ns in touching.items() for n in ns)  # from both ends
 
 
-def test_every_council_of_england_is_one_piece_and_a_unitary_split_counties_leaves_in_pieces_is_named():
+def test_every_council_of_england_is_one_piece_and_split_counties_regroups_a_county_it_would_leave_in_pieces():
     """The 153 councils of 2023 are each one piece on the map of neighbouring districts.
-    Split by the hospitals their districts use, Hampshire's second of three is East
-    Hampshire and Havant with Fareham and Gosport, Portsmouth between them: the
-    experiment's notes name it, with its pieces."""
+    Split by the hospitals their districts use alone, Hampshire's second of three would be
+    East Hampshire and Havant with Fareham and Gosport, Portsmouth between them; so
+    ``split_counties`` groups Hampshire as ``handover county`` guesses it, each unitary
+    one piece, and leaves every other county as the clustering draws it."""
     data, _ = load_yaml(ROOT / "configs" / "england.yaml")
     assert councils_in_pieces(data) == []
     assert len(set(data["footprints"]["local_authority"].values())) == 153
-    split = split_counties(data, 500_000)
-    assert councils_in_pieces(split) == [("Hampshire (2 of 3)", [["East Hampshire", "Havant"], ["Fareham", "Gosport"]])]
-    notes = shipped_experiment("england-reorganisation.yaml").notes()
-    assert (
-        sum("Hampshire (2 of 3) is in 2 pieces that do not touch (East Hampshire, Havant; Fareham" in n for n in notes)
-        == 4
-    )
+    zones = [z for z, o in data["footprints"]["local_authority"].items() if o == "hampshire_council"]
+    assert [["east_hampshire", "havant"], ["fareham", "gosport"]] in [
+        in_pieces(g) for g in group_districts(data, zones, 3)
+    ]
+    for target in (300_000, 500_000, 800_000):
+        assert councils_in_pieces(split_counties(data, target)) == [], target
+    fp = split_counties(data, 500_000)["footprints"]["local_authority"]
+    hampshire = {
+        n: sorted({z.split("__")[0] for z, o in fp.items() if o == f"hampshire_council__{n}"}) for n in (1, 2, 3)
+    }
+    assert hampshire == {
+        1: ["basingstoke_and_deane", "hart", "rushmoor"],
+        2: ["east_hampshire", "fareham", "gosport", "havant", "winchester"],
+        3: ["eastleigh", "new_forest", "test_valley"],
+    }
+    kent = [z for z, o in data["footprints"]["local_authority"].items() if o == "kent_council"]
+    clustered = group_districts(data, kent, 3)  # each one piece: kept as the clustering draws them
+    assert [sorted({z.split("__")[0] for z, o in fp.items() if o == f"kent_council__{k}"}) for k in (1, 2, 3)] == [
+        sorted(g) for g in clustered
+    ]
+    assert not any("pieces" in n for n in shipped_experiment("england-reorganisation.yaml").notes())
 
 
 def test_police_forces_sit_on_each_councils_safeguarding_adults_board():
