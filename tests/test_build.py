@@ -482,10 +482,14 @@ def test_transform_command_writes_a_new_valid_configuration(tmp_path, capsys):
         # then the YAML parser's own words, which differ between versions of ruamel.yaml
         (["--apply", "{split: {"], "argument --apply: '{split: {' is not valid YAML: "),
         (["--apply", "hello"], "argument --apply: 'hello': give one transform and its arguments"),
-        # YAML reads 'split:1' as one key: say why
+        # YAML reads 'split:1' as one key (ruamel.yaml 0.18.13, the oldest allowed, finds it
+        # not YAML at all): either way, say why
         (
             ["--apply", "{split:1}"],
-            "'{split:1}': no transform is named 'split:1'; YAML needs a space after a colon: 'split: 1'",
+            (
+                "'{split:1}': no transform is named 'split:1'; YAML needs a space after a colon: 'split: 1'",
+                "'{split:1}' is not valid YAML: found unexpected ':'; YAML needs a space after each colon",
+            ),
         ),
         (["--apply", "{align:{type:place}}"], "YAML needs a space after each colon, e.g. '{align: {type: place}}'"),
         # 0 is a size, not 'no --split-counties'
@@ -501,7 +505,8 @@ def test_transform_command_says_what_is_wrong_with_its_arguments(tmp_path, capsy
     except SystemExit as exc:  # argparse's own errors
         code = exc.code
     assert code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert any(m in err for m in (message if isinstance(message, tuple) else (message,))), err
     assert not out.exists()
 
 

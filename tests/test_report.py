@@ -523,10 +523,12 @@ def test_the_sweep_shows_each_scenarios_paired_change_with_its_interval(report_d
         for scenario, bars in drawn_for.items():
             want = diffs[(diffs["scenario"] == scenario) & (diffs["metric"] == metric)].sort_values("point")
             marks, _, (ranges,) = bars.lines
+            # (matplotlib keeps an error bar's data, given as Series, as objects: numpy 1.26 cannot compare them)
+            x, y = (np.asarray(xy, dtype=float) for xy in marks.get_data())
             # beside each other at each factor value, not on it: both scenarios can be seen
-            assert np.allclose(marks.get_xdata(), want["handovers.failure.base"], atol=0.01)
-            assert not np.allclose(marks.get_xdata(), want["handovers.failure.base"])
-            assert np.allclose(marks.get_ydata(), want["mean"])
+            assert np.allclose(x, want["handovers.failure.base"], atol=0.01)
+            assert not np.allclose(x, want["handovers.failure.base"])
+            assert np.allclose(y, want["mean"])
             ends = np.array([[seg[0][1], seg[1][1]] for seg in ranges.get_segments()])
             assert np.allclose(ends, want[["ci_low", "ci_high"]].to_numpy())
     page = (report_dir / "report" / "index.html").read_text()
