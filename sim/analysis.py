@@ -158,6 +158,9 @@ def runs_table(experiment: Experiment, plan: list[RunSpec], store: Store) -> pd.
         }
         row.update({k: v for k, v in summary.items() if k not in ("seed", "replication", "config")})
         rows.append(row)
+    if not rows:  # every run failed (or none has run yet): no rows, but the columns the tables read
+        ids = ["run_id", "scenario", "baseline", "point", *factor_keys, "replication", "seed", "config_hash"]
+        return pd.DataFrame(columns=[*ids, "wall_seconds", *HEADLINE])
     return pd.DataFrame(rows)
 
 

@@ -61,6 +61,7 @@ from sim.sweep import (
     manifest_cells,
     no_interval,
     no_results,
+    none_finished,
     overloads,
     precision_shortfall,
     replications_text,
@@ -350,7 +351,7 @@ class Report:
         self.sensitivity = pd.read_parquet(self.root / "sensitivity.parquet")
         self.failures = pd.read_parquet(self.root / "failures.parquet")
         if self.runs.empty:
-            raise ValueError(f"{self.root}: no finished runs to report on")
+            raise ValueError(f"{none_finished(self.root, self.failures)}; there is nothing to report on yet")
         self.scenarios = list(dict.fromkeys(self.runs["scenario"]))
         self.baseline = self.manifest["baseline"]
         if self.baseline not in self.scenarios:  # every run of it failed

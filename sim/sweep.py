@@ -801,6 +801,20 @@ def title_line(manifest: dict[str, Any]) -> list[str]:
     return [title] if title else []
 
 
+def none_finished(root: Path, failures: pd.DataFrame) -> str:
+    """What to say of results with no finished run: every run failed (how many, and
+    what to do), or none has finished yet."""
+    if failures.empty:
+        return f"{root}: no finished runs yet"
+    n = len(failures)
+    errors = list(dict.fromkeys(failures["error"].astype(str)))
+    said = errors[0] if len(errors) == 1 else f"{errors[0]}, and {len(errors) - 1} other error(s)"
+    return (
+        f"{root}: every run failed ({n} of {n}: {said}); failures.csv has the errors, and the same "
+        "'handover sweep' with --retry-failed runs them again"
+    )
+
+
 def compare_lines(results: str | Path) -> list[str]:
     root = Path(results)
     summary_path = root / "scenario_summary.parquet"
@@ -809,12 +823,12 @@ def compare_lines(results: str | Path) -> list[str]:
     summary = pd.read_parquet(summary_path)
     diffs = pd.read_parquet(root / "differences.parquet")
     runs = pd.read_parquet(root / "runs.parquet")
+    failures = pd.read_parquet(root / "failures.parquet") if (root / "failures.parquet").is_file() else runs[:0]
     if summary.empty:
-        return [f"{root}: no finished runs yet"]
+        return [none_finished(root, failures)]
     baseline = str(runs.loc[runs["baseline"], "scenario"].iloc[0]) if runs["baseline"].any() else None
     scenarios = list(dict.fromkeys(summary["scenario"]))
     manifest = _manifest(root)
-    failures = pd.read_parquet(root / "failures.parquet") if (root / "failures.parquet").is_file() else runs[:0]
     shortfall = precision_shortfall(runs, _resolved(manifest).get("replications"), failures)
     earlier = earlier_version(root, manifest)
     lines = [

@@ -926,6 +926,35 @@ def test_failed_runs_are_named_in_compare_and_the_report_and_a_baseline_without_
             assert "the baseline, today, has no finished run" in said.err and "--retry-failed" in said.err
 
 
+def test_a_sweep_whose_every_run_failed_says_so_in_sweep_compare_and_report(tmp_path, monkeypatch, capsys):
+    """Every run failed (as when every worker of a cluster is at another version of the
+    model): the sweep ended in a KeyError, with no tables written.  Now it writes them,
+    and `compare` and `report` say every run failed and what to do."""
+    path = experiment(tmp_path, TWO_SCENARIOS)
+
+    def broken(config, seed=0, replication=0):
+        raise RuntimeError("a deliberately broken run")
+
+    monkeypatch.setattr(sim, "simulate", broken)
+    args = ["sweep", str(path), "--workers", "1", "--no-progress", "--results", str(tmp_path / "r")]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "4 failed" in out and "--retry-failed" in out
+    root = tmp_path / "r" / "small"
+    assert pd.read_parquet(root / "runs.parquet").empty
+    assert len(pd.read_parquet(root / "failures.parquet")) == 4
+    said = f"{root}: every run failed (4 of 4: RuntimeError: a deliberately broken run); failures.csv has the errors"
+    assert compare_lines(root)[0].startswith(said)
+    assert main(["report", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(said) and "--retry-failed" in err and "Traceback" not in err
+    # the runs, once they work, are all run again and reported
+    monkeypatch.undo()
+    assert main([*args, "--retry-failed"]) == 0
+    assert len(pd.read_parquet(root / "runs.parquet")) == 4
+    assert main(["report", str(root)]) == 0
+
+
 def test_a_failed_run_two_scenarios_share_is_a_failed_run_of_each(tmp_path, monkeypatch):
     """Two scenarios with the same configuration share their runs.  Where one of those
     failed, it was put down to the last scenario only: `compare` said the baseline had
