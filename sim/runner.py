@@ -22,7 +22,8 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -412,6 +413,7 @@ class Executor:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     scheduler: str | None = None
     notes: list[str] = field(default_factory=list, init=False, repr=False)  # for the sweep's report
+    worker_deaths: int = field(default=0, init=False, repr=False)  # local workers that died, their runs started again
     _pool: Any = field(default=None, init=False, repr=False)
     _client: Any = field(default=None, init=False, repr=False)
 
@@ -462,29 +464,64 @@ class Executor:
         if self.workers == 1 and not self.scheduler:
             for task in tasks:
                 yield execute_batch(task)
-        elif self._pool is not None:
-            if getattr(self._pool, "_broken", False):
-                # a worker died (killed, out of memory) in an earlier round, which breaks
-                # a pool of processes for good: start a new one
+        elif self.scheduler:  # Dask starts again the tasks of a worker that dies, up to its allowed-failures
+            with nullcontext() if self._pool is not None else self:
+                yield from _as_completed(self._pool, tasks)
+        else:
+            with nullcontext() if self._pool is not None else self:
+                yield from self._pool_map(tasks)
+
+    def _pool_map(self, tasks: list[list[RunSpec]]) -> Iterable[list[Outcome]]:
+        """:meth:`map` on local processes.  A worker that dies (killed, or out of memory)
+        breaks the pool for good, and with it every task not finished, most of which had
+        not begun: those are started again in a new pool, as Dask does, up to
+        ``WORKER_DEATHS`` times; after that they fail, saying why."""
+        todo = tasks
+        for death in range(WORKER_DEATHS + 1):
+            if getattr(self._pool, "_broken", False):  # broken here, or in an earlier call
                 self.__exit__()
                 self.__enter__()
-            yield from _as_completed(self._pool, tasks)
-        else:
-            with self:
-                yield from _as_completed(self._pool, tasks)
+            died: list[list[RunSpec]] | None = [] if death < WORKER_DEATHS else None
+            yield from _as_completed(self._pool, todo, died)
+            if getattr(self._pool, "_broken", False):
+                self.worker_deaths += 1
+            if not died:
+                return
+            todo = died
 
 
-def _as_completed(pool: Any, tasks: list[list[RunSpec]]) -> Iterable[list[Outcome]]:
+WORKER_DEATHS = 3
+"""How many times a sweep on local processes starts again the runs of a pool that a
+dying worker broke (Dask's ``distributed.scheduler.allowed-failures`` is 3 too)."""
+
+DIED = (
+    "its worker process died (killed, or out of memory) {n} times while runs were under way, and it is left "
+    "for --retry-failed (with fewer --workers if memory is short)"
+)
+
+
+def _as_completed(
+    pool: Any, tasks: list[list[RunSpec]], died: list[list[RunSpec]] | None = None
+) -> Iterable[list[Outcome]]:
     """Each task's outcomes as it finishes.  A finished task's future is let go as soon
     as its outcomes are handed on (``as_completed`` keeps none it has yielded), so that
     its tables (4 MB a run of Lancashire and South Cumbria, 120 MB one of all
-    England) are not kept, here or on a Dask worker, until the whole sweep is done."""
+    England) are not kept, here or on a Dask worker, until the whole sweep is done.
+    The tasks of a pool of processes broken by a dying worker go into ``died`` (to be
+    started again), or, where it is None, fail."""
     futures = {pool.submit(execute_batch, task): task for task in tasks}
     try:
         for future in cf.as_completed(futures):
             task = futures.pop(future)
             try:
                 outcomes = future.result()
+            except BrokenProcessPool:
+                if died is not None:
+                    died.append(task)
+                    continue
+                tb = traceback.format_exc()
+                said = DIED.format(n=WORKER_DEATHS + 1)
+                outcomes = [Outcome(s.run_id, None, 0.0, said, tb) for s in task]
             except Exception as exc:
                 tb = traceback.format_exc()
                 outcomes = [

@@ -37,6 +37,7 @@ from sim.metrics import HEADLINE
 from sim.model import RESULTS_VERSION
 from sim.runner import (
     RUN_META,
+    WORKER_DEATHS,
     Executor,
     Outcome,
     Store,
@@ -395,6 +396,7 @@ def run_sweep(
         plan[0].results_version if plan else None,
         experiment.notes()
         + executor.notes
+        + ([worker_deaths_note(executor.worker_deaths)] if executor.worker_deaths else [])
         + ([set_aside_note(store.set_aside)] if store.set_aside else [])
         + [
             note
@@ -408,6 +410,15 @@ def run_sweep(
         report_before and (ran > 0 or bool(clash)),
         unused_bytes,
         remove_unused and bool(unused),
+    )
+
+
+def worker_deaths_note(n: int) -> str:
+    """What the sweep did when local workers died (`Executor.worker_deaths`)."""
+    times = "once" if n == 1 else f"{n} times"
+    return (
+        f"a worker process died ({times}: killed, or out of memory); the runs under way or waiting then were "
+        f"started again in new workers, up to {WORKER_DEATHS} times in a row"
     )
 
 

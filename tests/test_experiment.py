@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import math
 import os
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +23,13 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import sim
+import sim.runner
 from sim.analysis import mean_ci, mser_truncation, paired_p_value, prcc
 from sim.cli import main
 from sim.errors import ConfigError
 from sim.experiment import ExperimentSpec, Scenario, load_experiment
-from sim.sweep import compare_lines, dry_run, run_sweep
+from sim.runner import WORKER_DEATHS, Executor
+from sim.sweep import compare_lines, dry_run, run_sweep, worker_deaths_note
 from sim.yamlio import load_yaml
 
 from .conftest import EXAMPLE, ROOT
@@ -740,6 +744,77 @@ def _running(pids: set[int]) -> set[int]:
             return "gone"
 
     return {pid for pid in pids if state(pid) not in ("gone", "Z")}  # a zombie has ended
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the processes from /proc (Linux)")
+def test_the_runs_of_a_worker_that_dies_are_started_again(tmp_path):
+    """A local worker that died (killed by hand or by the out-of-memory killer) broke
+    the pool, and every run not finished failed with BrokenProcessPool: 46 of 60 in a
+    sweep of Lancashire, though most had not begun.  They are now started again in new
+    workers (as Dask does), with the same results, and the sweep says a worker died."""
+    path = experiment(tmp_path, "replications: 16\n", run="run: {length_days: 365, warmup_days: 60}\n")
+    clean = run_sweep(path, tmp_path / "clean", workers=1, progress=False)
+    runs_dir = tmp_path / "r" / "small" / "runs"
+    args = ["sweep", str(path), "--workers", "2", "--no-progress", "--results", str(tmp_path / "r")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (runs_dir.is_dir() and any(runs_dir.glob("[!.]*"))):
+        time.sleep(0.02)
+    # a worker: forked from the fork server, which the sweep started
+    workers = {p for p in _running(_descendants(proc.pid)) if _parent(p) != proc.pid}
+    assert proc.poll() is None and workers, "the sweep should be running its workers"
+    os.kill(min(workers), signal.SIGKILL)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out + err
+    assert ", 0 failed" in out and "note: a worker process died (once: killed, or out of memory)" in out
+    assert len([p for p in runs_dir.iterdir() if not p.name.startswith(".")]) == 16
+    assert_same_results(clean.out_dir, tmp_path / "r" / "small")
+
+
+def test_runs_a_dying_worker_stops_again_and_again_are_left_as_failed(monkeypatch, tmp_path):
+    """A run that kills its worker each time (out of memory) does not start new pools
+    for ever: after ``WORKER_DEATHS`` new ones, the runs still to do fail, saying why,
+    and the sweep's note counts the deaths."""
+    pools = []
+
+    class DyingPool:  # every worker dies at once
+        def __init__(self, **kwargs):
+            self._broken = False
+            pools.append(self)
+
+        def submit(self, fn, *args):
+            self._broken = True
+            future = cf.Future()
+            future.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+            return future
+
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+
+    monkeypatch.setattr(sim.runner.cf, "ProcessPoolExecutor", DyingPool)
+    specs = load_experiment(experiment(tmp_path, TWO_SCENARIOS)).plan(2)
+    executor = Executor(workers=2)
+    outcomes = [o for task in executor.map([specs[:2], specs[2:]]) for o in task]
+    assert len(pools) == WORKER_DEATHS + 1 and executor.worker_deaths == WORKER_DEATHS + 1
+    assert sorted(o.run_id for o in outcomes) == sorted(s.run_id for s in specs)
+    assert all(
+        o.tables is None and o.error.startswith("its worker process died (killed, or out of memory) 4 times")
+        for o in outcomes
+    )
+    assert worker_deaths_note(4).startswith("a worker process died (4 times: killed, or out of memory)")
+    assert worker_deaths_note(1) == (
+        "a worker process died (once: killed, or out of memory); the runs under way or waiting then were started "
+        "again in new workers, up to 3 times in a row"
+    )
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the processes from /proc (Linux)")
