@@ -321,8 +321,12 @@ def cmd_county(args: argparse.Namespace) -> int:
         for k, group in enumerate(groups, 1):
             print(f"  {study.name} ({k} of {n}): {', '.join(group)}")
     print(textwrap.fill(guess_note(study), width=100))
-    experiment = Path(args.root) / "experiments" / f"{study.slug}.yaml"
-    print(f"\nnext:\n  handover sweep {experiment}\n  handover report {Path(args.root) / 'results' / study.slug}")
+    root = Path(args.root)
+    experiment, results = root / "experiments" / f"{study.slug}.yaml", root / "results"
+    # a sweep writes to ./results unless told: where --root is elsewhere, the results go beside the study
+    elsewhere = root.resolve() != Path.cwd().resolve()
+    print(f"\nnext:\n  handover sweep {experiment}" + (f" --results {results}" if elsewhere else ""))
+    print(f"  handover report {results / study.slug}")
     return EXIT_OK
 
 
@@ -507,7 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with the police forces, each on every council's Safeguarding Adults Board",
     )
     p.add_argument("--replications", type=int, default=10, help="replications of each scenario (default 10)")
-    p.add_argument("--root", default=".", help="the project folder to write configs/ and experiments/ in")
+    p.add_argument(
+        "--root",
+        default=".",
+        help="the project folder to write configs/ and experiments/ in (and results/, in the commands it gives next)",
+    )
     p.add_argument("--force", action="store_true", help="replace the study's files if they exist")
     p.set_defaults(func=cmd_county)
 

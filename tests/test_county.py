@@ -84,6 +84,13 @@ def test_the_icbs_of_2026_are_those_of_the_icb_mergers_experiment():
     assert len(by_part) == len(table) == 49
 
 
+def test_in_the_project_folder_the_next_commands_are_the_plain_ones(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["county", "Norfolk", "--unitaries", "2", "--replications", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("next:\n  handover sweep experiments/norfolk.yaml\n  handover report results/norfolk\n")
+
+
 def test_the_command_writes_a_study_that_runs_and_never_overwrites(tmp_path, capsys):
     assert main(["county", "norfolk", "--root", str(tmp_path), "--replications", "2"]) == 0
     out = capsys.readouterr().out
@@ -91,7 +98,10 @@ def test_the_command_writes_a_study_that_runs_and_never_overwrites(tmp_path, cap
     # with no map, Great Yarmouth and King's Lynn, at the county's two ends, were one guessed unitary
     assert "Norfolk (1 of 2): Breckland, King's Lynn and West Norfolk" in out
     assert "Each unitary is one piece: its councils share boundaries" in " ".join(out.split())
-    assert "handover sweep" in out and "handover report" in out
+    # the commands it says to run next work as given, from here (--root elsewhere: results beside the study)
+    sweep, report = (line.split()[1:] for line in out.split("next:\n")[1].splitlines())
+    assert sweep == ["sweep", str(tmp_path / "experiments" / "norfolk.yaml"), "--results", str(tmp_path / "results")]
+    assert report == ["report", str(tmp_path / "results" / "norfolk")]
     experiment = tmp_path / "experiments" / "norfolk.yaml"
     config = tmp_path / "configs" / "norfolk.yaml"
     assert (tmp_path / "configs" / "build" / "norfolk.yaml").exists() and config.exists()
