@@ -746,6 +746,20 @@ def _running(pids: set[int]) -> set[int]:
     return {pid for pid in pids if state(pid) not in ("gone", "Z")}  # a zombie has ended
 
 
+def _sweep_on_two_workers(path: Path, results: Path, stdout: int) -> subprocess.Popen[str]:
+    """``handover sweep`` of experiment ``path`` on two local workers, in a process of its
+    own, once its first run is written to ``results``."""
+    args = ["sweep", str(path), "--workers", "2", "--no-progress", "--results", str(results)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args], cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE, text=True
+    )
+    runs_dir = results / "small" / "runs"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (runs_dir.is_dir() and any(runs_dir.glob("[!.]*"))):
+        time.sleep(0.02)
+    return proc
+
+
 def _parent(pid: int) -> int | None:
     try:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
@@ -762,13 +776,7 @@ def test_the_runs_of_a_worker_that_dies_are_started_again(tmp_path):
     path = experiment(tmp_path, "replications: 16\n", run="run: {length_days: 365, warmup_days: 60}\n")
     clean = run_sweep(path, tmp_path / "clean", workers=1, progress=False)
     runs_dir = tmp_path / "r" / "small" / "runs"
-    args = ["sweep", str(path), "--workers", "2", "--no-progress", "--results", str(tmp_path / "r")]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (runs_dir.is_dir() and any(runs_dir.glob("[!.]*"))):
-        time.sleep(0.02)
+    proc = _sweep_on_two_workers(path, tmp_path / "r", subprocess.PIPE)
     # a worker: forked from the fork server, which the sweep started
     workers = {p for p in _running(_descendants(proc.pid)) if _parent(p) != proc.pid}
     assert proc.poll() is None and workers, "the sweep should be running its workers"
@@ -824,14 +832,7 @@ def test_killing_a_parallel_sweep_ends_its_workers(tmp_path, how):
     worker behind, running or blocked for ever holding its memory.  A plain kill (a
     batch system's time limit) ends it at once too, and says that what finished is kept."""
     path = experiment(tmp_path, TWO_SCENARIOS.replace("replications: 2", "replications: 40"))
-    runs_dir = tmp_path / "r" / "small" / "runs"
-    args = ["sweep", str(path), "--workers", "2", "--no-progress", "--results", str(tmp_path / "r")]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (runs_dir.is_dir() and any(runs_dir.glob("[!.]*"))):
-        time.sleep(0.05)
+    proc = _sweep_on_two_workers(path, tmp_path / "r", subprocess.DEVNULL)
     started = _descendants(proc.pid)  # the two workers, the fork server they come from, its resource tracker
     assert proc.poll() is None and len(_running(started)) >= 3, "the sweep should be running its workers"
     os.kill(proc.pid, how)
@@ -843,7 +844,7 @@ def test_killing_a_parallel_sweep_ends_its_workers(tmp_path, how):
     assert not _running(started), "processes left running after the sweep was killed"
     said = "stopped (SIGTERM): the runs that finished are kept; the same command again does the rest\n"
     assert (said in err) == (how == signal.SIGTERM)
-    kept = {d.name for d in runs_dir.glob("[!.]*")}
+    kept = {d.name for d in (tmp_path / "r" / "small" / "runs").glob("[!.]*")}
     resumed = run_sweep(path, tmp_path / "r", workers=1, progress=False)
     assert resumed.reused == len(kept) > 0 and resumed.ran == 80 - len(kept)
 
