@@ -464,12 +464,9 @@ class Executor:
         if self.workers == 1 and not self.scheduler:
             for task in tasks:
                 yield execute_batch(task)
-        elif self.scheduler:  # Dask starts again the tasks of a worker that dies, up to its allowed-failures
+        else:  # Dask starts again the tasks of a worker that dies itself, up to its allowed-failures
             with nullcontext() if self._pool is not None else self:
-                yield from _as_completed(self._pool, tasks)
-        else:
-            with nullcontext() if self._pool is not None else self:
-                yield from self._pool_map(tasks)
+                yield from _as_completed(self._pool, tasks) if self.scheduler else self._pool_map(tasks)
 
     def _pool_map(self, tasks: list[list[RunSpec]]) -> Iterable[list[Outcome]]:
         """:meth:`map` on local processes.  A worker that dies (killed, or out of memory)
@@ -477,11 +474,11 @@ class Executor:
         not begun: those are started again in a new pool, as Dask does, up to
         ``WORKER_DEATHS`` times; after that they fail, saying why."""
         todo = tasks
-        for death in range(WORKER_DEATHS + 1):
+        for restarts in range(WORKER_DEATHS + 1):
             if getattr(self._pool, "_broken", False):  # broken here, or in an earlier call
                 self.__exit__()
                 self.__enter__()
-            died: list[list[RunSpec]] | None = [] if death < WORKER_DEATHS else None
+            died: list[list[RunSpec]] | None = [] if restarts < WORKER_DEATHS else None
             yield from _as_completed(self._pool, todo, died)
             if getattr(self._pool, "_broken", False):
                 self.worker_deaths += 1
