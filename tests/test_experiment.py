@@ -719,15 +719,21 @@ def test_resume_after_sigkill_gives_the_same_results(tmp_path, capsys):
     assert_same_results(clean.out_dir, resumed.out_dir)
 
 
+def _parent(pid: int) -> int | None:
+    """The parent of process ``pid`` (from /proc); None if it has ended."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _descendants(pid: int) -> set[int]:
     """The processes started, directly or not, by process ``pid`` (from /proc)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):  # ended while being read
-            continue
-        children.setdefault(ppid, []).append(int(stat.parent.name))
+        ppid = _parent(int(stat.parent.name))
+        if ppid is not None:  # None: ended while being read
+            children.setdefault(ppid, []).append(int(stat.parent.name))
     found, todo = set(), [pid]
     while todo:
         for child in children.get(todo.pop(), []):
@@ -758,13 +764,6 @@ def _sweep_on_two_workers(path: Path, results: Path, stdout: int) -> subprocess.
     while time.monotonic() < deadline and not (runs_dir.is_dir() and any(runs_dir.glob("[!.]*"))):
         time.sleep(0.02)
     return proc
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the processes from /proc (Linux)")
