@@ -6,6 +6,8 @@ Workers compute and encode: each returns its run's tables as Parquet files in
 memory (zstd-compressed, a tenth of the pickled tables' size), and this process
 writes those bytes.  So the results are the same whichever executor ran them and in
 whatever order they finished, and the one process that writes has little to do.
+(Local workers hand them over in a file, and only its name through the pool's pipe:
+see :func:`execute_batch_to_file`.)
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import json
 import math
 import multiprocessing
 import os
+import pickle
 import shutil
+import tempfile
 import threading
 import time
 import traceback
@@ -109,6 +113,32 @@ def execute_batch(specs: list[RunSpec]) -> list[Outcome]:
                     traceback.format_exc(),
                 )
             )
+    return outcomes
+
+
+def execute_batch_to_file(specs: list[RunSpec], folder: str) -> str:
+    """:func:`execute_batch` in a local worker, its outcomes left in a file in ``folder``
+    and only the file's name (a few dozen bytes) sent back through the pool's pipe.
+    Sent through the pipe, a run's tables (4 MB a run of Lancashire and South Cumbria,
+    120 MB one of all England) take many writes, and a worker killed between two of
+    them left a message cut short: the pool, which reads each message it has begun to
+    the end (CPython's ProcessPoolExecutor), then waited for ever, and the sweep with
+    it.  A name goes in one write, which a pipe delivers whole or not at all, so the
+    pool sees the worker die, and the sweep starts its runs again."""
+    outcomes = execute_batch(specs)
+    name = f"{uuid.uuid4().hex}.pickle"
+    with open(Path(folder) / name, "wb") as f:
+        pickle.dump(outcomes, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return name
+
+
+def outcomes_from_file(folder: str, name: str) -> list[Outcome]:
+    """The outcomes a local worker left in ``folder`` with :func:`execute_batch_to_file`;
+    the file goes."""
+    path = Path(folder) / name
+    with open(path, "rb") as f:
+        outcomes: list[Outcome] = pickle.load(f)  # written by this sweep's own workers
+    path.unlink()
     return outcomes
 
 
@@ -459,16 +489,24 @@ class Executor:
         elif pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def map(self, tasks: list[list[RunSpec]]) -> Iterable[list[Outcome]]:
-        """Yield each task's outcomes as it finishes."""
+    def map(self, tasks: list[list[RunSpec]], folder: Path | None = None) -> Iterable[list[Outcome]]:
+        """Yield each task's outcomes as it finishes.  Local workers leave them in files
+        in a temporary folder made in ``folder`` (named .tmp-*, which the next sweep
+        clears if this one is killed), or else in the system's temporary folder."""
         if self.workers == 1 and not self.scheduler:
             for task in tasks:
                 yield execute_batch(task)
         else:  # Dask starts again the tasks of a worker that dies itself, up to its allowed-failures
             with nullcontext() if self._pool is not None else self:
-                yield from _as_completed(self._pool, tasks) if self.scheduler else self._pool_map(tasks)
+                if self.scheduler:
+                    yield from _as_completed(self._pool, tasks)
+                else:
+                    with tempfile.TemporaryDirectory(
+                        prefix=".tmp-outcomes-", dir=folder, ignore_cleanup_errors=True
+                    ) as handoff:
+                        yield from self._pool_map(tasks, handoff)
 
-    def _pool_map(self, tasks: list[list[RunSpec]]) -> Iterable[list[Outcome]]:
+    def _pool_map(self, tasks: list[list[RunSpec]], handoff: str) -> Iterable[list[Outcome]]:
         """:meth:`map` on local processes.  A worker that dies (killed, or out of memory)
         breaks the pool for good, and with it every task not finished, most of which had
         not begun: those are started again in a new pool, as Dask does, up to
@@ -479,7 +517,7 @@ class Executor:
                 self.__exit__()
                 self.__enter__()
             died: list[list[RunSpec]] | None = [] if restarts < WORKER_DEATHS else None
-            yield from _as_completed(self._pool, todo, died)
+            yield from _as_completed(self._pool, todo, died, handoff)
             if getattr(self._pool, "_broken", False):
                 self.worker_deaths += 1
             if not died:
@@ -498,20 +536,24 @@ DIED = (
 
 
 def _as_completed(
-    pool: Any, tasks: list[list[RunSpec]], died: list[list[RunSpec]] | None = None
+    pool: Any, tasks: list[list[RunSpec]], died: list[list[RunSpec]] | None = None, handoff: str | None = None
 ) -> Iterable[list[Outcome]]:
     """Each task's outcomes as it finishes.  A finished task's future is let go as soon
     as its outcomes are handed on (``as_completed`` keeps none it has yielded), so that
     its tables (4 MB a run of Lancashire and South Cumbria, 120 MB one of all
     England) are not kept, here or on a Dask worker, until the whole sweep is done.
     The tasks of a pool of processes broken by a dying worker go into ``died`` (to be
-    started again), or, where it is None, fail."""
-    futures = {pool.submit(execute_batch, task): task for task in tasks}
+    started again), or, where it is None, fail.  With ``handoff`` (a folder), the
+    workers leave their outcomes there (:func:`execute_batch_to_file`)."""
+    if handoff is None:
+        futures = {pool.submit(execute_batch, task): task for task in tasks}
+    else:
+        futures = {pool.submit(execute_batch_to_file, task, handoff): task for task in tasks}
     try:
         for future in cf.as_completed(futures):
             task = futures.pop(future)
             try:
-                outcomes = future.result()
+                outcomes = future.result() if handoff is None else outcomes_from_file(handoff, future.result())
             except BrokenProcessPool:
                 if died is not None:
                     died.append(task)
@@ -549,7 +591,7 @@ def execute(
     for spec in specs:
         by_id.setdefault(spec.run_id, spec)
     todo = list(by_id.values())
-    for outcomes in executor.map(batches(todo, executor.workers)):
+    for outcomes in executor.map(batches(todo, executor.workers), folder=store.runs):
         for outcome in outcomes:
             spec = by_id[outcome.run_id]
             if outcome.tables is not None:

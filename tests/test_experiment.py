@@ -784,7 +784,47 @@ def test_the_runs_of_a_worker_that_dies_are_started_again(tmp_path):
     assert proc.returncode == 0, out + err
     assert ", 0 failed" in out and "note: a worker process died (once: killed, or out of memory)" in out
     assert len([p for p in runs_dir.iterdir() if not p.name.startswith(".")]) == 16
+    assert not list(runs_dir.glob(".tmp-*")), "the workers' outcomes are handed over in files, which should go"
     assert_same_results(clean.out_dir, tmp_path / "r" / "small")
+
+
+@pytest.mark.skipif(not Path("/proc/self/wchan").is_file(), reason="reads what processes wait on from /proc (Linux)")
+def test_a_worker_killed_while_sending_its_runs_back_does_not_hang_the_sweep(tmp_path):
+    """A worker killed while sending its runs' tables through the pool's pipe (many
+    writes) left a message cut short, which the pool waited for the rest of for ever:
+    the sweep hung (as the test above did, now and then).  Here the sweep is paused until a
+    worker is caught writing to its pipe, then that worker is killed.  A local worker
+    now leaves its outcomes in a file and sends back only its name, in one write,
+    delivered whole or not at all, so none is caught, and the sweep finishes."""
+
+    def waits_on(pid: int) -> str:
+        try:
+            return Path(f"/proc/{pid}/wchan").read_text()
+        except OSError:
+            return "gone"
+
+    path = experiment(tmp_path, "replications: 16\n", run="run: {length_days: 365, warmup_days: 60}\n")
+    proc = _sweep_on_two_workers(path, tmp_path / "r", subprocess.PIPE)
+    workers = {p for p in _running(_descendants(proc.pid)) if _parent(p) != proc.pid}
+    assert proc.poll() is None and workers, "the sweep should be running its workers"
+    os.kill(proc.pid, signal.SIGSTOP)  # reads nothing from the pipe: a worker sending a lot waits, writing
+    try:
+        deadline, writing = time.monotonic() + 3, []
+        while time.monotonic() < deadline and not writing:
+            writing = [p for p in workers if waits_on(p).endswith("pipe_write")]
+            time.sleep(0.005)
+        os.kill(min(writing or workers), signal.SIGKILL)
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("the sweep hung after its worker was killed" + (" while writing" if writing else ""))
+    assert proc.returncode == 0 and ", 0 failed" in out, out + err
+    assert not writing, "a worker was caught sending its runs back, which took more than one write"
+    assert len(list((tmp_path / "r" / "small" / "runs").glob("[!.]*"))) == 16
 
 
 def test_runs_a_dying_worker_stops_again_and_again_are_left_as_failed(monkeypatch, tmp_path):
