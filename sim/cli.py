@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import re
@@ -335,8 +336,7 @@ def say_so_on_kill() -> Iterator[None]:
     """While a sweep runs, a kill (SIGTERM: ``kill``, a batch system's time limit)
     says what Ctrl-C says, then ends the sweep at once, as it always has: its
     workers end with it, and the runs that finished are on disk.  (Stopping the
-    workers' pool gracefully instead can leave it waiting for ever on a worker
-    killed halfway through sending a run's tables.)"""
+    workers' pool gracefully instead would wait for the runs under way.)"""
     if threading.current_thread() is not threading.main_thread():  # handlers are the main thread's
         yield
         return
@@ -389,11 +389,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_INVALID
     except OSError as exc:
-        if exc.filename is None or isinstance(exc, BrokenPipeError):  # not a file's: unforeseen
+        said = None if isinstance(exc, BrokenPipeError) else _what_is_wrong(exc, args)
+        if said is None:  # not a file's: unforeseen
             raise
         print(  # the results folder cannot be written: not a folder, no permission, disk full
-            f"{_what_is_wrong(exc)}; any runs that finished are kept, and once this is put right "
-            "the same command again does the rest",
+            f"{said}; any runs that finished are kept, and once this is put right the same command again does the rest",
             file=sys.stderr,
         )
         return EXIT_FAILED
@@ -571,15 +571,26 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_OK
     except OSError as exc:  # a file where a folder goes (--out), no permission, a full disk
-        if exc.filename is None:  # not a file's: unforeseen
+        said = _what_is_wrong(exc, args)
+        if said is None:  # not a file's: unforeseen
             raise
-        print(_what_is_wrong(exc), file=sys.stderr)
+        print(said, file=sys.stderr)
         return EXIT_FAILED
 
 
-def _what_is_wrong(exc: OSError) -> str:
+def _what_is_wrong(exc: OSError, args: argparse.Namespace) -> str | None:
     """An error writing a file, in a user's words: 'PATH: what is wrong'. A file in the way
-    of a folder is named itself, not the path beneath it that could not be made."""
+    of a folder is named itself, not the path beneath it that could not be made.  A disk
+    that fills during a write names no file (Python's error, and Arrow's), so the folder
+    the command writes to is named; None: not an error of writing files."""
+    if exc.filename is None:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return None
+        said = os.strerror(exc.errno)  # Arrow's words are longer: "Error writing bytes to file. Detail: ..."
+        where = next(
+            (getattr(args, a) for a in ("out", "results", "results_dir", "root") if getattr(args, a, None)), None
+        )
+        return f"{where}: {said}" if where else said
     path = Path(exc.filename)
     if isinstance(exc, (FileExistsError, NotADirectoryError)):  # making a folder, or writing in one
         in_the_way = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)

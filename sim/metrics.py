@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,15 +217,25 @@ def write_tables(out_dir: str | Path, tables: dict[str, pd.DataFrame]) -> dict[s
     written = {}
     for name, df in tables.items():
         pq = out / f"{name}.parquet"
-        tmp = pq.with_suffix(".parquet.tmp")
-        df.to_parquet(tmp, index=False)
-        tmp.replace(pq)
-        csv = out / f"{name}.csv"
-        tmp = csv.with_suffix(".csv.tmp")
-        _spreadsheet_safe(df).to_csv(tmp, index=False)
-        tmp.replace(csv)
+        with _whole(pq) as tmp:
+            df.to_parquet(tmp, index=False)
+        with _whole(out / f"{name}.csv") as tmp:
+            _spreadsheet_safe(df).to_csv(tmp, index=False)
         written[name] = pq
     return written
+
+
+@contextmanager
+def _whole(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write, renamed to ``path`` once written: the
+    file there is replaced whole or not at all.  One cut short (a full disk) goes."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        yield tmp
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def build_tables(rec: Recorder) -> dict[str, pd.DataFrame]:

@@ -242,6 +242,27 @@ class Store:
             return
         tmp = self.runs / f".tmp-{spec.run_id}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
+        try:
+            self._write_run_files(tmp, spec, outcome)
+        except BaseException:  # a full disk: what was written goes, to leave the room there was
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if final.is_dir() and not self.finished(spec.run_id):
+            # a folder without its record, never one written here (written whole, by a
+            # rename): a copy cut short.  Kept aside, hidden, rather than deleted.
+            aside = self.runs / f".damaged-{spec.run_id}-{uuid.uuid4().hex[:8]}"
+            with suppress(OSError):
+                final.rename(aside)
+                self.set_aside.append(aside)
+        try:
+            os.rename(tmp, final)
+        except OSError:  # another writer finished the same run first: theirs is identical
+            shutil.rmtree(tmp, ignore_errors=True)
+        (self.failures / f"{spec.run_id}.json").unlink(missing_ok=True)
+
+    @staticmethod
+    def _write_run_files(tmp: Path, spec: RunSpec, outcome: Outcome) -> None:
+        assert outcome.tables is not None
         for name, data in outcome.tables.items():
             (tmp / f"{name}.parquet").write_bytes(data)
         meta = {
@@ -256,18 +277,6 @@ class Store:
         }
         (tmp / RUN_META).write_text(json.dumps(meta, indent=1, default=str))
         _fsync_dir(tmp)
-        if final.is_dir() and not self.finished(spec.run_id):
-            # a folder without its record, never one written here (written whole, by a
-            # rename): a copy cut short.  Kept aside, hidden, rather than deleted.
-            aside = self.runs / f".damaged-{spec.run_id}-{uuid.uuid4().hex[:8]}"
-            with suppress(OSError):
-                final.rename(aside)
-                self.set_aside.append(aside)
-        try:
-            os.rename(tmp, final)
-        except OSError:  # another writer finished the same run first: theirs is identical
-            shutil.rmtree(tmp, ignore_errors=True)
-        (self.failures / f"{spec.run_id}.json").unlink(missing_ok=True)
 
     def write_failure(self, spec: RunSpec, outcome: Outcome) -> None:
         record = {
@@ -544,7 +553,8 @@ def _as_completed(
     England) are not kept, here or on a Dask worker, until the whole sweep is done.
     The tasks of a pool of processes broken by a dying worker go into ``died`` (to be
     started again), or, where it is None, fail.  With ``handoff`` (a folder), the
-    workers leave their outcomes there (:func:`execute_batch_to_file`)."""
+    workers leave their outcomes there (:func:`execute_batch_to_file`); a file that
+    cannot be written or read there stops the sweep, as one of its runs would."""
     if handoff is None:
         futures = {pool.submit(execute_batch, task): task for task in tasks}
     else:
@@ -562,6 +572,8 @@ def _as_completed(
                 said = DIED.format(n=WORKER_DEATHS + 1)
                 outcomes = [Outcome(s.run_id, None, 0.0, said, tb) for s in task]
             except Exception as exc:
+                if handoff is not None and isinstance(exc, OSError):
+                    raise  # the hand-over file (in the results folder) cannot be written or read: disk full
                 tb = traceback.format_exc()
                 outcomes = [
                     Outcome(s.run_id, None, 0.0, f"worker failed: {type(exc).__name__}: {exc}", tb) for s in task

@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -232,6 +233,29 @@ def test_an_output_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, 
     err = capsys.readouterr().err
     assert err.startswith(f"{file}: a file is where a folder is needed") and len(err.splitlines()) == 1
     assert file.read_text() == "kept\n" and sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_disk_that_fills_while_a_run_is_written_is_one_line_and_leaves_no_file_cut_short(
+    tmp_path, capsys, monkeypatch
+):
+    """Arrow's error when the disk fills names no file ('Error writing bytes to file.
+    Detail: [errno 28] No space left on device'): the folder being written is named,
+    and the file cut short goes rather than take the room left."""
+    import errno
+
+    real = pd.DataFrame.to_parquet
+
+    def disk_full(df, path, *args, **kwargs):
+        if Path(path).name.startswith("handovers"):
+            Path(path).write_bytes(b"PAR1 cut short")
+            raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+        return real(df, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", disk_full)
+    out = tmp_path / "run"
+    assert main(["run", str(EXAMPLE), "--out", str(out)]) == 1
+    assert capsys.readouterr().err == f"{out}: No space left on device\n"
+    assert not list(out.glob("handovers*")) and not list(out.glob("*.tmp"))
 
 
 def _readme_commands() -> tuple[list[str], set[str]]:

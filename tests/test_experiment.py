@@ -598,6 +598,30 @@ def test_serial_processes_and_dask_give_identical_results(tmp_path):
     assert f"note: {note}" in dask.lines()
 
 
+def test_a_local_worker_that_cannot_hand_its_runs_over_stops_the_sweep(tmp_path):
+    """Local workers hand their outcomes over in files in the results folder: where one
+    cannot be written (the disk full), the sweep stops, saying so, as it does when this
+    process cannot write a run, rather than fail run after run the same way."""
+    import sim.runner as runner
+
+    class HerePool:  # runs each task at once, in this process
+        def submit(self, fn, *args):
+            future = cf.Future()
+            try:
+                future.set_result(fn(*args))
+            except Exception as exc:
+                future.set_exception(exc)
+            return future
+
+    specs = load_experiment(experiment(tmp_path, TWO_SCENARIOS)).plan(2)
+    tasks = [specs[:2], specs[2:]]
+    handed = [o for task in runner._as_completed(HerePool(), tasks, handoff=str(tmp_path)) for o in task]
+    assert sorted(o.run_id for o in handed) == sorted(s.run_id for s in specs) and not list(tmp_path.glob("*.pickle"))
+    with pytest.raises(FileNotFoundError) as raised:
+        next(iter(runner._as_completed(HerePool(), tasks, handoff=str(tmp_path / "gone"))))
+    assert raised.value.filename.startswith(str(tmp_path / "gone"))
+
+
 def test_a_finished_tasks_tables_are_let_go_once_handed_on():
     # a sweep's memory must not grow with its runs: once a task's outcomes are handed
     # on (and written), nothing in the executor keeps its future or their tables
@@ -917,23 +941,25 @@ def test_a_results_folder_that_cannot_be_written_is_an_error_not_a_traceback(tmp
     assert main([*args, str(tmp_path / "a-file")]) == 1
     assert capsys.readouterr().err.startswith(f"{tmp_path / 'a-file'}: a file is where a folder is needed; ")
 
-    real, written = Store.write_run, []
+    # a disk that fills during a write: Python's error names no file, so the folder is named
+    real, written = Store._write_run_files, []
 
-    def disk_full_after_two(store, spec, outcome):
+    def disk_full_after_two(tmp, spec, outcome):
         if len(written) == 2:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(store.runs / spec.run_id))
-        real(store, spec, outcome)
+            (tmp / "patients.parquet").write_bytes(b"PAR1 cut short")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(tmp, spec, outcome)
         written.append(spec.run_id)
 
-    monkeypatch.setattr(Store, "write_run", disk_full_after_two)
+    monkeypatch.setattr(Store, "_write_run_files", staticmethod(disk_full_after_two))
     assert main([*args, str(tmp_path / "r")]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith(f"{tmp_path / 'r' / 'small' / 'runs'}/") and "Traceback" not in err
-    assert err.endswith(
-        ": No space left on device; any runs that finished are kept, and once this is put right "
+    assert capsys.readouterr().err == (
+        f"{tmp_path / 'r'}: No space left on device; any runs that finished are kept, and once this is put right "
         "the same command again does the rest\n"
     )
-    monkeypatch.setattr(Store, "write_run", real)
+    runs = tmp_path / "r" / "small" / "runs"
+    assert sorted(p.name for p in runs.iterdir()) == sorted(written)  # the run cut short is gone, room and all
+    monkeypatch.setattr(Store, "_write_run_files", staticmethod(real))
     assert main([*args, str(tmp_path / "r")]) == 0
     assert "4 runs planned, 2 reused, 2 run now" in capsys.readouterr().out
 
