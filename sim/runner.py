@@ -123,8 +123,9 @@ def execute_batch_to_file(specs: list[RunSpec], folder: str) -> str:
     120 MB one of all England) take many writes, and a worker killed between two of
     them left a message cut short: the pool, which reads each message it has begun to
     the end (CPython's ProcessPoolExecutor), then waited for ever, and the sweep with
-    it.  A name goes in one write, which a pipe delivers whole or not at all, so the
-    pool sees the worker die, and the sweep starts its runs again."""
+    it.  A name goes in one write (about 160 bytes, with the pool's wrapping: a pipe
+    delivers whole or not at all a write of up to 512 bytes on any POSIX system), so
+    the pool sees the worker die, and the sweep starts its runs again."""
     outcomes = execute_batch(specs)
     name = f"{uuid.uuid4().hex}.pickle"
     with open(Path(folder) / name, "wb") as f:
