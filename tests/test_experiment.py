@@ -910,6 +910,7 @@ def test_killing_a_parallel_sweep_ends_its_workers(tmp_path, how):
     kept = {d.name for d in (tmp_path / "r" / "small" / "runs").glob("[!.]*")}
     resumed = run_sweep(path, tmp_path / "r", workers=1, progress=False)
     assert resumed.reused == len(kept) > 0 and resumed.ran == 80 - len(kept)
+    assert not list((tmp_path / "r" / "small" / "runs").glob(".*")), "what the killed sweep left half-done goes"
 
 
 def test_a_second_sweep_into_the_same_folder_at_once_is_refused(tmp_path, capsys):
