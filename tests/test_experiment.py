@@ -790,6 +790,13 @@ def _sweep_on_two_workers(path: Path, results: Path, stdout: int) -> subprocess.
     return proc
 
 
+def _workers(proc: subprocess.Popen[str]) -> set[int]:
+    """The worker processes of the sweep ``proc``: forked from the fork server it started."""
+    workers = {p for p in _running(_descendants(proc.pid)) if _parent(p) != proc.pid}
+    assert proc.poll() is None and workers, "the sweep should be running its workers"
+    return workers
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the processes from /proc (Linux)")
 def test_the_runs_of_a_worker_that_dies_are_started_again(tmp_path):
     """A local worker that died (killed by hand or by the out-of-memory killer) broke
@@ -800,9 +807,7 @@ def test_the_runs_of_a_worker_that_dies_are_started_again(tmp_path):
     clean = run_sweep(path, tmp_path / "clean", workers=1, progress=False)
     runs_dir = tmp_path / "r" / "small" / "runs"
     proc = _sweep_on_two_workers(path, tmp_path / "r", subprocess.PIPE)
-    # a worker: forked from the fork server, which the sweep started
-    workers = {p for p in _running(_descendants(proc.pid)) if _parent(p) != proc.pid}
-    assert proc.poll() is None and workers, "the sweep should be running its workers"
+    workers = _workers(proc)
     os.kill(min(workers), signal.SIGKILL)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, out + err
@@ -829,8 +834,7 @@ def test_a_worker_killed_while_sending_its_runs_back_does_not_hang_the_sweep(tmp
 
     path = experiment(tmp_path, "replications: 16\n", run="run: {length_days: 365, warmup_days: 60}\n")
     proc = _sweep_on_two_workers(path, tmp_path / "r", subprocess.PIPE)
-    workers = {p for p in _running(_descendants(proc.pid)) if _parent(p) != proc.pid}
-    assert proc.poll() is None and workers, "the sweep should be running its workers"
+    workers = _workers(proc)
     os.kill(proc.pid, signal.SIGSTOP)  # reads nothing from the pipe: a worker sending a lot waits, writing
     try:
         deadline, writing = time.monotonic() + 3, []
